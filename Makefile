@@ -1,0 +1,47 @@
+# kvmx: the module, its tests and its benchmarks.
+#
+#   make            build kvmx.ko for Debian's current kernel (KDIR=... for another)
+#   make demo       boot the emulated test host, load kvmx, show the VMX features it found
+#   make check      unit tests, checkpatch, then one test-host boot running every selftest
+#   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
+#   make selftests  build the selftests (static binaries in build/selftests)
+#   make unit       build and run the user-space unit tests only
+#   make clean
+#
+# The tools install what they need through apt-get (tools/setup).
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD ?= $(TOP)/build
+KDIR ?= /usr/src/linux-headers-$(shell $(TOP)/tools/kabi)-amd64
+
+all: module
+
+module:
+	@$(TOP)/tools/setup build
+	$(MAKE) -C $(KDIR) M=$(TOP) KVMX_WERROR=y modules
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(notdir $(patsubst %/,%,$(dir $(realpath $(KDIR)/Makefile))))
+
+selftests:
+	@$(TOP)/tools/setup build
+	$(MAKE) -C $(TOP)/selftests OUT=$(BUILD)/selftests
+
+unit:
+	@$(TOP)/tools/setup build
+	cmake -S $(TOP)/tests/unit -B $(BUILD)/unit -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(BUILD)/unit -j2
+	ctest --test-dir $(BUILD)/unit --output-on-failure
+
+demo:
+	$(TOP)/tools/testhost/testhost demo
+
+check:
+	$(TOP)/tools/check
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(TOP) clean
+	rm -rf $(BUILD)
+
+.PHONY: all module install selftests unit demo check clean

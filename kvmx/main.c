@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmx: a small KVM-like hypervisor for Intel VMX, driven through KVM's own
+ * ioctl ABI on a misc device (/dev/kvmx by default).
+ *
+ * This file: module init and exit, module parameters, the device and the
+ * system ioctls (those on the fd of the device itself).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/kvm.h>
+#include <linux/kvmx.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/ratelimit.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+
+#include "kvmx.h"
+#include "vmx/vmx.h"
+
+#define KVMX_DEVNAME_MAX 32
+
+static char *devname = "kvmx";
+module_param(devname, charp, 0444);
+MODULE_PARM_DESC(devname,
+		 "Name of the device node under /dev (default \"kvmx\"; \"kvm\" lets an unmodified VMM use kvmx when kvm.ko is not loaded)");
+
+static struct dentry *kvmx_debugfs;
+
+int kvmx_refuse(int err, const char *what, const char *fmt, ...)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+	struct va_format vaf;
+	va_list args;
+
+	if (!__ratelimit(&rs))
+		return err;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_info("%s[%d]: %s refused (%d): %pV\n", current->comm, task_pid_nr(current), what,
+		err, &vaf);
+	va_end(args);
+	return err;
+}
+
+/* Capabilities kvmx backs, for KVM_CHECK_EXTENSION. */
+static long kvmx_check_extension(long cap)
+{
+	/*
+	 * None of KVM's capabilities is backed yet: VMs and vCPUs come with
+	 * the VM ioctls, and each lands here with the code that backs it.
+	 * Unknown numbers answer 0, as KVM does.
+	 */
+	return 0;
+}
+
+static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	switch (ioctl) {
+	case KVM_GET_API_VERSION:
+		if (arg)
+			return kvmx_refuse(-EINVAL, "KVM_GET_API_VERSION", "argument %lu is not 0",
+					   arg);
+		return KVM_API_VERSION;
+	case KVM_CHECK_EXTENSION:
+		return kvmx_check_extension(arg);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		if (arg)
+			return kvmx_refuse(-EINVAL, "KVM_GET_VCPU_MMAP_SIZE",
+					   "argument %lu is not 0", arg);
+		return KVMX_VCPU_MMAP_PAGES * PAGE_SIZE;
+	default:
+		return kvmx_refuse(-ENOTTY, "system ioctl", "unknown ioctl 0x%x", ioctl);
+	}
+}
+
+static const struct file_operations kvmx_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = kvmx_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice kvmx_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.fops = &kvmx_dev_fops,
+};
+
+static int kvmx_vmx_caps_show(struct seq_file *m, void *unused)
+{
+	kvmx_vmx_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvmx_vmx_caps);
+
+static bool devname_valid(const char *name)
+{
+	size_t len = strnlen(name, KVMX_DEVNAME_MAX + 1);
+	size_t i;
+
+	if (len == 0 || len > KVMX_DEVNAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && name[i] != '_' && name[i] != '-')
+			return false;
+	return true;
+}
+
+static int __init kvmx_init(void)
+{
+	int ret;
+
+	if (!devname_valid(devname)) {
+		pr_err("devname must be 1-%d characters of [A-Za-z0-9_-]\n", KVMX_DEVNAME_MAX);
+		return -EINVAL;
+	}
+
+	ret = kvmx_vmx_init();
+	if (ret)
+		return ret;
+
+	kvmx_dev.name = devname;
+	/* /dev/kvm keeps KVM's fixed minor, so static nodes and udev rules match. */
+	if (!strcmp(devname, "kvm"))
+		kvmx_dev.minor = KVM_MINOR;
+	ret = misc_register(&kvmx_dev);
+	if (ret) {
+		pr_err("cannot register /dev/%s (%d)%s\n", devname, ret,
+		       !strcmp(devname, "kvm") ? ": is kvm.ko loaded?" : "");
+		kvmx_vmx_exit();
+		return ret;
+	}
+
+	kvmx_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("vmx", 0444, kvmx_debugfs, NULL, &kvmx_vmx_caps_fops);
+
+	pr_info("/dev/%s ready (KVM API %d)\n", devname, KVM_API_VERSION);
+	return 0;
+}
+
+static void __exit kvmx_exit(void)
+{
+	debugfs_remove_recursive(kvmx_debugfs);
+	misc_deregister(&kvmx_dev);
+	kvmx_vmx_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(kvmx_init);
+module_exit(kvmx_exit);
+
+MODULE_DESCRIPTION("kvmx: KVM-like hypervisor for Intel VMX with MMIO caching in SPTEs");
+MODULE_AUTHOR("The kvmx developers");
+MODULE_LICENSE("GPL");
