@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+// For selftests that load and unload kvmx.ko themselves.
+#pragma once
+
+#include <string>
+
+#include "sys.h"
+#include "test.h"
+
+namespace kvmx::test {
+
+// The kvmx.ko under test; skips the case when none was given.
+inline std::string module_path()
+{
+	if (!options().testing_kvmx())
+		skip("tests kvmx.ko itself, not " + options().device);
+	if (options().module.empty())
+		skip("no kvmx.ko given (--module or KVMX_MODULE)");
+	return options().module;
+}
+
+// Whatever a case does to the module, kvmx.ko is loaded again, with its
+// default parameters, when the guard goes out of scope, so the cases after
+// it find the state the runner set up.
+class KvmxReloadGuard {
+public:
+	KvmxReloadGuard() : path_(module_path()) {}
+	KvmxReloadGuard(const KvmxReloadGuard &) = delete;
+	KvmxReloadGuard &operator=(const KvmxReloadGuard &) = delete;
+	~KvmxReloadGuard()
+	{
+		if (!module::loaded("kvmx") && module::load(path_) != 0)
+			diag("could not load kvmx.ko again after the case");
+	}
+	[[nodiscard]] const std::string &path() const { return path_; }
+
+private:
+	std::string path_;
+};
+
+} // namespace kvmx::test

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+// The system ioctls, on the device fd itself.  Runs on /dev/kvmx and on
+// /dev/kvm: where KVM defines the answer, both must give it.
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <linux/kvmx.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "lib/sys.h"
+#include "lib/test.h"
+
+using kvmx::Fd;
+using kvmx::ioctl_result;
+using kvmx::test::options;
+
+namespace {
+
+Fd open_device() { return Fd::open(options().device, O_RDWR); }
+
+// KVM capabilities kvmx backs today, each proved by a selftest.  A number
+// may only be added here together with the code and the test behind it.
+constexpr std::array<long, 0> kBackedCaps{};
+
+bool backed(long cap)
+{
+	return std::find(kBackedCaps.begin(), kBackedCaps.end(), cap) != kBackedCaps.end();
+}
+
+} // namespace
+
+KVMX_TEST(device_node)
+{
+	struct stat st{};
+	ASSERT_EQ(::stat(options().device.c_str(), &st), 0);
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(major(st.st_rdev), 10u); // a misc device, like /dev/kvm
+}
+
+KVMX_TEST(api_version)
+{
+	Fd dev = open_device();
+	EXPECT_EQ(ioctl_result(dev, KVM_GET_API_VERSION), 12L);
+	EXPECT_EQ(ioctl_result(dev, KVM_GET_API_VERSION, 1UL), -EINVAL);
+}
+
+KVMX_TEST(vcpu_mmap_size)
+{
+	Fd dev = open_device();
+	long size = ioctl_result(dev, KVM_GET_VCPU_MMAP_SIZE);
+	long page = ::sysconf(_SC_PAGESIZE);
+	// struct kvm_run, then the PIO data page at KVM_PIO_PAGE_OFFSET.
+	EXPECT_TRUE(size >= 2 * page);
+	EXPECT_EQ(size % page, 0L);
+	if (options().testing_kvmx())
+		EXPECT_EQ(size, KVMX_VCPU_MMAP_PAGES * page);
+	EXPECT_EQ(ioctl_result(dev, KVM_GET_VCPU_MMAP_SIZE, 1UL), -EINVAL);
+}
+
+// kvmx answers an ioctl it does not know with -ENOTTY, the errno that
+// means exactly that.  KVM's system fd says -EINVAL instead; this is the one
+// place where kvmx deliberately differs (Documentation/abi.md).
+KVMX_TEST(unknown_ioctls)
+{
+	Fd dev = open_device();
+	const long want = options().testing_kvmx() ? -ENOTTY : -EINVAL;
+	struct termios t{};
+	EXPECT_EQ(ioctl_result(dev, _IO(KVMIO, 0xfe)), want);
+	EXPECT_EQ(ioctl_result(dev, _IOW(KVMIO, 0x01, int)), want);
+	EXPECT_EQ(ioctl_result(dev, TCGETS, &t), want);
+	// A vCPU ioctl on the system fd.
+	EXPECT_EQ(ioctl_result(dev, KVM_RUN), want);
+}
+
+// Every capability number 0..300 gets an answer kvmx can back, and where
+// kvmx claims one, the reference KVM in the same boot claims it too.
+KVMX_TEST(check_extension)
+{
+	if (!options().testing_kvmx())
+		SKIP("compares kvmx against " + options().ref_device);
+	Fd dev = open_device();
+	Fd ref;
+	if (kvmx::exists(options().ref_device))
+		ref = Fd::open(options().ref_device, O_RDWR);
+	else
+		kvmx::test::diag(options().ref_device + " absent: not compared");
+
+	for (long cap = 0; cap <= 300; cap++) {
+		long r = ioctl_result(dev, KVM_CHECK_EXTENSION, static_cast<unsigned long>(cap));
+		EXPECT_TRUE(r >= 0);
+		if (r == 0)
+			continue;
+		if (!backed(cap))
+			kvmx::test::fail(__FILE__, __LINE__,
+					 "claims capability " + std::to_string(cap) +
+						 " that no selftest backs");
+		if (ref.valid() && ioctl_result(ref, KVM_CHECK_EXTENSION,
+						static_cast<unsigned long>(cap)) <= 0)
+			kvmx::test::fail(__FILE__, __LINE__,
+					 "claims capability " + std::to_string(cap) +
+						 " that KVM does not");
+	}
+	// Out-of-range numbers answer 0, as in KVM.
+	EXPECT_EQ(ioctl_result(dev, KVM_CHECK_EXTENSION, static_cast<unsigned long>(-1L)), 0L);
+	EXPECT_EQ(ioctl_result(dev, KVM_CHECK_EXTENSION, 1UL << 40), 0L);
+	EXPECT_EQ(ioctl_result(dev, KVM_CHECK_EXTENSION, static_cast<unsigned long>(KVMX_CAP_BASE)
+		  + 0xffff), 0L);
+}
