@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The restartable step function of the MMIO emulator.  It works on a copy
+ * of the registers and writes the copy back only when the instruction (or
+ * one REP iteration) completes, so a step that stops for a read exit, a
+ * fault or an unsupported instruction leaves the context as it was.  See
+ * emulate.h for the API and the callback contract.
+ */
+#include "emulate.h"
+#include "emulate_int.h"
+
+static void copy_regs(struct kvmx_emu_regs *dst, const struct kvmx_emu_regs *src)
+{
+	unsigned int i;
+
+	for (i = 0; i < KVMX_EMU_NR_GPRS; i++)
+		dst->gpr[i] = src->gpr[i];
+	dst->rip = src->rip;
+	dst->rflags = src->rflags;
+}
+
+static u64 load_le(const u8 *buf, unsigned int len)
+{
+	unsigned int i;
+	u64 v = 0;
+
+	for (i = 0; i < len; i++)
+		v |= (u64)buf[i] << (8 * i);
+	return v;
+}
+
+static void store_le(u8 *buf, u64 v, unsigned int len)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = v >> (8 * i);
+}
+
+static u64 get_reg(const struct kvmx_emu_regs *r, const struct kvmx_emu_insn *insn,
+		   unsigned int bytes)
+{
+	if (insn->flags & KVMX_EMU_INSN_HREG)
+		return (r->gpr[insn->reg] >> 8) & 0xff;
+	return r->gpr[insn->reg] & kvmx_emu_mask(bytes);
+}
+
+/* Write a register as the CPU does: 32-bit writes zero-extend, 8/16 merge. */
+static void set_gpr(u64 *gpr, unsigned int bytes, u64 val)
+{
+	u64 m = kvmx_emu_mask(bytes);
+
+	if (bytes >= 4)
+		*gpr = val & m;
+	else
+		*gpr = (*gpr & ~m) | (val & m);
+}
+
+static void set_reg(struct kvmx_emu_regs *r, const struct kvmx_emu_insn *insn,
+		    unsigned int bytes, u64 val)
+{
+	u64 *gpr = &r->gpr[insn->reg];
+
+	if (insn->flags & KVMX_EMU_INSN_HREG)
+		*gpr = (*gpr & ~0xff00ULL) | ((val & 0xff) << 8);
+	else
+		set_gpr(gpr, bytes, val);
+}
+
+static bool parity_even(u64 v)
+{
+	v &= 0xff;
+	v ^= v >> 4;
+	v ^= v >> 2;
+	v ^= v >> 1;
+	return !(v & 1);
+}
+
+/*
+ * a op b at the given size, with CF PF AF ZF SF OF updated in *rflags as the
+ * CPU does.  AF, undefined after the logic operations, is cleared there (as
+ * current CPUs do); INC and DEC keep CF.
+ */
+static u64 alu(unsigned int op, u64 a, u64 b, unsigned int bytes, u64 *rflags)
+{
+	u64 m = kvmx_emu_mask(bytes), sign = 1ULL << (8 * bytes - 1);
+	u64 cin = (*rflags & KVMX_EMU_FLAG_CF) ? 1 : 0;
+	u64 r, f = 0;
+	bool cf = false, of = false, af = false;
+
+	a &= m;
+	b &= m;
+	switch (op) {
+	case KVMX_EMU_OP_ADD:
+	case KVMX_EMU_OP_ADC:
+	case KVMX_EMU_OP_INC:
+		if (op != KVMX_EMU_OP_ADC)
+			cin = 0;
+		r = (a + b + cin) & m;
+		cf = cin ? r <= a : r < a;
+		of = (a ^ r) & (b ^ r) & sign;
+		af = (a ^ b ^ r) & 0x10;
+		break;
+	case KVMX_EMU_OP_SUB:
+	case KVMX_EMU_OP_SBB:
+	case KVMX_EMU_OP_CMP:
+	case KVMX_EMU_OP_DEC:
+		if (op != KVMX_EMU_OP_SBB)
+			cin = 0;
+		r = (a - b - cin) & m;
+		cf = cin ? a <= b : a < b;
+		of = (a ^ b) & (a ^ r) & sign;
+		af = (a ^ b ^ r) & 0x10;
+		break;
+	case KVMX_EMU_OP_OR:
+		r = a | b;
+		break;
+	case KVMX_EMU_OP_XOR:
+		r = a ^ b;
+		break;
+	default:	/* AND, TEST */
+		r = a & b;
+		break;
+	}
+
+	if (op == KVMX_EMU_OP_INC || op == KVMX_EMU_OP_DEC)
+		cf = *rflags & KVMX_EMU_FLAG_CF;
+	if (cf)
+		f |= KVMX_EMU_FLAG_CF;
+	if (of)
+		f |= KVMX_EMU_FLAG_OF;
+	if (af)
+		f |= KVMX_EMU_FLAG_AF;
+	if (parity_even(r))
+		f |= KVMX_EMU_FLAG_PF;
+	if (!r)
+		f |= KVMX_EMU_FLAG_ZF;
+	if (r & sign)
+		f |= KVMX_EMU_FLAG_SF;
+	*rflags = (*rflags & ~KVMX_EMU_FLAGS_ARITH) | f;
+	return r;
+}
+
+static bool canonical(const struct kvmx_emu_ctxt *ctxt, u64 la)
+{
+	unsigned int sh = 64 - (ctxt->la57 ? 57 : 48);
+
+	return (u64)((s64)(la << sh) >> sh) == la;
+}
+
+static void fault0(struct kvmx_emu_ctxt *ctxt, u8 vector)
+{
+	ctxt->fault.vector = vector;
+	ctxt->fault.error_code_valid = true;
+	ctxt->fault.error_code = 0;
+	ctxt->fault.address = 0;
+}
+
+/*
+ * One memory access through the callbacks.  Returns 0 to carry on, or the
+ * step's result: KVMX_EMU_EXIT_READ/WRITE, KVMX_EMU_FAULT, or
+ * KVMX_EMU_UNHANDLEABLE for a callback that broke the contract.
+ */
+static int mem_access(struct kvmx_emu_ctxt *ctxt, u8 seg, u64 la, u8 *buf, unsigned int len,
+		      bool write)
+{
+	int ret;
+
+	if (ctxt->mode == KVMX_EMU_MODE_64 &&
+	    (!canonical(ctxt, la) || !canonical(ctxt, la + len - 1))) {
+		fault0(ctxt, seg == KVMX_EMU_SEG_SS ? KVMX_EMU_SS_VECTOR : KVMX_EMU_GP_VECTOR);
+		return KVMX_EMU_FAULT;
+	}
+	ctxt->fault.vector = 0;
+	ctxt->fault.error_code_valid = false;
+	ctxt->fault.error_code = 0;
+	ctxt->fault.address = 0;
+	if (write)
+		ret = ctxt->ops->write(ctxt->opaque, la, buf, len, &ctxt->fault);
+	else
+		ret = ctxt->ops->read(ctxt->opaque, la, buf, len, &ctxt->fault);
+	switch (ret) {
+	case KVMX_EMU_CB_CONTINUE:
+		return 0;
+	case KVMX_EMU_CB_EXIT:
+		return write ? KVMX_EMU_EXIT_WRITE : KVMX_EMU_EXIT_READ;
+	case KVMX_EMU_CB_FAULT:
+		return KVMX_EMU_FAULT;
+	}
+	return KVMX_EMU_UNHANDLEABLE;
+}
+
+/* Add delta to a register at the address size, as string instructions do. */
+static void add_ad(u64 *gpr, unsigned int ad_bytes, u64 delta)
+{
+	set_gpr(gpr, ad_bytes, *gpr + delta);
+}
+
+/* One element of MOVS, STOS or LODS; r->rip is still the instruction's. */
+static int step_string(struct kvmx_emu_ctxt *ctxt, const struct kvmx_emu_insn *insn,
+		       struct kvmx_emu_regs *r, u64 next_rip)
+{
+	unsigned int size = insn->op_bytes;
+	u64 delta = (r->rflags & KVMX_EMU_FLAG_DF) ? -(u64)size : size;
+	u64 count = r->gpr[KVMX_EMU_RCX] & kvmx_emu_mask(insn->ad_bytes);
+	u8 buf[8];
+	int ret = 0;
+
+	if (insn->rep && !count) {
+		ctxt->regs.rip = next_rip;
+		return KVMX_EMU_DONE;
+	}
+
+	switch (insn->op) {
+	case KVMX_EMU_OP_MOVS:
+		ret = mem_access(ctxt, insn->seg, insn->la, buf, size, false);
+		if (ret)
+			return ret;
+		ret = mem_access(ctxt, KVMX_EMU_SEG_ES, insn->la2, buf, size, true);
+		add_ad(&r->gpr[KVMX_EMU_RSI], insn->ad_bytes, delta);
+		add_ad(&r->gpr[KVMX_EMU_RDI], insn->ad_bytes, delta);
+		break;
+	case KVMX_EMU_OP_STOS:
+		store_le(buf, r->gpr[KVMX_EMU_RAX], size);
+		ret = mem_access(ctxt, insn->seg, insn->la, buf, size, true);
+		add_ad(&r->gpr[KVMX_EMU_RDI], insn->ad_bytes, delta);
+		break;
+	default:	/* LODS */
+		ret = mem_access(ctxt, insn->seg, insn->la, buf, size, false);
+		if (ret)
+			return ret;
+		set_gpr(&r->gpr[KVMX_EMU_RAX], size, load_le(buf, size));
+		add_ad(&r->gpr[KVMX_EMU_RSI], insn->ad_bytes, delta);
+		break;
+	}
+	if (ret && ret != KVMX_EMU_EXIT_WRITE)
+		return ret;
+
+	r->rip = next_rip;
+	if (insn->rep) {
+		set_gpr(&r->gpr[KVMX_EMU_RCX], insn->ad_bytes, count - 1);
+		if (count - 1) {
+			r->rip = ctxt->regs.rip;
+			ctxt->rep_more = true;
+		}
+	}
+	copy_regs(&ctxt->regs, r);
+	return ret ? ret : KVMX_EMU_DONE;
+}
+
+int kvmx_emu_step(struct kvmx_emu_ctxt *ctxt)
+{
+	struct kvmx_emu_insn *insn = &ctxt->insn;
+	struct kvmx_emu_regs r;
+	unsigned int bytes;
+	u64 next_rip, val = 0, src = 0, res = 0;
+	u8 buf[8];
+	int ret;
+
+	ctxt->rep_more = false;
+	if (!ctxt->ops || !ctxt->ops->read || !ctxt->ops->write)
+		return KVMX_EMU_UNHANDLEABLE;
+	ret = kvmx_emu_decode(ctxt, insn);
+	if (ret == KVMX_EMU_FAULT)
+		ctxt->fault = insn->fault;
+	if (ret != KVMX_EMU_DONE)
+		return ret;
+
+	copy_regs(&r, &ctxt->regs);
+	next_rip = r.rip + insn->len;
+	if (ctxt->mode != KVMX_EMU_MODE_64)
+		next_rip = (u32)next_rip;
+
+	if (insn->op >= KVMX_EMU_OP_MOVS)
+		return step_string(ctxt, insn, &r, next_rip);
+
+	if (insn->dir != KVMX_EMU_DIR_WRITE) {
+		ret = mem_access(ctxt, insn->seg, insn->la, buf, insn->mem_bytes, false);
+		if (ret)
+			return ret;
+		val = load_le(buf, insn->mem_bytes);
+	}
+	bytes = insn->op_bytes;
+	if (insn->flags & KVMX_EMU_INSN_IMM)
+		src = insn->imm;
+	else if (insn->reg != 0xff)
+		src = get_reg(&r, insn, bytes);
+
+	switch (insn->op) {
+	case KVMX_EMU_OP_MOV:
+		if (insn->dir == KVMX_EMU_DIR_READ)
+			set_reg(&r, insn, bytes, val);
+		else
+			res = src;
+		break;
+	case KVMX_EMU_OP_MOVZX:
+		set_reg(&r, insn, bytes, val);
+		break;
+	case KVMX_EMU_OP_MOVSX:
+		set_reg(&r, insn, bytes, kvmx_emu_sext(val, insn->mem_bytes));
+		break;
+	case KVMX_EMU_OP_ADD:
+	case KVMX_EMU_OP_OR:
+	case KVMX_EMU_OP_ADC:
+	case KVMX_EMU_OP_SBB:
+	case KVMX_EMU_OP_AND:
+	case KVMX_EMU_OP_SUB:
+	case KVMX_EMU_OP_XOR:
+	case KVMX_EMU_OP_CMP:
+		if (insn->flags & KVMX_EMU_INSN_REGDST) {
+			res = alu(insn->op, src, val, bytes, &r.rflags);
+			if (insn->op != KVMX_EMU_OP_CMP)
+				set_reg(&r, insn, bytes, res);
+		} else {
+			res = alu(insn->op, val, src, bytes, &r.rflags);
+		}
+		break;
+	case KVMX_EMU_OP_TEST:
+		alu(KVMX_EMU_OP_AND, val, src, bytes, &r.rflags);
+		break;
+	case KVMX_EMU_OP_XCHG:
+		set_reg(&r, insn, bytes, val);
+		res = src;
+		break;
+	case KVMX_EMU_OP_NOT:
+		res = ~val;
+		break;
+	case KVMX_EMU_OP_NEG:
+		res = alu(KVMX_EMU_OP_SUB, 0, val, bytes, &r.rflags);
+		break;
+	case KVMX_EMU_OP_INC:
+	case KVMX_EMU_OP_DEC:
+		res = alu(insn->op, val, 1, bytes, &r.rflags);
+		break;
+	default:	/* BT BTS BTR BTC: only CF is defined; the others stay */
+		r.rflags &= ~KVMX_EMU_FLAG_CF;
+		if ((val >> insn->bit) & 1)
+			r.rflags |= KVMX_EMU_FLAG_CF;
+		if (insn->op == KVMX_EMU_OP_BTS)
+			res = val | (1ULL << insn->bit);
+		else if (insn->op == KVMX_EMU_OP_BTR)
+			res = val & ~(1ULL << insn->bit);
+		else
+			res = val ^ (1ULL << insn->bit);
+		break;
+	}
+	r.rip = next_rip;
+
+	if (insn->dir == KVMX_EMU_DIR_WRITE || insn->dir == KVMX_EMU_DIR_RMW) {
+		store_le(buf, res, insn->mem_bytes);
+		ret = mem_access(ctxt, insn->seg, insn->la, buf, insn->mem_bytes, true);
+		if (ret && ret != KVMX_EMU_EXIT_WRITE)
+			return ret;
+	}
+	copy_regs(&ctxt->regs, &r);
+	return ret ? ret : KVMX_EMU_DONE;
+}
