@@ -1,8 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmx's core objects: the VM and the vCPU, and how they may be touched.
+ */
 #ifndef KVMX_KVMX_H
 #define KVMX_KVMX_H
 
 #include <linux/compiler_attributes.h>
+#include <linux/kref.h>
+#include <linux/kvm.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/srcu.h>
+#include <linux/types.h>
+#include <asm/fpu/api.h>
+
+#include "slots.h"
+#include "emulate/emulate.h"
+
+#define KVMX_MAX_VCPUS		64
+#define KVMX_MAX_VCPU_ID	4096	/* as KVM on x86: ids 0..4095 */
+#define KVMX_MAX_CPUID_ENTRIES	256
 
 /*
  * Every refusal of a user-space request returns an errno and leaves one
@@ -10,5 +28,168 @@
  * a bad request at will, so the lines are rate-limited.  Returns @err.
  */
 __printf(3, 4) int kvmx_refuse(int err, const char *what, const char *fmt, ...);
+
+/* Objects alive, for leak checks (debugfs "objects"). */
+struct kvmx_counts {
+	atomic_long_t vms;
+	atomic_long_t vcpus;
+	atomic_long_t ept_tables;
+	atomic_long_t pinned_pages;
+};
+
+extern struct kvmx_counts kvmx_counts;
+
+/*
+ * The EPT of a VM.  @lock protects every table and entry; the fault path
+ * pins the page before taking it (pinning sleeps), zapping unpins under it.
+ * Tables are freed only when the VM is destroyed, when no vCPU runs, so a
+ * walk without the lock (MMIO SPTE lookups) never meets a freed table.
+ */
+struct kvmx_tdp {
+	struct mutex lock;		/* see above */
+	u64 *root;			/* level-4 table */
+	u64 eptp;
+};
+
+struct kvmx_vm {
+	struct kref ref;		/* the VM fd and each vCPU hold one */
+	struct mm_struct *mm;		/* only the creator's mm may use the VM */
+
+	/*
+	 * Serialises memslot updates, vCPU creation and the VM's settings.
+	 * Never taken on the fault path.
+	 */
+	struct mutex lock;
+
+	/* Readers of @memslots hold @srcu; updates hold @lock. */
+	struct srcu_struct srcu;
+	struct kvmx_memslots __rcu *memslots;
+
+	struct kvmx_tdp tdp;
+
+	/* Written under @lock; read by anyone holding a VM reference. */
+	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
+	int nr_vcpus;
+
+	u64 tss_addr;
+	u64 identity_map_addr;
+};
+
+/* Guest general-purpose registers, in the order of the ModRM encoding. */
+enum kvmx_reg {
+	KVMX_RAX, KVMX_RCX, KVMX_RDX, KVMX_RBX, KVMX_RSP, KVMX_RBP, KVMX_RSI, KVMX_RDI,
+	KVMX_R8, KVMX_R9, KVMX_R10, KVMX_R11, KVMX_R12, KVMX_R13, KVMX_R14, KVMX_R15,
+	KVMX_NR_REGS,
+};
+
+/* The syscall/user-mode MSRs the VMCS does not switch; kvmx swaps them. */
+enum kvmx_swapped_msr {
+	KVMX_MSR_STAR, KVMX_MSR_LSTAR, KVMX_MSR_CSTAR, KVMX_MSR_SFMASK,
+	KVMX_MSR_KERNEL_GS_BASE, KVMX_NR_SWAPPED_MSRS,
+};
+
+/* What KVM_RUN must finish before it enters the guest again. */
+enum kvmx_pending_io {
+	KVMX_IO_NONE,
+	KVMX_IO_PIO_IN,			/* IN/INS data arrived in the PIO page */
+	KVMX_IO_MMIO_READ,		/* an MMIO read's data is in run->mmio */
+};
+
+struct kvmx_event {
+	bool pending;
+	u8 vector;
+	bool has_error;
+	u32 error;
+};
+
+struct kvmx_vcpu {
+	struct kvmx_vm *vm;
+	u32 id;
+	int idx;			/* in vm->vcpus[] */
+
+	/* Serialises the vCPU's ioctls: one thread drives a vCPU at a time. */
+	struct mutex mutex;
+
+	struct kvm_run *run;		/* page 0 of the mmap */
+	void *pio_data;			/* page 1 of the mmap */
+
+	/* The VMCS and where it is loaded; see vmx/vmcs.c. */
+	struct page *vmcs;
+	int cpu;			/* -1 when not loaded anywhere */
+	bool launched;
+	struct list_head loaded_link;	/* on its CPU's list of loaded VMCSs */
+	struct preempt_notifier preempt_notifier;
+
+	unsigned long regs[KVMX_NR_REGS];	/* RSP lives in the VMCS */
+	unsigned long cr2;
+	unsigned long cr8;
+	unsigned long dr[4], dr6, dr7;	/* shadows: kvmx has no guest debugging */
+	u64 apic_base;
+	u64 misc_enable;
+	u64 tsc_offset;
+	u64 msrs[KVMX_NR_SWAPPED_MSRS];
+	struct fpu_guest fpu;
+
+	struct kvm_cpuid_entry2 *cpuid;
+	int nr_cpuid;
+
+	/* Events to deliver at the next entry. */
+	int irq;			/* from KVM_INTERRUPT, -1 if none */
+	struct kvmx_event exception;
+	u32 reinject_info;		/* IDT-vectoring info to deliver again */
+	u32 reinject_error;
+	u32 reinject_len;
+
+	/* An exit to user space that KVM_RUN completes on re-entry. */
+	enum kvmx_pending_io pending_io;
+	struct {
+		u16 port;
+		u8 size;
+		u32 count;
+		bool string;
+		bool rep;
+		u64 la;			/* INS: where the data goes */
+	} pio;
+
+	/* The instruction being emulated for MMIO, and its read data. */
+	struct {
+		bool active;
+		bool valid;		/* data answers the read at gpa */
+		u8 mode;
+		u8 insn_len;
+		u8 insn[KVMX_EMU_MAX_INSN_LEN];
+		u32 len;
+		u64 gpa;
+		u8 data[8];
+		struct kvmx_emu_ctxt ctxt;
+	} mmio;
+
+	/* Exit information of the last VM exit. */
+	u32 exit_reason;
+	unsigned long exit_qual;
+	u32 exit_intr_info;
+	u32 exit_insn_len;
+	int last_cpu;
+};
+
+/* main.c, cpuid.c */
+long kvmx_check_extension(long cap);
+long kvmx_get_supported_cpuid(struct kvm_cpuid2 __user *arg);
+
+/* vm.c */
+long kvmx_create_vm(unsigned long type);
+void kvmx_vm_put(struct kvmx_vm *vm);
+bool kvmx_vm_owned_by_current(struct kvmx_vm *vm);
+
+/* vcpu.c */
+void kvmx_vcpu_free(struct kvmx_vcpu *vcpu);
+int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id);
+int kvmx_read_guest(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len);
+int kvmx_write_guest(struct kvmx_vm *vm, u64 gpa, const void *buf, unsigned int len);
+
+/* memslot.c */
+int kvmx_memslots_init(struct kvmx_vm *vm);
+void kvmx_memslots_destroy(struct kvmx_vm *vm);
+int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory_region *mem);
 
 #endif /* KVMX_KVMX_H */

@@ -14,6 +14,7 @@
 #include <linux/kvmx.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/preempt.h>
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
@@ -29,6 +30,8 @@ MODULE_PARM_DESC(devname,
 		 "Name of the device node under /dev (default \"kvmx\"; \"kvm\" lets an unmodified VMM use kvmx when kvm.ko is not loaded)");
 
 static struct dentry *kvmx_debugfs;
+
+struct kvmx_counts kvmx_counts;
 
 int kvmx_refuse(int err, const char *what, const char *fmt, ...)
 {
@@ -47,14 +50,49 @@ int kvmx_refuse(int err, const char *what, const char *fmt, ...)
 	return err;
 }
 
-/* Capabilities kvmx backs, for KVM_CHECK_EXTENSION. */
-static long kvmx_check_extension(long cap)
+/* Capabilities kvmx backs, for KVM_CHECK_EXTENSION on the system and VM fds. */
+long kvmx_check_extension(long cap)
 {
-	/*
-	 * None of KVM's capabilities is backed yet: VMs and vCPUs come with
-	 * the VM ioctls, and each lands here with the code that backs it.
-	 * Unknown numbers answer 0, as KVM does.
-	 */
+	switch (cap) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_MP_STATE:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_IMMEDIATE_EXIT:
+		return 1;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+		return KVMX_MAX_VCPUS;
+	case KVM_CAP_MAX_VCPU_ID:
+		return KVMX_MAX_VCPU_ID;
+	case KVM_CAP_NR_MEMSLOTS:
+		return KVMX_USER_MEM_SLOTS;
+	default:
+		return 0;	/* unknown or not backed, as KVM answers */
+	}
+}
+
+static long kvmx_get_msr_index_list(struct kvm_msr_list __user *arg)
+{
+	struct kvm_msr_list hdr;
+	u32 room;
+
+	if (copy_from_user(&hdr, arg, sizeof(hdr)))
+		return -EFAULT;
+	/* As KVM: the count is written back even when the array is too small. */
+	room = hdr.nmsrs;
+	hdr.nmsrs = kvmx_msr_list_len;
+	if (copy_to_user(arg, &hdr, sizeof(hdr)))
+		return -EFAULT;
+	if (room < kvmx_msr_list_len)
+		return kvmx_refuse(-E2BIG, "KVM_GET_MSR_INDEX_LIST", "room for %u of %u MSRs",
+				   room, kvmx_msr_list_len);
+	if (copy_to_user(arg->indices, kvmx_msr_list, kvmx_msr_list_len * sizeof(u32)))
+		return -EFAULT;
 	return 0;
 }
 
@@ -73,6 +111,12 @@ static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long 
 			return kvmx_refuse(-EINVAL, "KVM_GET_VCPU_MMAP_SIZE",
 					   "argument %lu is not 0", arg);
 		return KVMX_VCPU_MMAP_PAGES * PAGE_SIZE;
+	case KVM_CREATE_VM:
+		return kvmx_create_vm(arg);
+	case KVM_GET_MSR_INDEX_LIST:
+		return kvmx_get_msr_index_list((void __user *)arg);
+	case KVM_GET_SUPPORTED_CPUID:
+		return kvmx_get_supported_cpuid((void __user *)arg);
 	default:
 		return kvmx_refuse(-ENOTTY, "system ioctl", "unknown ioctl 0x%x", ioctl);
 	}
@@ -96,6 +140,17 @@ static int kvmx_vmx_caps_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_vmx_caps);
+
+/* Objects alive: what a leak test compares before and after. */
+static int kvmx_objects_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "vms %ld\nvcpus %ld\nept_tables %ld\npinned_pages %ld\n",
+		   atomic_long_read(&kvmx_counts.vms), atomic_long_read(&kvmx_counts.vcpus),
+		   atomic_long_read(&kvmx_counts.ept_tables),
+		   atomic_long_read(&kvmx_counts.pinned_pages));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvmx_objects);
 
 static bool devname_valid(const char *name)
 {
@@ -122,6 +177,8 @@ static int __init kvmx_init(void)
 	ret = kvmx_vmx_init();
 	if (ret)
 		return ret;
+	/* vCPUs follow their thread across CPUs with preempt notifiers. */
+	preempt_notifier_inc();
 
 	kvmx_dev.name = devname;
 	/* /dev/kvm keeps KVM's fixed minor, so static nodes and udev rules match. */
@@ -131,12 +188,14 @@ static int __init kvmx_init(void)
 	if (ret) {
 		pr_err("cannot register /dev/%s (%d)%s\n", devname, ret,
 		       !strcmp(devname, "kvm") ? ": is kvm.ko loaded?" : "");
+		preempt_notifier_dec();
 		kvmx_vmx_exit();
 		return ret;
 	}
 
 	kvmx_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("vmx", 0444, kvmx_debugfs, NULL, &kvmx_vmx_caps_fops);
+	debugfs_create_file("objects", 0444, kvmx_debugfs, NULL, &kvmx_objects_fops);
 
 	pr_info("/dev/%s ready (KVM API %d)\n", devname, KVM_API_VERSION);
 	return 0;
@@ -146,6 +205,7 @@ static void __exit kvmx_exit(void)
 {
 	debugfs_remove_recursive(kvmx_debugfs);
 	misc_deregister(&kvmx_dev);
+	preempt_notifier_dec();
 	kvmx_vmx_exit();
 	pr_info("unloaded\n");
 }

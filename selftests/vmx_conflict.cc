@@ -8,62 +8,16 @@
 #include <linux/kvm.h>
 
 #include "lib/kvmx_module.h"
+#include "lib/tiny_guest.h"
 #include "lib/sys.h"
 #include "lib/test.h"
 
 using kvmx::Fd;
-using kvmx::ioctl_or_throw;
 using kvmx::ioctl_result;
 using kvmx::KmsgWatch;
-using kvmx::Mapping;
 namespace module = kvmx::module;
 
 namespace {
-
-constexpr uint64_t kCodeGpa = 0x1000;
-
-// A VM on the reference KVM with one page of RAM holding "hlt" and one
-// vCPU in real mode about to execute it.
-struct HltGuest {
-	Fd vm;
-	Mapping ram;
-	Fd vcpu;
-	Mapping run;
-
-	explicit HltGuest(const Fd &kvm)
-		: vm(ioctl_or_throw(kvm, KVM_CREATE_VM, "KVM_CREATE_VM")),
-		  ram(Mapping::anonymous(0x1000))
-	{
-		ram.as<uint8_t>()[0] = 0xf4; // hlt
-		kvm_userspace_memory_region region{};
-		region.slot = 0;
-		region.guest_phys_addr = kCodeGpa;
-		region.memory_size = ram.size();
-		region.userspace_addr = reinterpret_cast<uint64_t>(ram.get());
-		ioctl_or_throw(vm, KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION",
-			       &region);
-		vcpu = Fd(static_cast<int>(ioctl_or_throw(vm, KVM_CREATE_VCPU, "KVM_CREATE_VCPU")));
-		long size = ioctl_or_throw(kvm, KVM_GET_VCPU_MMAP_SIZE, "KVM_GET_VCPU_MMAP_SIZE");
-		run = Mapping::of_fd(vcpu, static_cast<size_t>(size));
-
-		kvm_sregs sregs{};
-		ioctl_or_throw(vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &sregs);
-		sregs.cs.base = 0;
-		sregs.cs.selector = 0;
-		ioctl_or_throw(vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &sregs);
-		kvm_regs regs{};
-		regs.rip = kCodeGpa;
-		regs.rflags = 0x2;
-		ioctl_or_throw(vcpu, KVM_SET_REGS, "KVM_SET_REGS", &regs);
-	}
-
-	// Runs until the first exit and returns its reason.
-	uint32_t run_once()
-	{
-		ioctl_or_throw(vcpu, KVM_RUN, "KVM_RUN");
-		return run.as<kvm_run>()->exit_reason;
-	}
-};
 
 Fd open_kvm()
 {
@@ -81,7 +35,8 @@ KVMX_TEST(insmod_refused_while_kvm_holds_vmx)
 	ASSERT_EQ(module::unload("kvmx"), 0);
 	KmsgWatch kmsg;
 	{
-		HltGuest guest(kvm); // kvm_intel turns VMX on here
+		// hlt; kvm_intel takes VMX when this VM is created
+		kvmx::test::TinyGuest guest(kvm, {0xf4});
 		EXPECT_EQ(module::load(guard.path()), -EBUSY);
 		EXPECT_TRUE(!module::loaded("kvmx"));
 		EXPECT_TRUE(kmsg.saw("VMX is already in use by another hypervisor"));
@@ -104,6 +59,6 @@ KVMX_TEST(kvm_vm_refused_while_kvmx_loaded)
 	EXPECT_EQ(ioctl_result(dev, KVM_GET_API_VERSION), 12L);
 	dev.reset();
 	ASSERT_EQ(module::unload("kvmx"), 0);
-	HltGuest guest(kvm);
+	kvmx::test::TinyGuest guest(kvm, {0xf4}); // hlt
 	EXPECT_EQ(guest.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
 }

@@ -115,6 +115,7 @@ static void vmx_off_this_cpu(void)
 	lockdep_assert_irqs_disabled();
 	if (!vc->on)
 		return;
+	kvmx_vmcs_clear_cpu();
 	/* It fails only if an emergency path turned VMX off under us. */
 	if (kvmx_vmxoff())
 		pr_warn_once("CPU%d: VMXOFF failed; VMX was already off\n", smp_processor_id());
@@ -281,6 +282,11 @@ int kvmx_vmx_init(void)
 	ret = vmx_probe();
 	if (ret)
 		return ret;
+	ret = kvmx_vmcs_config_init();
+	if (ret)
+		return ret;
+	kvmx_vmcs_init_cpu_lists();
+	kvmx_exit_init();
 	ret = vmx_alloc_regions();
 	if (ret)
 		return ret;

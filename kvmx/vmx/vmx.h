@@ -2,6 +2,7 @@
 #ifndef KVMX_VMX_VMX_H
 #define KVMX_VMX_VMX_H
 
+#include <linux/kvm.h>
 #include <linux/seq_file.h>
 #include "caps.h"
 
@@ -15,5 +16,57 @@ void kvmx_vmx_show(struct seq_file *m);
 /* In vmxon.S: 0 = done, 1 = VMfail, 2 = the instruction faulted. */
 int kvmx_vmxon(u64 *vmxon_region_pa);
 int kvmx_vmxoff(void);
+
+struct kvmx_vcpu;
+
+/* The controls every VMCS gets, fixed on load (vmcs.c). */
+struct kvmx_vmcs_config {
+	u32 pin, proc, proc2, exit, entry;
+	u32 exception_bitmap;
+	unsigned long cr0_host_owned;	/* CR0/CR4 guest/host masks */
+	unsigned long cr4_host_owned;
+};
+
+extern struct kvmx_vmcs_config kvmx_vmcs_config;
+
+/* vmcs.c */
+int kvmx_vmcs_config_init(void);
+void kvmx_vmcs_init_cpu_lists(void);
+void kvmx_vmcs_clear_cpu(void);
+int kvmx_vmcs_alloc(struct kvmx_vcpu *vcpu);
+void kvmx_vmcs_free(struct kvmx_vcpu *vcpu);
+void kvmx_vmcs_setup(struct kvmx_vcpu *vcpu);
+void kvmx_vcpu_load(struct kvmx_vcpu *vcpu);
+void kvmx_vcpu_put(struct kvmx_vcpu *vcpu);
+void kvmx_invept_all_cpus(u64 eptp);
+
+/* vmenter.S: 0 after a VM exit, 1 if VMLAUNCH/VMRESUME failed. */
+int kvmx_vmx_run(unsigned long *regs, bool launched);
+void kvmx_vmx_vmexit(void);
+
+/* state.c: guest register state in the VMCS; the vCPU is loaded. */
+void kvmx_set_cr0(struct kvmx_vcpu *vcpu, unsigned long cr0);
+int kvmx_set_cr4(struct kvmx_vcpu *vcpu, unsigned long cr4);
+int kvmx_set_efer(struct kvmx_vcpu *vcpu, u64 efer);
+unsigned long kvmx_get_cr0(void);
+unsigned long kvmx_get_cr4(void);
+void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *regs);
+void kvmx_set_regs(struct kvmx_vcpu *vcpu, const struct kvm_regs *regs);
+void kvmx_get_sregs(struct kvmx_vcpu *vcpu, struct kvm_sregs *sregs);
+int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *sregs);
+int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data);
+int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host);
+extern const u32 kvmx_msr_list[];
+extern const unsigned int kvmx_msr_list_len;
+void kvmx_queue_exception(struct kvmx_vcpu *vcpu, u8 vector, bool has_error, u32 error);
+int kvmx_guest_cpl(void);
+bool kvmx_interrupt_allowed(struct kvmx_vcpu *vcpu);
+
+/* exit.c */
+void kvmx_exit_init(void);
+void kvmx_vcpu_init_msrs(struct kvmx_vcpu *vcpu);
+int kvmx_vmx_enter(struct kvmx_vcpu *vcpu);
+int kvmx_handle_exit(struct kvmx_vcpu *vcpu);
+void kvmx_complete_pio_in(struct kvmx_vcpu *vcpu);
 
 #endif /* KVMX_VMX_VMX_H */

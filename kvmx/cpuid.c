@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM_GET_SUPPORTED_CPUID: the host's CPUID, cut down to what a kvmx guest
+ * can use.  Guest CPUID comes from KVM_SET_CPUID2 (exit.c answers CPUID
+ * from that table), so this is only the offer user space builds it from.
+ */
+#include <linux/kvm.h>
+#include <linux/uaccess.h>
+#include <asm/processor.h>
+
+#include "kvmx.h"
+
+struct cpuid_mask {
+	u32 function;
+	u32 index;
+	u32 flags;
+	u32 eax, ebx, ecx, edx;	/* bits kept from the host; ~0 keeps all */
+};
+
+#define ALL	0xffffffffu
+
+static const struct cpuid_mask supported[] = {
+	{ 0x0, 0, 0, ALL, ALL, ALL, ALL },
+	/*
+	 * 1: ECX SSE3 PCLMUL SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT AES RDRAND;
+	 *    EDX FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP PGE CMOV PAT
+	 *    PSE36 CLFSH MMX FXSR SSE SSE2.  No VMX, XSAVE/AVX, x2APIC, PCID.
+	 */
+	{ 0x1, 0, 0, ALL, 0x0000ffff, 0x42d82203, 0x07839bff },
+	/* 7.0: EBX FSGSBASE BMI1 SMEP BMI2 ERMS ADX SMAP CLFLUSHOPT. */
+	{ 0x7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0, 0x009803a9, 0, 0 },
+	{ 0x80000000, 0, 0, ALL, ALL, ALL, ALL },
+	/* ECX LAHF ABM PREFETCHW; EDX SYSCALL NX 1GB-pages LM. */
+	{ 0x80000001, 0, 0, ALL, 0, 0x00000121, 0x24100800 },
+	{ 0x80000008, 0, 0, 0x0000ffff, 0, 0, 0 },
+};
+
+static void fill(const struct cpuid_mask *m, struct kvm_cpuid_entry2 *e)
+{
+	u32 eax, ebx, ecx, edx;
+
+	cpuid_count(m->function, m->index, &eax, &ebx, &ecx, &edx);
+	memset(e, 0, sizeof(*e));
+	e->function = m->function;
+	e->index = m->index;
+	e->flags = m->flags;
+	e->eax = eax & m->eax;
+	e->ebx = ebx & m->ebx;
+	e->ecx = ecx & m->ecx;
+	e->edx = edx & m->edx;
+	switch (m->function) {
+	case 0x0:
+		e->eax = min_t(u32, e->eax, 0x7);
+		break;
+	case 0x1:
+		e->ecx |= BIT(31);	/* running under a hypervisor */
+		break;
+	case 0x7:
+		e->eax = 0;		/* one subleaf */
+		break;
+	case 0x80000000:
+		e->eax = min_t(u32, e->eax, 0x80000008);
+		break;
+	}
+}
+
+long kvmx_get_supported_cpuid(struct kvm_cpuid2 __user *arg)
+{
+	struct kvm_cpuid_entry2 e;
+	struct kvm_cpuid2 hdr;
+	u32 i;
+
+	if (copy_from_user(&hdr, arg, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent < ARRAY_SIZE(supported))
+		return kvmx_refuse(-E2BIG, "KVM_GET_SUPPORTED_CPUID", "%u entries, need %zu",
+				   hdr.nent, ARRAY_SIZE(supported));
+	for (i = 0; i < ARRAY_SIZE(supported); i++) {
+		fill(&supported[i], &e);
+		if (copy_to_user(&arg->entries[i], &e, sizeof(e)))
+			return -EFAULT;
+	}
+	hdr.nent = ARRAY_SIZE(supported);
+	return copy_to_user(arg, &hdr, sizeof(hdr)) ? -EFAULT : 0;
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM_SET_USER_MEMORY_REGION: memslot updates and the memslot generation.
+ *
+ * The set of memslots is immutable once published (slots.c builds the
+ * next one); readers hold vm->srcu, updates hold vm->lock.  Every update
+ * bumps a 64-bit generation in this order, as upstream KVM does since
+ * 2019:
+ *
+ *   1. mark the current set's generation "update in progress" (bit 63), so
+ *      that anything that samples the generation during the update (MMIO
+ *      SPTE caching) knows not to cache an answer;
+ *   2. publish the new set, still marked, and wait for every reader of the
+ *      old set (synchronize_srcu): faults that saw the old set have
+ *      finished installing their mappings;
+ *   3. zap what the old set mapped and the new one no longer does;
+ *   4. clear the mark and add one: the new generation.
+ *
+ * So once KVM_SET_USER_MEMORY_REGION returns, no vCPU reaches RAM that is
+ * gone, and no vCPU treats as MMIO a gfn that is now backed.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kvmx.h"
+#include "mmu/tdp.h"
+
+static struct kvmx_memslots *alloc_set(u32 nr)
+{
+	return kvzalloc(struct_size_t(struct kvmx_memslots, slots, nr), GFP_KERNEL_ACCOUNT);
+}
+
+int kvmx_memslots_init(struct kvmx_vm *vm)
+{
+	struct kvmx_memslots *set = alloc_set(0);
+
+	if (!set)
+		return -ENOMEM;
+	RCU_INIT_POINTER(vm->memslots, set);
+	return 0;
+}
+
+void kvmx_memslots_destroy(struct kvmx_vm *vm)
+{
+	kvfree(rcu_dereference_protected(vm->memslots, true));
+	RCU_INIT_POINTER(vm->memslots, NULL);
+}
+
+static const char *const mr_errors[] = {
+	[KVMX_MR_BAD_FLAGS] = "unknown or unsupported flags",
+	[KVMX_MR_BAD_SLOT] = "slot id or address space out of range",
+	[KVMX_MR_UNALIGNED] = "size, guest address or user address not page aligned",
+	[KVMX_MR_TOO_BIG] = "region too large or wraps around",
+	[KVMX_MR_NO_SUCH_SLOT] = "deleting a slot that does not exist",
+	[KVMX_MR_RESHAPE] = "an existing slot's size, user address or read-only flag cannot change",
+	[KVMX_MR_OVERLAP] = "overlaps another slot",
+};
+
+int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory_region *mem)
+{
+	const struct kvmx_mr_request req = {
+		.slot = mem->slot,
+		.flags = mem->flags,
+		.guest_phys_addr = mem->guest_phys_addr,
+		.memory_size = mem->memory_size,
+		.userspace_addr = mem->userspace_addr,
+	};
+	struct kvmx_memslots *old, *new;
+	enum kvmx_mr_change change;
+	struct kvmx_memslot slot, gone;
+	enum kvmx_mr_error why;
+	u64 gen;
+
+	mutex_lock(&vm->lock);
+	old = rcu_dereference_protected(vm->memslots, lockdep_is_held(&vm->lock));
+	why = kvmx_slots_check(old, &req, KVMX_MEM_READONLY, &change, &slot);
+	if (why == KVMX_MR_OK && change == KVMX_MR_CREATE &&
+	    !access_ok((void __user *)(unsigned long)req.userspace_addr, req.memory_size))
+		why = KVMX_MR_UNALIGNED;
+	if (why != KVMX_MR_OK) {
+		mutex_unlock(&vm->lock);
+		return kvmx_refuse(why == KVMX_MR_OVERLAP ? -EEXIST : -EINVAL,
+				   "KVM_SET_USER_MEMORY_REGION", "slot %u: %s", req.slot,
+				   mr_errors[why]);
+	}
+	if (change == KVMX_MR_NONE) {
+		mutex_unlock(&vm->lock);
+		return 0;
+	}
+
+	new = alloc_set(old->nr + 1);
+	if (!new) {
+		mutex_unlock(&vm->lock);
+		return kvmx_refuse(-ENOMEM, "KVM_SET_USER_MEMORY_REGION", "no memory");
+	}
+	if (change == KVMX_MR_MOVE || change == KVMX_MR_DELETE)
+		gone = *kvmx_slots_find_id(old, slot.id);
+	kvmx_slots_apply(old, change, &slot, new);
+
+	gen = old->generation;
+	WRITE_ONCE(old->generation, gen | KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS);
+	new->generation = gen | KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS;
+	rcu_assign_pointer(vm->memslots, new);
+	synchronize_srcu(&vm->srcu);
+
+	if (change == KVMX_MR_MOVE || change == KVMX_MR_DELETE)
+		kvmx_tdp_zap(&vm->tdp, gone.base_gfn, gone.npages);
+
+	WRITE_ONCE(new->generation, gen + 1);
+	mutex_unlock(&vm->lock);
+	kvfree(old);
+	return 0;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVMX_MMIO_H
+#define KVMX_MMIO_H
+
+struct kvmx_vcpu;
+
+/*
+ * An access to @gpa found no RAM (no memslot, or a write to a read-only
+ * one): emulate the instruction, sending MMIO to user space.  Returns 1 to
+ * re-enter, 0 to exit (KVM_EXIT_MMIO or an internal error).
+ */
+int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa);
+
+/* KVM_RUN after an MMIO read exit: finish the instruction with its data. */
+int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu);
+
+#endif /* KVMX_MMIO_H */

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPUs: creation, the vCPU fd (mmap of struct kvm_run and the PIO data
+ * page), the vCPU ioctls and the KVM_RUN loop.
+ *
+ * A vCPU lives as long as its VM: the vCPU fd holds a VM reference, and
+ * the VM frees its vCPUs when the last reference goes.  vcpu->mutex
+ * serialises the vCPU's ioctls, so one thread at a time drives a vCPU;
+ * while it holds the mutex the vCPU is "loaded" (kvmx_vcpu_load()): its
+ * VMCS is current on the thread's CPU, wherever the scheduler moves it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/kvmx.h>
+#include <asm/fpu/api.h>
+
+#include "kvmx.h"
+#include "mmio.h"
+#include "vmx/vmx.h"
+#include "vmx/vmcs.h"
+
+void kvmx_vcpu_free(struct kvmx_vcpu *vcpu)
+{
+	kvmx_vmcs_free(vcpu);
+	if (vcpu->fpu.fpstate)
+		fpu_free_guest_fpstate(&vcpu->fpu);
+	free_page((unsigned long)vcpu->run);
+	free_page((unsigned long)vcpu->pio_data);
+	kvfree(vcpu->cpuid);
+	kfree(vcpu);
+	atomic_long_dec(&kvmx_counts.vcpus);
+}
+
+static vm_fault_t vcpu_fault(struct vm_fault *vmf)
+{
+	struct kvmx_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	if (vmf->pgoff == 0)
+		page = virt_to_page(vcpu->run);
+	else if (vmf->pgoff == KVM_PIO_PAGE_OFFSET)
+		page = virt_to_page(vcpu->pio_data);
+	else
+		return VM_FAULT_SIGBUS;
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct vcpu_vm_ops = {
+	.fault = vcpu_fault,
+};
+
+static int vcpu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (vma->vm_pgoff + vma_pages(vma) > KVMX_VCPU_MMAP_PAGES)
+		return kvmx_refuse(-EINVAL, "vCPU mmap", "beyond the %d mapped pages",
+				   KVMX_VCPU_MMAP_PAGES);
+	vma->vm_ops = &vcpu_vm_ops;
+	return 0;
+}
+
+static int vcpu_release(struct inode *inode, struct file *file)
+{
+	struct kvmx_vcpu *vcpu = file->private_data;
+
+	kvmx_vm_put(vcpu->vm);
+	return 0;
+}
+
+/* The state user space sees in struct kvm_run after every KVM_RUN. */
+static void post_run(struct kvmx_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF);
+	run->cr8 = vcpu->cr8;
+	run->apic_base = vcpu->apic_base;
+	run->ready_for_interrupt_injection = vcpu->irq < 0 && kvmx_interrupt_allowed(vcpu);
+}
+
+/* VMLAUNCH/VMRESUME failed: the VMCS itself is wrong. */
+static int entry_failed(struct kvmx_vcpu *vcpu)
+{
+	u32 err = vmcs_read(VM_INSTRUCTION_ERROR);
+
+	pr_info_ratelimited("vCPU %u: VM entry failed, VM-instruction error %u\n", vcpu->id, err);
+	vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+	vcpu->run->fail_entry.hardware_entry_failure_reason = err;
+	vcpu->run->fail_entry.cpu = vcpu->last_cpu;
+	return 0;
+}
+
+static int complete_user_io(struct kvmx_vcpu *vcpu)
+{
+	enum kvmx_pending_io io = vcpu->pending_io;
+
+	vcpu->pending_io = KVMX_IO_NONE;
+	if (io == KVMX_IO_PIO_IN)
+		kvmx_complete_pio_in(vcpu);
+	else if (io == KVMX_IO_MMIO_READ)
+		return kvmx_complete_mmio_read(vcpu);
+	return 1;
+}
+
+static int vcpu_run(struct kvmx_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r, fail;
+
+	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+	r = complete_user_io(vcpu);
+	if (r <= 0)
+		goto out;
+	if (run->immediate_exit) {
+		r = -EINTR;
+		goto out;
+	}
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		cond_resched();
+
+		preempt_disable();
+		local_irq_disable();
+		if (signal_pending(current) || need_resched()) {
+			local_irq_enable();
+			preempt_enable();
+			continue;
+		}
+		fail = kvmx_vmx_enter(vcpu);
+		local_irq_enable();
+		preempt_enable();
+
+		r = fail ? entry_failed(vcpu) : kvmx_handle_exit(vcpu);
+		if (r <= 0)
+			break;
+		if (run->request_interrupt_window && vcpu->irq < 0 &&
+		    kvmx_interrupt_allowed(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
+	}
+out:
+	post_run(vcpu);
+	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	return r;
+}
+
+static int vcpu_set_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
+{
+	struct kvm_cpuid_entry2 *entries = NULL;
+	struct kvm_cpuid2 hdr;
+
+	if (copy_from_user(&hdr, arg, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent > KVMX_MAX_CPUID_ENTRIES)
+		return kvmx_refuse(-E2BIG, "KVM_SET_CPUID2", "%u entries, at most %d", hdr.nent,
+				   KVMX_MAX_CPUID_ENTRIES);
+	if (hdr.nent) {
+		entries = vmemdup_user(arg->entries, array_size(sizeof(*entries), hdr.nent));
+		if (IS_ERR(entries))
+			return PTR_ERR(entries);
+	}
+	kvfree(vcpu->cpuid);
+	vcpu->cpuid = entries;
+	vcpu->nr_cpuid = hdr.nent;
+	return 0;
+}
+
+/* KVM_GET_MSRS/KVM_SET_MSRS: returns how many MSRs were done, as KVM. */
+static int vcpu_msrs(struct kvmx_vcpu *vcpu, struct kvm_msrs __user *arg, bool set)
+{
+	struct kvm_msr_entry __user *user_entries = arg->entries;
+	struct kvm_msr_entry e;
+	struct kvm_msrs hdr;
+	u32 i;
+
+	if (copy_from_user(&hdr, arg, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nmsrs >= 0x8000)
+		return kvmx_refuse(-E2BIG, set ? "KVM_SET_MSRS" : "KVM_GET_MSRS",
+				   "%u MSRs", hdr.nmsrs);
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (copy_from_user(&e, &user_entries[i], sizeof(e)))
+			return -EFAULT;
+		if (set ? kvmx_set_msr(vcpu, e.index, e.data, true) :
+			  kvmx_get_msr(vcpu, e.index, &e.data))
+			break;
+		if (!set && copy_to_user(&user_entries[i].data, &e.data, sizeof(e.data)))
+			return -EFAULT;
+	}
+	return i;
+}
+
+static int vcpu_get_fpu(struct kvmx_vcpu *vcpu, struct kvm_fpu __user *arg)
+{
+	struct fxregs_state *fx = &vcpu->fpu.fpstate->regs.fxsave;
+	struct kvm_fpu fpu = {};
+
+	memcpy(fpu.fpr, fx->st_space, 128);
+	fpu.fcw = fx->cwd;
+	fpu.fsw = fx->swd;
+	fpu.ftwx = fx->twd;
+	fpu.last_opcode = fx->fop;
+	fpu.last_ip = fx->rip;
+	fpu.last_dp = fx->rdp;
+	memcpy(fpu.xmm, fx->xmm_space, sizeof(fpu.xmm));
+	fpu.mxcsr = fx->mxcsr;
+	return copy_to_user(arg, &fpu, sizeof(fpu)) ? -EFAULT : 0;
+}
+
+static int vcpu_set_fpu(struct kvmx_vcpu *vcpu, struct kvm_fpu __user *arg)
+{
+	struct fxregs_state *fx = &vcpu->fpu.fpstate->regs.fxsave;
+	struct kvm_fpu fpu;
+
+	if (copy_from_user(&fpu, arg, sizeof(fpu)))
+		return -EFAULT;
+	memcpy(fx->st_space, fpu.fpr, 128);
+	fx->cwd = fpu.fcw;
+	fx->swd = fpu.fsw;
+	fx->twd = fpu.ftwx;
+	fx->fop = fpu.last_opcode;
+	fx->rip = fpu.last_ip;
+	fx->rdp = fpu.last_dp;
+	memcpy(fx->xmm_space, fpu.xmm, sizeof(fpu.xmm));
+	fx->mxcsr = fpu.mxcsr & 0xffff;
+	return 0;
+}
+
+static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __user *argp)
+{
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_interrupt irq;
+		struct kvm_mp_state mp;
+	} u;
+
+	switch (ioctl) {
+	case KVM_RUN:
+		return vcpu_run(vcpu);
+	case KVM_GET_REGS:
+		kvmx_get_regs(vcpu, &u.regs);
+		return copy_to_user(argp, &u.regs, sizeof(u.regs)) ? -EFAULT : 0;
+	case KVM_SET_REGS:
+		if (copy_from_user(&u.regs, argp, sizeof(u.regs)))
+			return -EFAULT;
+		kvmx_set_regs(vcpu, &u.regs);
+		return 0;
+	case KVM_GET_SREGS:
+		kvmx_get_sregs(vcpu, &u.sregs);
+		return copy_to_user(argp, &u.sregs, sizeof(u.sregs)) ? -EFAULT : 0;
+	case KVM_SET_SREGS:
+		if (copy_from_user(&u.sregs, argp, sizeof(u.sregs)))
+			return -EFAULT;
+		if (kvmx_set_sregs(vcpu, &u.sregs))
+			return kvmx_refuse(-EINVAL, "KVM_SET_SREGS",
+					   "inconsistent CR0/CR4/EFER/CS.L");
+		return 0;
+	case KVM_SET_CPUID2:
+		return vcpu_set_cpuid(vcpu, argp);
+	case KVM_GET_MSRS:
+		return vcpu_msrs(vcpu, argp, false);
+	case KVM_SET_MSRS:
+		return vcpu_msrs(vcpu, argp, true);
+	case KVM_GET_FPU:
+		return vcpu_get_fpu(vcpu, argp);
+	case KVM_SET_FPU:
+		return vcpu_set_fpu(vcpu, argp);
+	case KVM_INTERRUPT:
+		if (copy_from_user(&u.irq, argp, sizeof(u.irq)))
+			return -EFAULT;
+		if (u.irq.irq >= 256)
+			return kvmx_refuse(-EINVAL, "KVM_INTERRUPT", "vector %u", u.irq.irq);
+		if (vcpu->irq >= 0)
+			return kvmx_refuse(-EEXIST, "KVM_INTERRUPT",
+					   "vector %d is still pending", vcpu->irq);
+		vcpu->irq = u.irq.irq;
+		return 0;
+	case KVM_GET_MP_STATE:
+		u.mp.mp_state = KVM_MP_STATE_RUNNABLE;
+		return copy_to_user(argp, &u.mp, sizeof(u.mp)) ? -EFAULT : 0;
+	case KVM_SET_MP_STATE:
+		if (copy_from_user(&u.mp, argp, sizeof(u.mp)))
+			return -EFAULT;
+		if (u.mp.mp_state != KVM_MP_STATE_RUNNABLE)
+			return kvmx_refuse(-EINVAL, "KVM_SET_MP_STATE", "state %u: only RUNNABLE",
+					   u.mp.mp_state);
+		return 0;
+	default:
+		return kvmx_refuse(-ENOTTY, "vCPU ioctl", "unknown ioctl 0x%x", ioctl);
+	}
+}
+
+static long vcpu_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
+{
+	struct kvmx_vcpu *vcpu = file->private_data;
+	long r;
+
+	if (!kvmx_vm_owned_by_current(vcpu->vm))
+		return kvmx_refuse(-EIO, "vCPU ioctl", "caller is not the VM's process");
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	kvmx_vcpu_load(vcpu);
+	r = vcpu_ioctl_loaded(vcpu, ioctl, (void __user *)arg);
+	kvmx_vcpu_put(vcpu);
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+static const struct file_operations vcpu_fops = {
+	.owner = THIS_MODULE,
+	.release = vcpu_release,
+	.unlocked_ioctl = vcpu_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = vcpu_mmap,
+	.llseek = noop_llseek,
+};
+
+static struct kvmx_vcpu *vcpu_alloc(struct kvmx_vm *vm, u32 id)
+{
+	struct kvmx_vcpu *vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+
+	if (!vcpu)
+		return NULL;
+	atomic_long_inc(&kvmx_counts.vcpus);
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->irq = -1;
+	mutex_init(&vcpu->mutex);
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run || !vcpu->pio_data || kvmx_vmcs_alloc(vcpu) ||
+	    !fpu_alloc_guest_fpstate(&vcpu->fpu)) {
+		kvmx_vcpu_free(vcpu);
+		return NULL;
+	}
+	vcpu->tsc_offset = -rdtsc();
+	kvmx_vcpu_init_msrs(vcpu);
+	kvmx_vmcs_setup(vcpu);
+	return vcpu;
+}
+
+int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id)
+{
+	struct kvmx_vcpu *vcpu;
+	int i, fd;
+
+	if (id >= KVMX_MAX_VCPU_ID)
+		return kvmx_refuse(-EINVAL, "KVM_CREATE_VCPU", "id %lu, at most %d", id,
+				   KVMX_MAX_VCPU_ID - 1);
+	mutex_lock(&vm->lock);
+	if (vm->nr_vcpus >= KVMX_MAX_VCPUS) {
+		fd = kvmx_refuse(-EINVAL, "KVM_CREATE_VCPU", "already %d vCPUs", KVMX_MAX_VCPUS);
+		goto out;
+	}
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i]->id == id) {
+			fd = kvmx_refuse(-EEXIST, "KVM_CREATE_VCPU", "id %lu exists", id);
+			goto out;
+		}
+	}
+	vcpu = vcpu_alloc(vm, id);
+	if (!vcpu) {
+		fd = kvmx_refuse(-ENOMEM, "KVM_CREATE_VCPU", "no memory");
+		goto out;
+	}
+	kref_get(&vm->ref);
+	fd = anon_inode_getfd("kvmx-vcpu", &vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		kvmx_vcpu_free(vcpu);
+		/* Cannot be the last reference: the caller's VM fd holds one. */
+		kvmx_vm_put(vm);
+		goto out;
+	}
+	vcpu->idx = vm->nr_vcpus;
+	vm->vcpus[vm->nr_vcpus++] = vcpu;
+out:
+	mutex_unlock(&vm->lock);
+	return fd;
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VMs: KVM_CREATE_VM, the VM fd and its ioctls, and the VM's lifetime.
+ *
+ * A VM is reference counted: its fd holds one reference and every vCPU fd
+ * another, so the VM (with its vCPUs, memslots and EPT) is freed when the
+ * last of these fds is closed, in whatever order user space closes them.
+ * A VM belongs to the process that created it: ioctls from another mm get
+ * -EIO, as in KVM.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/fs.h>
+#include <linux/kvm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kvmx.h"
+#include "mmu/tdp.h"
+
+bool kvmx_vm_owned_by_current(struct kvmx_vm *vm)
+{
+	return current->mm == vm->mm;
+}
+
+static void vm_destroy(struct kref *ref)
+{
+	struct kvmx_vm *vm = container_of(ref, struct kvmx_vm, ref);
+	int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		kvmx_vcpu_free(vm->vcpus[i]);
+	kvmx_tdp_destroy(&vm->tdp);
+	kvmx_memslots_destroy(vm);
+	cleanup_srcu_struct(&vm->srcu);
+	mmdrop(vm->mm);
+	kfree(vm);
+	atomic_long_dec(&kvmx_counts.vms);
+}
+
+void kvmx_vm_put(struct kvmx_vm *vm)
+{
+	kref_put(&vm->ref, vm_destroy);
+}
+
+static int vm_release(struct inode *inode, struct file *file)
+{
+	kvmx_vm_put(file->private_data);
+	return 0;
+}
+
+static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
+{
+	struct kvmx_vm *vm = file->private_data;
+	void __user *argp = (void __user *)arg;
+	struct kvm_userspace_memory_region mem;
+	long r = 0;
+
+	if (!kvmx_vm_owned_by_current(vm))
+		return kvmx_refuse(-EIO, "VM ioctl", "caller is not the VM's process");
+
+	switch (ioctl) {
+	case KVM_CREATE_VCPU:
+		return kvmx_create_vcpu(vm, arg);
+	case KVM_SET_USER_MEMORY_REGION:
+		if (copy_from_user(&mem, argp, sizeof(mem)))
+			return -EFAULT;
+		return kvmx_set_memory_region(vm, &mem);
+	case KVM_CHECK_EXTENSION:
+		return kvmx_check_extension(arg);
+	case KVM_SET_TSS_ADDR:
+		/* Unrestricted guest needs no real-mode TSS; accepted as in KVM. */
+		if (arg > (unsigned int)(-3 * PAGE_SIZE))
+			return kvmx_refuse(-EINVAL, "KVM_SET_TSS_ADDR", "0x%lx out of range", arg);
+		mutex_lock(&vm->lock);
+		vm->tss_addr = arg;
+		mutex_unlock(&vm->lock);
+		return 0;
+	case KVM_SET_IDENTITY_MAP_ADDR: {
+		u64 addr;
+
+		if (copy_from_user(&addr, argp, sizeof(addr)))
+			return -EFAULT;
+		mutex_lock(&vm->lock);
+		if (vm->nr_vcpus)
+			r = kvmx_refuse(-EINVAL, "KVM_SET_IDENTITY_MAP_ADDR",
+					"vCPUs exist already");
+		else
+			vm->identity_map_addr = addr;
+		mutex_unlock(&vm->lock);
+		return r;
+	}
+	default:
+		return kvmx_refuse(-ENOTTY, "VM ioctl", "unknown ioctl 0x%x", ioctl);
+	}
+}
+
+static const struct file_operations vm_fops = {
+	.owner = THIS_MODULE,
+	.release = vm_release,
+	.unlocked_ioctl = vm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+long kvmx_create_vm(unsigned long type)
+{
+	struct kvmx_vm *vm;
+	int fd;
+
+	if (type)
+		return kvmx_refuse(-EINVAL, "KVM_CREATE_VM", "type %lu: only 0 exists", type);
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return kvmx_refuse(-ENOMEM, "KVM_CREATE_VM", "no memory");
+	atomic_long_inc(&kvmx_counts.vms);
+	kref_init(&vm->ref);
+	mutex_init(&vm->lock);
+	mmgrab(current->mm);
+	vm->mm = current->mm;
+
+	fd = init_srcu_struct(&vm->srcu);
+	if (fd)
+		goto free_vm;
+	fd = kvmx_memslots_init(vm);
+	if (fd)
+		goto free_srcu;
+	fd = kvmx_tdp_init(&vm->tdp);
+	if (fd)
+		goto free_memslots;
+	fd = anon_inode_getfd("kvmx-vm", &vm_fops, vm, O_RDWR | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+
+	kvmx_tdp_destroy(&vm->tdp);
+free_memslots:
+	kvmx_memslots_destroy(vm);
+free_srcu:
+	cleanup_srcu_struct(&vm->srcu);
+free_vm:
+	mmdrop(vm->mm);
+	kfree(vm);
+	atomic_long_dec(&kvmx_counts.vms);
+	return kvmx_refuse(fd, "KVM_CREATE_VM", "setting up the VM failed");
+}

@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Entering the guest and handling VM exits.
+ *
+ * kvmx_vmx_enter() runs with interrupts and preemption off: it delivers
+ * pending events, switches the state the VMCS does not switch (CR2, the
+ * syscall MSRs, segment selectors), runs the guest and reads the exit
+ * information.  kvmx_handle_exit() then runs preemptible (the vCPU stays
+ * loaded through its preempt notifier) and dispatches on the exit reason:
+ * each handler returns 1 to re-enter the guest, 0 to return to user space
+ * with run->exit_reason set, or a negative errno for KVM_RUN.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/sched.h>
+#include <asm/debugreg.h>
+#include <asm/fsgsbase.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/segment.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+#include <asm/mmu_context.h>
+#include <asm/traps.h>
+#include <asm/trapnr.h>
+
+#include "vmx.h"
+#include "vmcs.h"
+#include "guest.h"
+#include "../kvmx.h"
+#include "../mmu/tdp.h"
+#include "../mmio.h"
+
+static const u32 swapped_msr_index[KVMX_NR_SWAPPED_MSRS] = {
+	[KVMX_MSR_STAR] = MSR_STAR,
+	[KVMX_MSR_LSTAR] = MSR_LSTAR,
+	[KVMX_MSR_CSTAR] = MSR_CSTAR,
+	[KVMX_MSR_SFMASK] = MSR_SYSCALL_MASK,
+	[KVMX_MSR_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE,
+};
+
+/* The host's values, the same on every CPU; read on load. */
+static u64 host_msrs[KVMX_NR_SWAPPED_MSRS];
+
+void kvmx_exit_init(void)
+{
+	int i;
+
+	for (i = 0; i < KVMX_NR_SWAPPED_MSRS; i++)
+		if (i != KVMX_MSR_KERNEL_GS_BASE)
+			rdmsrl(swapped_msr_index[i], host_msrs[i]);
+}
+
+void kvmx_vcpu_init_msrs(struct kvmx_vcpu *vcpu)
+{
+	memcpy(vcpu->msrs, host_msrs, sizeof(vcpu->msrs));
+	vcpu->msrs[KVMX_MSR_KERNEL_GS_BASE] = 0;
+}
+
+static unsigned long get_reg(struct kvmx_vcpu *vcpu, int reg)
+{
+	return reg == KVMX_RSP ? vmcs_read(GUEST_RSP) : vcpu->regs[reg];
+}
+
+static void set_reg(struct kvmx_vcpu *vcpu, int reg, unsigned long val)
+{
+	if (reg == KVMX_RSP)
+		vmcs_write(GUEST_RSP, val);
+	else
+		vcpu->regs[reg] = val;
+}
+
+static bool long_mode_active(void)
+{
+	return vmcs_read(GUEST_CS_AR_BYTES) & VMX_AR_L &&
+	       vmcs_read(GUEST_IA32_EFER) & EFER_LMA;
+}
+
+static void skip_instruction(struct kvmx_vcpu *vcpu)
+{
+	unsigned long rip = vmcs_read(GUEST_RIP) + vcpu->exit_insn_len;
+	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmcs_write(GUEST_RIP, long_mode_active() ? rip : (u32)rip);
+	/* The instruction after STI or MOV SS has run: the blocking ends. */
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+			   intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+static int inject_gp(struct kvmx_vcpu *vcpu)
+{
+	kvmx_queue_exception(vcpu, GP_VECTOR, true, 0);
+	return 1;
+}
+
+static int inject_ud(struct kvmx_vcpu *vcpu)
+{
+	kvmx_queue_exception(vcpu, UD_VECTOR, false, 0);
+	return 1;
+}
+
+static int internal_error(struct kvmx_vcpu *vcpu, u32 suberror)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 2;
+	run->internal.data[0] = vcpu->exit_reason;
+	run->internal.data[1] = vcpu->last_cpu;
+	return 0;
+}
+
+/* Delivers the event of highest priority, or asks for an interrupt window. */
+static void inject_events(struct kvmx_vcpu *vcpu)
+{
+	bool window = false;
+	u32 info = 0;
+
+	if (vcpu->reinject_info & INTR_INFO_VALID) {
+		u32 type = vcpu->reinject_info & INTR_INFO_TYPE_MASK;
+
+		info = vcpu->reinject_info & ~INTR_INFO_UNBLOCK_NMI;
+		if (info & INTR_INFO_DELIVER_CODE)
+			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->reinject_error);
+		if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+		    type == INTR_TYPE_SOFT_EXCEPTION)
+			vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vcpu->reinject_len);
+		vcpu->reinject_info = 0;
+	} else if (vcpu->exception.pending) {
+		info = vcpu->exception.vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID;
+		/* Real mode delivers no error code. */
+		if (vcpu->exception.has_error && (kvmx_get_cr0() & X86_CR0_PE)) {
+			info |= INTR_INFO_DELIVER_CODE;
+			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->exception.error);
+		}
+		vcpu->exception.pending = false;
+	} else if (vcpu->irq >= 0) {
+		if (kvmx_interrupt_allowed(vcpu)) {
+			info = vcpu->irq | INTR_TYPE_EXT_INTR | INTR_INFO_VALID;
+			vcpu->irq = -1;
+		} else {
+			window = true;
+		}
+	}
+	if (vcpu->run->request_interrupt_window && vcpu->irq < 0 && !info)
+		window = true;
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
+	if (window)
+		vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_INTR_WINDOW_EXITING);
+}
+
+struct host_segments {
+	u16 ds, es, fs, gs;
+	unsigned long fs_base, kernel_gs_base;
+};
+
+/* Interrupts off.  Returns kvmx_vmx_run()'s result. */
+int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
+{
+	struct host_segments host;
+	unsigned long cr3, cr4;
+	int i, fail;
+
+	lockdep_assert_irqs_disabled();
+	inject_events(vcpu);
+
+	cr3 = __get_current_cr3_fast();
+	cr4 = cr4_read_shadow();
+	vmcs_write(HOST_CR3, cr3);
+	vmcs_write(HOST_CR4, cr4);
+
+	savesegment(ds, host.ds);
+	savesegment(es, host.es);
+	savesegment(fs, host.fs);
+	savesegment(gs, host.gs);
+	current_save_fsgs();
+	host.fs_base = current->thread.fsbase;
+	host.kernel_gs_base = current->thread.gsbase;
+	vmcs_write(HOST_FS_BASE, host.fs_base);
+
+	for (i = 0; i < KVMX_NR_SWAPPED_MSRS; i++)
+		if (i == KVMX_MSR_KERNEL_GS_BASE || vcpu->msrs[i] != host_msrs[i])
+			wrmsrl(swapped_msr_index[i], vcpu->msrs[i]);
+	if (native_read_cr2() != vcpu->cr2)
+		native_write_cr2(vcpu->cr2);
+
+	fail = kvmx_vmx_run(vcpu->regs, vcpu->launched);
+
+	vcpu->cr2 = native_read_cr2();
+	for (i = 0; i < KVMX_NR_SWAPPED_MSRS; i++)
+		if (i != KVMX_MSR_KERNEL_GS_BASE && vcpu->msrs[i] != host_msrs[i])
+			wrmsrl(swapped_msr_index[i], host_msrs[i]);
+	/* VM exit loaded null DS/ES/FS/GS and the FS/GS bases from the VMCS. */
+	if (host.ds)
+		loadsegment(ds, host.ds);
+	if (host.es)
+		loadsegment(es, host.es);
+	if (host.fs) {
+		loadsegment(fs, host.fs);
+		wrmsrl(MSR_FS_BASE, host.fs_base);
+	}
+	if (host.gs)
+		load_gs_index(host.gs);
+	wrmsrl(MSR_KERNEL_GS_BASE, host.kernel_gs_base);
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+
+	vcpu->last_cpu = smp_processor_id();
+	if (fail)
+		return fail;
+	vcpu->launched = true;
+	vcpu->exit_reason = vmcs_read(VM_EXIT_REASON);
+	vcpu->exit_qual = vmcs_read(EXIT_QUALIFICATION);
+	vcpu->exit_intr_info = vmcs_read(VM_EXIT_INTR_INFO);
+	vcpu->exit_insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+
+	/* An event whose delivery the exit interrupted is delivered again. */
+	vcpu->reinject_info = vmcs_read(IDT_VECTORING_INFO_FIELD);
+	if (vcpu->reinject_info & INTR_INFO_VALID) {
+		vcpu->reinject_error = vmcs_read(IDT_VECTORING_ERROR_CODE);
+		vcpu->reinject_len = vcpu->exit_insn_len;
+	}
+
+	/* A host NMI arrived in guest mode: hand it to the host's handler. */
+	if ((u16)vcpu->exit_reason == EXIT_REASON_EXCEPTION_NMI &&
+	    (vcpu->exit_intr_info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+		asm volatile("int $2");
+	return 0;
+}
+
+static int handle_exception(struct kvmx_vcpu *vcpu)
+{
+	u32 info = vcpu->exit_intr_info;
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
+
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+		return 1;
+	if (vector != DB_VECTOR && vector != AC_VECTOR)
+		return internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+	/* Reflect it: kvmx intercepts #DB and #AC only to stop event loops. */
+	if (vector == DB_VECTOR)
+		vcpu->dr6 = KVMX_DR6_FIXED_1 ^ (vcpu->exit_qual & (DR_TRAP_BITS | DR_STEP));
+	vcpu->reinject_info = info & ~INTR_INFO_UNBLOCK_NMI;
+	vcpu->reinject_error = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	vcpu->reinject_len = vcpu->exit_insn_len;
+	return 1;
+}
+
+static int handle_external_interrupt(struct kvmx_vcpu *vcpu)
+{
+	return 1;	/* taken by the host once interrupts are on again */
+}
+
+static int handle_triple_fault(struct kvmx_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return 0;
+}
+
+static int handle_interrupt_window(struct kvmx_vcpu *vcpu)
+{
+	vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_INTR_WINDOW_EXITING);
+	if (vcpu->run->request_interrupt_window && vcpu->irq < 0) {
+		vcpu->run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+		return 0;
+	}
+	return 1;
+}
+
+static const struct kvm_cpuid_entry2 *find_cpuid(struct kvmx_vcpu *vcpu, u32 fn, u32 index)
+{
+	int i;
+
+	for (i = 0; i < vcpu->nr_cpuid; i++) {
+		const struct kvm_cpuid_entry2 *e = &vcpu->cpuid[i];
+
+		if (e->function == fn &&
+		    (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e->index == index))
+			return e;
+	}
+	return NULL;
+}
+
+static int handle_cpuid(struct kvmx_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	e = find_cpuid(vcpu, vcpu->regs[KVMX_RAX], vcpu->regs[KVMX_RCX]);
+	vcpu->regs[KVMX_RAX] = e ? e->eax : 0;
+	vcpu->regs[KVMX_RBX] = e ? e->ebx : 0;
+	vcpu->regs[KVMX_RCX] = e ? e->ecx : 0;
+	vcpu->regs[KVMX_RDX] = e ? e->edx : 0;
+	skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_hlt(struct kvmx_vcpu *vcpu)
+{
+	skip_instruction(vcpu);
+	vcpu->run->exit_reason = KVM_EXIT_HLT;
+	return 0;
+}
+
+/* MOV to CR0, checked as the CPU checks it. */
+static int set_cr0_checked(struct kvmx_vcpu *vcpu, unsigned long cr0)
+{
+	u64 efer = vmcs_read(GUEST_IA32_EFER);
+
+	if (cr0 >> 32 || ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
+	    ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD)))
+		return -EINVAL;
+	if ((cr0 & X86_CR0_PG) && (efer & EFER_LME) && !(kvmx_get_cr4() & X86_CR4_PAE))
+		return -EINVAL;
+	if (!(cr0 & X86_CR0_PG) && long_mode_active())
+		return -EINVAL;
+	kvmx_set_cr0(vcpu, cr0);
+	return 0;
+}
+
+static int handle_cr(struct kvmx_vcpu *vcpu)
+{
+	unsigned long q = vcpu->exit_qual;
+	int cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
+	unsigned long val, old_cr8;
+
+	switch (type) {
+	case 0:	/* MOV to CR */
+		val = get_reg(vcpu, reg);
+		if (cr == 0 && set_cr0_checked(vcpu, val))
+			return inject_gp(vcpu);
+		if (cr == 4 && kvmx_set_cr4(vcpu, val))
+			return inject_gp(vcpu);
+		if (cr == 8) {
+			if (val & ~0xfUL)
+				return inject_gp(vcpu);
+			old_cr8 = vcpu->cr8;
+			vcpu->cr8 = val;
+			skip_instruction(vcpu);
+			/* As KVM without an in-kernel APIC: a lower TPR goes to the VMM. */
+			if (val < old_cr8) {
+				vcpu->run->exit_reason = KVM_EXIT_SET_TPR;
+				return 0;
+			}
+			return 1;
+		}
+		if (cr != 0 && cr != 4)
+			break;
+		skip_instruction(vcpu);
+		return 1;
+	case 1:	/* MOV from CR: only CR8 exits */
+		if (cr != 8)
+			break;
+		set_reg(vcpu, reg, vcpu->cr8);
+		skip_instruction(vcpu);
+		return 1;
+	case 3:	/* LMSW: cannot clear PE */
+		val = (kvmx_get_cr0() & ~0xeUL) | ((q >> 16) & 0xf);
+		if (set_cr0_checked(vcpu, val))
+			return inject_gp(vcpu);
+		skip_instruction(vcpu);
+		return 1;
+	}
+	return internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+}
+
+static int handle_dr(struct kvmx_vcpu *vcpu)
+{
+	unsigned long q = vcpu->exit_qual;
+	int dr = q & 7, reg = (q >> 8) & 15;
+	unsigned long val;
+
+	if (dr == 4 || dr == 5) {
+		if (kvmx_get_cr4() & X86_CR4_DE)
+			return inject_ud(vcpu);
+		dr += 2;
+	}
+	if (q & 16) {	/* MOV from DR */
+		val = dr < 4 ? vcpu->dr[dr] : dr == 6 ? vcpu->dr6 : vcpu->dr7;
+		set_reg(vcpu, reg, val);
+	} else {
+		val = get_reg(vcpu, reg);
+		if (dr < 4)
+			vcpu->dr[dr] = val;
+		else if (val >> 32)
+			return inject_gp(vcpu);
+		else if (dr == 6)
+			vcpu->dr6 = val | KVMX_DR6_FIXED_1;
+		else
+			vcpu->dr7 = (val & ~KVMX_DR7_RESERVED) | KVMX_DR7_FIXED_1;
+	}
+	skip_instruction(vcpu);
+	return 1;
+}
+
+static unsigned long addr_mask(int addr_size)
+{
+	return addr_size == 8 ? ~0UL : (1UL << (8 * addr_size)) - 1;
+}
+
+/* Write @val to @reg as an instruction of address size @asz would. */
+static void set_reg_sized(struct kvmx_vcpu *vcpu, int reg, unsigned long val, int asz)
+{
+	unsigned long old = get_reg(vcpu, reg);
+
+	if (asz == 2)
+		val = (old & ~0xffffUL) | (val & 0xffff);
+	else if (asz == 4)
+		val = (u32)val;
+	set_reg(vcpu, reg, val);
+}
+
+static int inject_walk_fault(struct kvmx_vcpu *vcpu, int status,
+			     const struct kvmx_walk_result *res)
+{
+	if (status == KVMX_WALK_PF) {
+		vcpu->cr2 = res->cr2;
+		kvmx_queue_exception(vcpu, PF_VECTOR, true, res->error_code);
+		return 1;
+	}
+	if (status == KVMX_WALK_RETRY)
+		return 1;
+	return internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
+}
+
+/*
+ * INS/OUTS: as many elements as fit the PIO page go to user space in one
+ * exit; RSI/RDI/RCX move by what was done, and RIP stays on a REP
+ * instruction until RCX reaches zero, so the guest re-executes it.
+ */
+static int handle_string_io(struct kvmx_vcpu *vcpu, bool in, int size)
+{
+	u32 insn_info = vmcs_read(VMX_INSTRUCTION_INFO);
+	int asz = 2 << ((insn_info >> 7) & 7);	/* 2, 4 or 8 bytes */
+	bool rep = vcpu->exit_qual & 32;
+	bool down = vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_DF;
+	u64 la = vmcs_read(GUEST_LINEAR_ADDRESS);
+	struct kvmx_walk_result res;
+	unsigned long count = 1;
+	int i, status, index = in ? KVMX_RDI : KVMX_RSI;
+
+	if (rep)
+		count = get_reg(vcpu, KVMX_RCX) & addr_mask(asz);
+	if (!count) {
+		skip_instruction(vcpu);
+		return 1;
+	}
+	count = min_t(unsigned long, count, PAGE_SIZE / size);
+
+	if (!in) {
+		for (i = 0; i < count; i++) {
+			status = kvmx_access_la(vcpu, down ? la - i * size : la + i * size,
+						vcpu->pio_data + i * size, size, 0, &res);
+			if (status != KVMX_WALK_OK) {
+				if (i == 0)
+					return inject_walk_fault(vcpu, status, &res);
+				count = i;	/* the next exit faults on element i */
+				break;
+			}
+		}
+	} else {
+		/* Fault now, before user space does the reads. */
+		status = kvmx_translate(vcpu, la, KVMX_WALK_WRITE, &res);
+		if (status != KVMX_WALK_OK)
+			return inject_walk_fault(vcpu, status, &res);
+		count = 1;
+		vcpu->pending_io = KVMX_IO_PIO_IN;
+	}
+	vcpu->pio.string = true;
+	vcpu->pio.rep = rep;
+	vcpu->pio.size = size;
+	vcpu->pio.count = count;
+	vcpu->pio.la = la;
+
+	set_reg_sized(vcpu, index, get_reg(vcpu, index) + (down ? -count : count) * size, asz);
+	if (rep)
+		set_reg_sized(vcpu, KVMX_RCX, get_reg(vcpu, KVMX_RCX) - count, asz);
+	if (!rep || !(get_reg(vcpu, KVMX_RCX) & addr_mask(asz)))
+		skip_instruction(vcpu);
+	vcpu->run->io.count = count;
+	return 0;
+}
+
+static int handle_io(struct kvmx_vcpu *vcpu)
+{
+	unsigned long q = vcpu->exit_qual;
+	struct kvm_run *run = vcpu->run;
+	int size = (q & 7) + 1;
+	bool in = q & 8;
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = q >> 16;
+	run->io.count = 1;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	if (q & 16)
+		return handle_string_io(vcpu, in, size);
+
+	vcpu->pio.string = false;
+	vcpu->pio.size = size;
+	if (in)
+		vcpu->pending_io = KVMX_IO_PIO_IN;
+	else
+		memcpy(vcpu->pio_data, &vcpu->regs[KVMX_RAX], size);
+	skip_instruction(vcpu);
+	return 0;
+}
+
+/* KVM_RUN after an IN/INS exit: the data user space left in the PIO page. */
+void kvmx_complete_pio_in(struct kvmx_vcpu *vcpu)
+{
+	struct kvmx_walk_result res;
+	unsigned long *rax = &vcpu->regs[KVMX_RAX];
+
+	if (vcpu->pio.string) {
+		/* Translated before the exit; a fault now is the guest's race. */
+		if (kvmx_access_la(vcpu, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
+				   KVMX_WALK_WRITE, &res) == KVMX_WALK_PF) {
+			vcpu->cr2 = res.cr2;
+			kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);
+		}
+		return;
+	}
+	switch (vcpu->pio.size) {
+	case 1:
+		*rax = (*rax & ~0xffUL) | *(u8 *)vcpu->pio_data;
+		break;
+	case 2:
+		*rax = (*rax & ~0xffffUL) | *(u16 *)vcpu->pio_data;
+		break;
+	default:
+		*rax = *(u32 *)vcpu->pio_data;
+		break;
+	}
+}
+
+static int handle_msr_read(struct kvmx_vcpu *vcpu)
+{
+	u64 data;
+
+	if (kvmx_get_msr(vcpu, vcpu->regs[KVMX_RCX], &data))
+		return inject_gp(vcpu);
+	vcpu->regs[KVMX_RAX] = (u32)data;
+	vcpu->regs[KVMX_RDX] = data >> 32;
+	skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_msr_write(struct kvmx_vcpu *vcpu)
+{
+	u64 data = (u32)vcpu->regs[KVMX_RAX] | ((u64)(u32)vcpu->regs[KVMX_RDX] << 32);
+
+	if (kvmx_set_msr(vcpu, vcpu->regs[KVMX_RCX], data, false))
+		return inject_gp(vcpu);
+	skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_ept_violation(struct kvmx_vcpu *vcpu)
+{
+	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+
+	switch (kvmx_tdp_fault(vcpu, gpa, vcpu->exit_qual & EPT_VIOLATION_WRITE)) {
+	case KVMX_FAULT_FIXED:
+		return 1;
+	case KVMX_FAULT_MMIO:
+		return kvmx_mmio_fault(vcpu, gpa);
+	case KVMX_FAULT_NOMEM:
+		return -ENOMEM;
+	default:
+		return kvmx_refuse(-EFAULT, "KVM_RUN", "gpa 0x%llx: its slot's user memory is gone",
+				   gpa);
+	}
+}
+
+static int handle_ept_misconfig(struct kvmx_vcpu *vcpu)
+{
+	pr_err_ratelimited("EPT misconfiguration at gpa 0x%lx\n",
+			   vmcs_read(GUEST_PHYSICAL_ADDRESS));
+	return internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+}
+
+static int handle_ud(struct kvmx_vcpu *vcpu)
+{
+	return inject_ud(vcpu);
+}
+
+static int handle_nop(struct kvmx_vcpu *vcpu)
+{
+	skip_instruction(vcpu);
+	return 1;
+}
+
+static int (*const exit_handlers[])(struct kvmx_vcpu *vcpu) = {
+	[EXIT_REASON_EXCEPTION_NMI] = handle_exception,
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
+	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_REASON_INTERRUPT_WINDOW] = handle_interrupt_window,
+	[EXIT_REASON_CPUID] = handle_cpuid,
+	[EXIT_REASON_HLT] = handle_hlt,
+	[EXIT_REASON_INVD] = handle_nop,
+	[EXIT_REASON_RDPMC] = handle_ud,
+	[EXIT_REASON_VMCALL ... EXIT_REASON_VMXON] = handle_ud,
+	[EXIT_REASON_CR_ACCESS] = handle_cr,
+	[EXIT_REASON_DR_ACCESS] = handle_dr,
+	[EXIT_REASON_IO_INSTRUCTION] = handle_io,
+	[EXIT_REASON_MSR_READ] = handle_msr_read,
+	[EXIT_REASON_MSR_WRITE] = handle_msr_write,
+	[EXIT_REASON_MWAIT_INSTRUCTION] = handle_ud,
+	[EXIT_REASON_MONITOR_INSTRUCTION] = handle_ud,
+	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
+	[EXIT_REASON_INVEPT] = handle_ud,
+	[EXIT_REASON_INVVPID] = handle_ud,
+	[EXIT_REASON_XSETBV] = handle_ud,
+};
+
+int kvmx_handle_exit(struct kvmx_vcpu *vcpu)
+{
+	u32 reason = vcpu->exit_reason;
+
+	if (reason & EXIT_REASON_FAILED_VMENTRY) {
+		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		vcpu->run->fail_entry.hardware_entry_failure_reason = reason;
+		vcpu->run->fail_entry.cpu = vcpu->last_cpu;
+		return 0;
+	}
+	reason &= 0xffff;
+	if (reason < ARRAY_SIZE(exit_handlers) && exit_handlers[reason])
+		return exit_handlers[reason](vcpu);
+	pr_info_ratelimited("vCPU %u: unhandled VM exit reason %u\n", vcpu->id, reason);
+	return internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+}

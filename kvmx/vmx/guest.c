@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory as the kernel reaches it: by guest-physical address through
+ * the memslots and the VMM's mapping (the caller runs in the VM owner's
+ * process), and by guest linear address through the guest's page tables
+ * (mmu/walk.c).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <asm/cpufeature.h>
+#include <asm/processor.h>
+
+#include "vmx.h"
+#include "vmcs.h"
+#include "guest.h"
+#include "../kvmx.h"
+
+/* Copies @len bytes (not crossing a page) at @gpa; 0 or -EFAULT. */
+static int access_page(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len, bool write)
+{
+	const struct kvmx_memslot *slot;
+	unsigned long left;
+	void __user *hva;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slot = kvmx_slots_find_gfn(srcu_dereference(vm->memslots, &vm->srcu), gpa >> PAGE_SHIFT);
+	if (!slot || (write && (slot->flags & KVMX_MEM_READONLY))) {
+		srcu_read_unlock(&vm->srcu, idx);
+		return -EFAULT;
+	}
+	hva = (void __user *)(unsigned long)(kvmx_slot_hva(slot, gpa >> PAGE_SHIFT) +
+					     offset_in_page(gpa));
+	left = write ? copy_to_user(hva, buf, len) : copy_from_user(buf, hva, len);
+	srcu_read_unlock(&vm->srcu, idx);
+	return left ? -EFAULT : 0;
+}
+
+static int access_gpa(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len, bool write)
+{
+	while (len) {
+		unsigned int chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gpa));
+		int ret = access_page(vm, gpa, buf, chunk, write);
+
+		if (ret)
+			return ret;
+		gpa += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int kvmx_read_guest(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len)
+{
+	return access_gpa(vm, gpa, buf, len, false);
+}
+
+int kvmx_write_guest(struct kvmx_vm *vm, u64 gpa, const void *buf, unsigned int len)
+{
+	return access_gpa(vm, gpa, (void *)buf, len, true);
+}
+
+static int walk_read(void *ctx, u64 gpa, unsigned int size, u64 *val)
+{
+	*val = 0;
+	return kvmx_read_guest(ctx, gpa, val, size);
+}
+
+static int walk_cmpxchg(void *ctx, u64 gpa, unsigned int size, u64 old, u64 new)
+{
+	struct kvmx_vm *vm = ctx;
+	const struct kvmx_memslot *slot;
+	int idx, ret = -EFAULT;
+	u64 hva;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slot = kvmx_slots_find_gfn(srcu_dereference(vm->memslots, &vm->srcu), gpa >> PAGE_SHIFT);
+	if (!slot || (slot->flags & KVMX_MEM_READONLY))
+		goto out;
+	hva = kvmx_slot_hva(slot, gpa >> PAGE_SHIFT) + offset_in_page(gpa);
+	/* __try_cmpxchg_user(): 0 exchanged, 1 the entry changed, -EFAULT. */
+	if (size == 8) {
+		u64 __user *p = (u64 __user *)(unsigned long)hva;
+		u64 expect = old;
+
+		if (access_ok(p, sizeof(*p)))
+			ret = __try_cmpxchg_user(p, &expect, new, cx64_fault);
+	} else {
+		u32 __user *p = (u32 __user *)(unsigned long)hva;
+		u32 expect = old;
+
+		if (access_ok(p, sizeof(*p)))
+			ret = __try_cmpxchg_user(p, &expect, (u32)new, cx32_fault);
+	}
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return ret;
+}
+
+static const struct kvmx_walk_ops walk_ops = {
+	.read = walk_read,
+	.cmpxchg = walk_cmpxchg,
+};
+
+int kvmx_translate(struct kvmx_vcpu *vcpu, u64 la, u32 access, struct kvmx_walk_result *res)
+{
+	struct kvmx_walk_cfg cfg = {
+		.cr0 = kvmx_get_cr0(),
+		.cr3 = vmcs_read(GUEST_CR3),
+		.cr4 = kvmx_get_cr4(),
+		.efer = vmcs_read(GUEST_IA32_EFER),
+		.rflags = vmcs_read(GUEST_RFLAGS),
+		.cpl = kvmx_guest_cpl(),
+		.maxphyaddr = boot_cpu_data.x86_phys_bits,
+		.gbpages = boot_cpu_has(X86_FEATURE_GBPAGES),
+	};
+	int i;
+
+	for (i = 0; i < 4; i++)
+		cfg.pdptes[i] = vmcs_read(GUEST_PDPTR0 + 2 * i);
+	return kvmx_walk(&cfg, &walk_ops, vcpu->vm, la, access, res);
+}
+
+int kvmx_access_la(struct kvmx_vcpu *vcpu, u64 la, void *buf, unsigned int len, u32 access,
+		   struct kvmx_walk_result *res)
+{
+	while (len) {
+		unsigned int chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(la));
+		int ret = kvmx_translate(vcpu, la, access, res);
+
+		if (ret != KVMX_WALK_OK)
+			return ret;
+		if (access_gpa(vcpu->vm, res->gpa, buf, chunk, access & KVMX_WALK_WRITE))
+			return KVMX_WALK_BAD_GPA;
+		la += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	return KVMX_WALK_OK;
+}

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest register state: control registers, EFER, segments, MSRs and event
+ * queueing, between KVM's uapi structures and the VMCS.  Every function
+ * here runs with the vCPU loaded (its VMCS current on this CPU).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
+
+#include "vmx.h"
+#include "vmcs.h"
+#include "../kvmx.h"
+
+/* IA32_MTRRCAP: kvmx offers no MTRRs, so it reads as 0. */
+#define KVMX_MSR_MTRRCAP	0xfe
+#define EFER_VALID	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+
+static bool is_canonical(u64 la)
+{
+	return ((s64)la << 16 >> 16) == (s64)la;
+}
+
+unsigned long kvmx_get_cr0(void)
+{
+	unsigned long mask = kvmx_vmcs_config.cr0_host_owned;
+
+	return (vmcs_read(GUEST_CR0) & ~mask) | (vmcs_read(CR0_READ_SHADOW) & mask);
+}
+
+unsigned long kvmx_get_cr4(void)
+{
+	unsigned long mask = kvmx_vmcs_config.cr4_host_owned;
+
+	return (vmcs_read(GUEST_CR4) & ~mask) | (vmcs_read(CR4_READ_SHADOW) & mask);
+}
+
+static void set_long_mode(bool lma)
+{
+	u64 efer = vmcs_read(GUEST_IA32_EFER);
+
+	if (lma) {
+		vmcs_write(GUEST_IA32_EFER, efer | EFER_LMA);
+		vmcs_set_bits(VM_ENTRY_CONTROLS, ENTRY_IA32E_MODE);
+	} else {
+		vmcs_write(GUEST_IA32_EFER, efer & ~EFER_LMA);
+		vmcs_clear_bits(VM_ENTRY_CONTROLS, ENTRY_IA32E_MODE);
+	}
+}
+
+/* The caller checked @cr0 for what would raise #GP. */
+void kvmx_set_cr0(struct kvmx_vcpu *vcpu, unsigned long cr0)
+{
+	unsigned long old = kvmx_get_cr0();
+
+	if (vmcs_read(GUEST_IA32_EFER) & EFER_LME) {
+		if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG))
+			set_long_mode(true);
+		else if ((old & X86_CR0_PG) && !(cr0 & X86_CR0_PG))
+			set_long_mode(false);
+	}
+	vmcs_write(CR0_READ_SHADOW, cr0);
+	/* With unrestricted guest, PE and PG may be 0; NE must stay 1. */
+	vmcs_write(GUEST_CR0, (cr0 | X86_CR0_NE) & ~(X86_CR0_CD | X86_CR0_NW));
+}
+
+/* Returns -EINVAL for a value that would raise #GP. */
+int kvmx_set_cr4(struct kvmx_vcpu *vcpu, unsigned long cr4)
+{
+	unsigned long allowed = ~kvmx_vmcs_config.cr4_host_owned & kvmx_vmx.cr4_fixed1;
+
+	if (cr4 & ~allowed)
+		return -EINVAL;
+	if ((vmcs_read(GUEST_IA32_EFER) & EFER_LMA) && !(cr4 & X86_CR4_PAE))
+		return -EINVAL;
+	vmcs_write(CR4_READ_SHADOW, cr4);
+	vmcs_write(GUEST_CR4, cr4 | X86_CR4_VMXE);
+	return 0;
+}
+
+/* Returns -EINVAL for a value that would raise #GP. */
+int kvmx_set_efer(struct kvmx_vcpu *vcpu, u64 efer)
+{
+	u64 old = vmcs_read(GUEST_IA32_EFER);
+
+	if (efer & ~EFER_VALID)
+		return -EINVAL;
+	/* LME cannot change while paging is on. */
+	if ((kvmx_get_cr0() & X86_CR0_PG) && ((efer ^ old) & EFER_LME))
+		return -EINVAL;
+	vmcs_write(GUEST_IA32_EFER, efer);
+	set_long_mode(efer & EFER_LMA);
+	return 0;
+}
+
+int kvmx_guest_cpl(void)
+{
+	return (vmcs_read(GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 3;
+}
+
+void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *r)
+{
+	unsigned long *g = vcpu->regs;
+
+	r->rax = g[KVMX_RAX];
+	r->rbx = g[KVMX_RBX];
+	r->rcx = g[KVMX_RCX];
+	r->rdx = g[KVMX_RDX];
+	r->rsi = g[KVMX_RSI];
+	r->rdi = g[KVMX_RDI];
+	r->rsp = vmcs_read(GUEST_RSP);
+	r->rbp = g[KVMX_RBP];
+	r->r8 = g[KVMX_R8];
+	r->r9 = g[KVMX_R9];
+	r->r10 = g[KVMX_R10];
+	r->r11 = g[KVMX_R11];
+	r->r12 = g[KVMX_R12];
+	r->r13 = g[KVMX_R13];
+	r->r14 = g[KVMX_R14];
+	r->r15 = g[KVMX_R15];
+	r->rip = vmcs_read(GUEST_RIP);
+	r->rflags = vmcs_read(GUEST_RFLAGS);
+}
+
+void kvmx_set_regs(struct kvmx_vcpu *vcpu, const struct kvm_regs *r)
+{
+	unsigned long *g = vcpu->regs;
+
+	g[KVMX_RAX] = r->rax;
+	g[KVMX_RBX] = r->rbx;
+	g[KVMX_RCX] = r->rcx;
+	g[KVMX_RDX] = r->rdx;
+	g[KVMX_RSI] = r->rsi;
+	g[KVMX_RDI] = r->rdi;
+	vmcs_write(GUEST_RSP, r->rsp);
+	g[KVMX_RBP] = r->rbp;
+	g[KVMX_R8] = r->r8;
+	g[KVMX_R9] = r->r9;
+	g[KVMX_R10] = r->r10;
+	g[KVMX_R11] = r->r11;
+	g[KVMX_R12] = r->r12;
+	g[KVMX_R13] = r->r13;
+	g[KVMX_R14] = r->r14;
+	g[KVMX_R15] = r->r15;
+	vmcs_write(GUEST_RIP, r->rip);
+	/* Bit 1 is always 1; the reserved bits are always 0 (KVM does so too). */
+	vmcs_write(GUEST_RFLAGS, (r->rflags | X86_EFLAGS_FIXED) & 0x3f7fd7);
+}
+
+static void get_segment(enum kvmx_seg seg, struct kvm_segment *var)
+{
+	u32 ar = vmcs_read(VMCS_SEG_AR(seg));
+
+	var->base = vmcs_read(VMCS_SEG_BASE(seg));
+	var->limit = vmcs_read(VMCS_SEG_LIMIT(seg));
+	var->selector = vmcs_read(VMCS_SEG_SELECTOR(seg));
+	var->type = ar & VMX_AR_TYPE_MASK;
+	var->s = !!(ar & VMX_AR_S);
+	var->dpl = (ar >> VMX_AR_DPL_SHIFT) & 3;
+	var->unusable = !!(ar & VMX_AR_UNUSABLE);
+	/* As KVM: an unusable segment reads as not present. */
+	var->present = !var->unusable;
+	var->avl = !!(ar & VMX_AR_AVL);
+	var->l = !!(ar & VMX_AR_L);
+	var->db = !!(ar & VMX_AR_DB);
+	var->g = !!(ar & VMX_AR_G);
+	var->padding = 0;
+}
+
+static void set_segment(enum kvmx_seg seg, const struct kvm_segment *var)
+{
+	u32 ar;
+
+	if (var->unusable || !var->present) {
+		ar = VMX_AR_UNUSABLE;
+	} else {
+		ar = (var->type & VMX_AR_TYPE_MASK) | (var->s ? VMX_AR_S : 0) |
+		     ((var->dpl & 3) << VMX_AR_DPL_SHIFT) | VMX_AR_P |
+		     (var->avl ? VMX_AR_AVL : 0) | (var->l ? VMX_AR_L : 0) |
+		     (var->db ? VMX_AR_DB : 0) | (var->g ? VMX_AR_G : 0);
+		/* VM entry wants code/data segments "accessed" (old VMMs forget). */
+		if (seg != KVMX_SEG_LDTR && seg != KVMX_SEG_TR)
+			ar |= 1;
+	}
+	vmcs_write(VMCS_SEG_SELECTOR(seg), var->selector);
+	vmcs_write(VMCS_SEG_BASE(seg), var->base);
+	vmcs_write(VMCS_SEG_LIMIT(seg), var->limit);
+	vmcs_write(VMCS_SEG_AR(seg), ar);
+}
+
+void kvmx_get_sregs(struct kvmx_vcpu *vcpu, struct kvm_sregs *s)
+{
+	memset(s, 0, sizeof(*s));
+	get_segment(KVMX_SEG_CS, &s->cs);
+	get_segment(KVMX_SEG_DS, &s->ds);
+	get_segment(KVMX_SEG_ES, &s->es);
+	get_segment(KVMX_SEG_FS, &s->fs);
+	get_segment(KVMX_SEG_GS, &s->gs);
+	get_segment(KVMX_SEG_SS, &s->ss);
+	get_segment(KVMX_SEG_TR, &s->tr);
+	get_segment(KVMX_SEG_LDTR, &s->ldt);
+	s->gdt.base = vmcs_read(GUEST_GDTR_BASE);
+	s->gdt.limit = vmcs_read(GUEST_GDTR_LIMIT);
+	s->idt.base = vmcs_read(GUEST_IDTR_BASE);
+	s->idt.limit = vmcs_read(GUEST_IDTR_LIMIT);
+	s->cr0 = kvmx_get_cr0();
+	s->cr2 = vcpu->cr2;
+	s->cr3 = vmcs_read(GUEST_CR3);
+	s->cr4 = kvmx_get_cr4();
+	s->cr8 = vcpu->cr8;
+	s->efer = vmcs_read(GUEST_IA32_EFER);
+	s->apic_base = vcpu->apic_base;
+	if (vcpu->irq >= 0)
+		s->interrupt_bitmap[vcpu->irq / 64] = 1ULL << (vcpu->irq % 64);
+}
+
+/* The PDPTEs of PAE paging live in the VMCS with EPT; load them from CR3. */
+static void load_pdptrs(struct kvmx_vcpu *vcpu)
+{
+	u64 pdpte[4] = {};
+	int i;
+
+	kvmx_read_guest(vcpu->vm, vmcs_read(GUEST_CR3) & ~0x1fUL, pdpte, sizeof(pdpte));
+	for (i = 0; i < 4; i++)
+		vmcs_write(GUEST_PDPTR0 + 2 * i, pdpte[i]);
+}
+
+int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	int i;
+
+	/* The same consistency checks as KVM's kvm_is_valid_sregs(). */
+	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return -EINVAL;
+	} else if ((s->efer & EFER_LMA) || s->cs.l) {
+		return -EINVAL;
+	}
+	if (s->efer & ~EFER_VALID)
+		return -EINVAL;
+	if (s->cr4 & ~(~kvmx_vmcs_config.cr4_host_owned & kvmx_vmx.cr4_fixed1))
+		return -EINVAL;
+
+	vmcs_write(GUEST_IDTR_BASE, s->idt.base);
+	vmcs_write(GUEST_IDTR_LIMIT, s->idt.limit);
+	vmcs_write(GUEST_GDTR_BASE, s->gdt.base);
+	vmcs_write(GUEST_GDTR_LIMIT, s->gdt.limit);
+	vcpu->cr2 = s->cr2;
+	vmcs_write(GUEST_CR3, s->cr3);
+	vcpu->cr8 = s->cr8 & 0xf;
+	vmcs_write(GUEST_IA32_EFER, s->efer);
+	set_long_mode(s->efer & EFER_LMA);
+	vmcs_write(CR0_READ_SHADOW, s->cr0);
+	vmcs_write(GUEST_CR0, (s->cr0 | X86_CR0_NE) & ~(X86_CR0_CD | X86_CR0_NW));
+	kvmx_set_cr4(vcpu, s->cr4);
+	vcpu->apic_base = s->apic_base;
+
+	set_segment(KVMX_SEG_CS, &s->cs);
+	set_segment(KVMX_SEG_DS, &s->ds);
+	set_segment(KVMX_SEG_ES, &s->es);
+	set_segment(KVMX_SEG_FS, &s->fs);
+	set_segment(KVMX_SEG_GS, &s->gs);
+	set_segment(KVMX_SEG_SS, &s->ss);
+	set_segment(KVMX_SEG_TR, &s->tr);
+	set_segment(KVMX_SEG_LDTR, &s->ldt);
+
+	if ((s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) && !(s->efer & EFER_LMA))
+		load_pdptrs(vcpu);
+
+	vcpu->irq = -1;
+	for (i = 0; i < 256; i++) {
+		if (s->interrupt_bitmap[i / 64] & (1ULL << (i % 64))) {
+			vcpu->irq = i;
+			break;
+		}
+	}
+	return 0;
+}
+
+const u32 kvmx_msr_list[] = {
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
+	MSR_FS_BASE, MSR_GS_BASE, MSR_EFER, MSR_IA32_CR_PAT, MSR_IA32_TSC,
+	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
+};
+
+const unsigned int kvmx_msr_list_len = ARRAY_SIZE(kvmx_msr_list);
+
+static int swapped_index(u32 index)
+{
+	switch (index) {
+	case MSR_STAR:
+		return KVMX_MSR_STAR;
+	case MSR_LSTAR:
+		return KVMX_MSR_LSTAR;
+	case MSR_CSTAR:
+		return KVMX_MSR_CSTAR;
+	case MSR_SYSCALL_MASK:
+		return KVMX_MSR_SFMASK;
+	case MSR_KERNEL_GS_BASE:
+		return KVMX_MSR_KERNEL_GS_BASE;
+	default:
+		return -1;
+	}
+}
+
+/* Returns 0, or -EINVAL for an MSR kvmx does not know (#GP for a guest). */
+int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
+{
+	int swapped = swapped_index(index);
+
+	if (swapped >= 0) {
+		*data = vcpu->msrs[swapped];
+		return 0;
+	}
+	switch (index) {
+	case MSR_IA32_SYSENTER_CS:
+		*data = vmcs_read(GUEST_SYSENTER_CS);
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = vmcs_read(GUEST_SYSENTER_ESP);
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = vmcs_read(GUEST_SYSENTER_EIP);
+		break;
+	case MSR_FS_BASE:
+		*data = vmcs_read(GUEST_FS_BASE);
+		break;
+	case MSR_GS_BASE:
+		*data = vmcs_read(GUEST_GS_BASE);
+		break;
+	case MSR_EFER:
+		*data = vmcs_read(GUEST_IA32_EFER);
+		break;
+	case MSR_IA32_CR_PAT:
+		*data = vmcs_read(GUEST_IA32_PAT);
+		break;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vcpu->tsc_offset;
+		break;
+	case MSR_IA32_APICBASE:
+		*data = vcpu->apic_base;
+		break;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->misc_enable;
+		break;
+	case KVMX_MSR_MTRRCAP:
+		*data = 0;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (8 * i);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+/* Returns 0, or -EINVAL when the guest would get #GP (or the host an error). */
+int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	int swapped = swapped_index(index);
+
+	if (swapped >= 0) {
+		if (index != MSR_STAR && index != MSR_SYSCALL_MASK && !is_canonical(data))
+			return -EINVAL;
+		vcpu->msrs[swapped] = data;
+		return 0;
+	}
+	switch (index) {
+	case MSR_IA32_SYSENTER_CS:
+		vmcs_write(GUEST_SYSENTER_CS, data);
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		vmcs_write(GUEST_SYSENTER_ESP, data);
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		vmcs_write(GUEST_SYSENTER_EIP, data);
+		break;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+		if (!is_canonical(data))
+			return -EINVAL;
+		vmcs_write(index == MSR_FS_BASE ? GUEST_FS_BASE : GUEST_GS_BASE, data);
+		break;
+	case MSR_EFER:
+		/* The guest cannot write LMA; user space restores it as it was. */
+		if (!host)
+			data = (data & ~EFER_LMA) | (vmcs_read(GUEST_IA32_EFER) & EFER_LMA);
+		return kvmx_set_efer(vcpu, data);
+	case MSR_IA32_CR_PAT:
+		if (!pat_valid(data))
+			return -EINVAL;
+		vmcs_write(GUEST_IA32_PAT, data);
+		break;
+	case MSR_IA32_TSC:
+		vcpu->tsc_offset = data - rdtsc();
+		vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
+		break;
+	case MSR_IA32_APICBASE:
+		vcpu->apic_base = data;
+		break;
+	case MSR_IA32_MISC_ENABLE:
+		vcpu->misc_enable = data;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void kvmx_queue_exception(struct kvmx_vcpu *vcpu, u8 vector, bool has_error, u32 error)
+{
+	vcpu->exception.pending = true;
+	vcpu->exception.vector = vector;
+	vcpu->exception.has_error = has_error;
+	vcpu->exception.error = error;
+}
+
+bool kvmx_interrupt_allowed(struct kvmx_vcpu *vcpu)
+{
+	return (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+	       !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
+	       !vcpu->exception.pending && !(vcpu->reinject_info & INTR_INFO_VALID);
+}
