@@ -93,6 +93,7 @@ enum kvmx_pending_io {
 	KVMX_IO_NONE,
 	KVMX_IO_PIO_IN,			/* IN/INS data arrived in the PIO page */
 	KVMX_IO_MMIO_READ,		/* an MMIO read's data is in run->mmio */
+	KVMX_IO_MMIO_WRITE2,		/* the second fragment of an MMIO write */
 };
 
 struct kvmx_event {
@@ -151,16 +152,24 @@ struct kvmx_vcpu {
 		u64 la;			/* INS: where the data goes */
 	} pio;
 
-	/* The instruction being emulated for MMIO, and its read data. */
+	/*
+	 * The instruction being emulated for MMIO.  An access that crosses a
+	 * page is split in (at most two) fragments, each RAM or MMIO, and each
+	 * MMIO fragment is one exit: @frag caches the read data user space
+	 * gave, @write2 holds a second MMIO write fragment for the next exit.
+	 */
 	struct {
 		bool active;
-		bool valid;		/* data answers the read at gpa */
 		u8 mode;
 		u8 insn_len;
 		u8 insn[KVMX_EMU_MAX_INSN_LEN];
-		u32 len;
-		u64 gpa;
-		u8 data[8];
+		u8 asked_idx;		/* which fragment @asked is */
+		struct kvmx_mmio_frag {
+			bool valid;
+			u32 len;
+			u64 gpa;
+			u8 data[8];
+		} frag[2], write2, asked;
 		struct kvmx_emu_ctxt ctxt;
 	} mmio;
 

@@ -22,10 +22,6 @@
 #include "vmx/vmcs.h"
 #include "vmx/guest.h"
 
-struct mmio_access {
-	struct kvmx_vcpu *vcpu;
-};
-
 static bool is_mmio_gpa(struct kvmx_vm *vm, u64 gpa, bool write)
 {
 	const struct kvmx_memslot *slot;
@@ -39,11 +35,15 @@ static bool is_mmio_gpa(struct kvmx_vm *vm, u64 gpa, bool write)
 	return mmio;
 }
 
-static int to_emu_fault(int status, const struct kvmx_walk_result *res,
-			struct kvmx_emu_fault *fault)
+static int walk_fault(int status, const struct kvmx_walk_result *res,
+		      struct kvmx_emu_fault *fault)
 {
-	if (status != KVMX_WALK_PF)
-		return -1;
+	if (status != KVMX_WALK_PF) {
+		/* The guest's page tables are not in RAM: nothing to emulate. */
+		fault->vector = KVMX_EMU_UD_VECTOR;
+		fault->error_code_valid = false;
+		return KVMX_EMU_CB_FAULT;
+	}
 	fault->vector = PF_VECTOR;
 	fault->error_code = res->error_code;
 	fault->error_code_valid = true;
@@ -51,76 +51,78 @@ static int to_emu_fault(int status, const struct kvmx_walk_result *res,
 	return KVMX_EMU_CB_FAULT;
 }
 
+static void exit_mmio(struct kvmx_vcpu *vcpu, const struct kvmx_mmio_frag *f, bool write)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = f->gpa;
+	run->mmio.len = f->len;
+	run->mmio.is_write = write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (write)
+		memcpy(run->mmio.data, f->data, f->len);
+}
+
 /*
- * Translates [la, la + len) and says whether it is MMIO.  An access that
- * crosses into another page is split as KVM splits it: the part in RAM is
- * done here, and only an access wholly in one MMIO page goes to user space.
+ * Walks the (one or two) page fragments of [la, la + len): RAM fragments
+ * are copied here, MMIO ones are answered from the cache (reads) or go to
+ * user space.  Returns a KVMX_EMU_CB_* value.
  */
-static int translate(struct kvmx_vcpu *vcpu, u64 la, unsigned int len, bool write, u64 *gpa,
-		     struct kvmx_emu_fault *fault)
+static int access(struct kvmx_vcpu *vcpu, u64 la, u8 *buf, unsigned int len, bool write,
+		  struct kvmx_emu_fault *fault)
 {
 	struct kvmx_walk_result res;
-	int status;
+	int i, status, nr_mmio = 0;
 
-	status = kvmx_translate(vcpu, la, write ? KVMX_WALK_WRITE : 0, &res);
-	if (status != KVMX_WALK_OK)
-		return to_emu_fault(status, &res, fault);
-	*gpa = res.gpa;
-	return 0;
+	for (i = 0; len; i++) {
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(la));
+		struct kvmx_mmio_frag *f;
+
+		status = kvmx_translate(vcpu, la, write ? KVMX_WALK_WRITE : 0, &res);
+		if (status != KVMX_WALK_OK)
+			return walk_fault(status, &res, fault);
+		if (!is_mmio_gpa(vcpu->vm, res.gpa, write)) {
+			u32 kind = write ? KVMX_WALK_WRITE : 0;
+
+			status = kvmx_access_la(vcpu, la, buf, n, kind, &res);
+			if (status != KVMX_WALK_OK)
+				return walk_fault(status, &res, fault);
+		} else if (write) {
+			f = nr_mmio++ ? &vcpu->mmio.write2 : &vcpu->mmio.asked;
+			*f = (struct kvmx_mmio_frag){ .valid = true, .len = n, .gpa = res.gpa };
+			memcpy(f->data, buf, n);
+		} else {
+			f = &vcpu->mmio.frag[i];
+			if (!f->valid || f->gpa != res.gpa || f->len != n) {
+				vcpu->mmio.asked = (struct kvmx_mmio_frag){
+					.valid = true, .len = n, .gpa = res.gpa };
+				vcpu->mmio.asked_idx = i;
+				exit_mmio(vcpu, &vcpu->mmio.asked, false);
+				return KVMX_EMU_CB_EXIT;
+			}
+			memcpy(buf, f->data, n);
+		}
+		la += n;
+		buf += n;
+		len -= n;
+	}
+	if (!nr_mmio)
+		return KVMX_EMU_CB_CONTINUE;
+	exit_mmio(vcpu, &vcpu->mmio.asked, true);
+	return KVMX_EMU_CB_EXIT;
 }
 
 static int emu_read(void *opaque, u64 la, void *buf, unsigned int len,
 		    struct kvmx_emu_fault *fault)
 {
-	struct kvmx_vcpu *vcpu = opaque;
-	struct kvmx_walk_result res;
-	u64 gpa;
-	int ret;
-
-	ret = translate(vcpu, la, len, false, &gpa, fault);
-	if (ret)
-		return ret < 0 ? KVMX_EMU_CB_EXIT : ret;
-	if (!is_mmio_gpa(vcpu->vm, gpa, false)) {
-		ret = kvmx_access_la(vcpu, la, buf, len, 0, &res);
-		return ret == KVMX_WALK_OK ? KVMX_EMU_CB_CONTINUE : to_emu_fault(ret, &res, fault);
-	}
-	if (vcpu->mmio.valid && vcpu->mmio.gpa == gpa && vcpu->mmio.len == len) {
-		memcpy(buf, vcpu->mmio.data, len);
-		vcpu->mmio.valid = false;
-		return KVMX_EMU_CB_CONTINUE;
-	}
-	vcpu->run->exit_reason = KVM_EXIT_MMIO;
-	vcpu->run->mmio.phys_addr = gpa;
-	vcpu->run->mmio.len = len;
-	vcpu->run->mmio.is_write = 0;
-	memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
-	vcpu->mmio.gpa = gpa;
-	vcpu->mmio.len = len;
-	return KVMX_EMU_CB_EXIT;
+	return access(opaque, la, buf, len, false, fault);
 }
 
 static int emu_write(void *opaque, u64 la, const void *buf, unsigned int len,
 		     struct kvmx_emu_fault *fault)
 {
-	struct kvmx_vcpu *vcpu = opaque;
-	struct kvmx_walk_result res;
-	u64 gpa;
-	int ret;
-
-	ret = translate(vcpu, la, len, true, &gpa, fault);
-	if (ret)
-		return ret < 0 ? KVMX_EMU_CB_EXIT : ret;
-	if (!is_mmio_gpa(vcpu->vm, gpa, true)) {
-		ret = kvmx_access_la(vcpu, la, (void *)buf, len, KVMX_WALK_WRITE, &res);
-		return ret == KVMX_WALK_OK ? KVMX_EMU_CB_CONTINUE : to_emu_fault(ret, &res, fault);
-	}
-	vcpu->run->exit_reason = KVM_EXIT_MMIO;
-	vcpu->run->mmio.phys_addr = gpa;
-	vcpu->run->mmio.len = len;
-	vcpu->run->mmio.is_write = 1;
-	memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
-	memcpy(vcpu->run->mmio.data, buf, len);
-	return KVMX_EMU_CB_EXIT;
+	return access(opaque, la, (void *)buf, len, true, fault);
 }
 
 static const struct kvmx_emu_ops emu_ops = {
@@ -203,6 +205,9 @@ static int step(struct kvmx_vcpu *vcpu)
 	switch (ret) {
 	case KVMX_EMU_DONE:
 	case KVMX_EMU_EXIT_WRITE:
+		memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
+		if (vcpu->mmio.write2.valid)
+			vcpu->pending_io = KVMX_IO_MMIO_WRITE2;
 		for (i = 0; i < KVMX_NR_REGS; i++)
 			vcpu->regs[i] = c->regs.gpr[i];
 		vmcs_write(GUEST_RSP, c->regs.gpr[KVMX_RSP]);
@@ -214,6 +219,8 @@ static int step(struct kvmx_vcpu *vcpu)
 		vcpu->pending_io = KVMX_IO_MMIO_READ;
 		return 0;
 	case KVMX_EMU_FAULT:
+		memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
+		vcpu->mmio.write2.valid = false;
 		if (c->fault.vector == PF_VECTOR)
 			vcpu->cr2 = c->fault.address;
 		kvmx_queue_exception(vcpu, c->fault.vector, c->fault.error_code_valid,
@@ -230,7 +237,8 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa)
 	int ret;
 
 	vcpu->mmio.mode = emu_mode();
-	vcpu->mmio.valid = false;
+	memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
+	vcpu->mmio.write2.valid = false;
 	vcpu->mmio.active = true;
 	ret = fetch(vcpu, vcpu->mmio.mode);
 	if (ret) {
@@ -242,7 +250,17 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa)
 
 int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu)
 {
-	memcpy(vcpu->mmio.data, vcpu->run->mmio.data, sizeof(vcpu->mmio.data));
-	vcpu->mmio.valid = true;
+	struct kvmx_mmio_frag *asked = &vcpu->mmio.asked;
+	struct kvmx_mmio_frag *f = &vcpu->mmio.frag[vcpu->mmio.asked_idx];
+
+	*f = *asked;
+	memcpy(f->data, vcpu->run->mmio.data, asked->len);
 	return step(vcpu);
+}
+
+int kvmx_complete_mmio_write2(struct kvmx_vcpu *vcpu)
+{
+	exit_mmio(vcpu, &vcpu->mmio.write2, true);
+	vcpu->mmio.write2.valid = false;
+	return 0;
 }

@@ -14,4 +14,7 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa);
 /* KVM_RUN after an MMIO read exit: finish the instruction with its data. */
 int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu);
 
+/* KVM_RUN after the first fragment of a page-crossing MMIO write. */
+int kvmx_complete_mmio_write2(struct kvmx_vcpu *vcpu);
+
 #endif /* KVMX_MMIO_H */

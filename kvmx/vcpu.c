@@ -108,6 +108,8 @@ static int complete_user_io(struct kvmx_vcpu *vcpu)
 		kvmx_complete_pio_in(vcpu);
 	else if (io == KVMX_IO_MMIO_READ)
 		return kvmx_complete_mmio_read(vcpu);
+	else if (io == KVMX_IO_MMIO_WRITE2)
+		return kvmx_complete_mmio_write2(vcpu);
 	return 1;
 }
 
