@@ -52,9 +52,6 @@ static void fill(const struct cpuid_mask *m, struct kvm_cpuid_entry2 *e)
 	case 0x0:
 		e->eax = min_t(u32, e->eax, 0x7);
 		break;
-	case 0x1:
-		e->ecx |= BIT(31);	/* running under a hypervisor */
-		break;
 	case 0x7:
 		e->eax = 0;		/* one subleaf */
 		break;
