@@ -3,7 +3,7 @@
 // I/O both ways, MMIO both ways.  Runs on /dev/kvmx and /dev/kvm alike.
 #include <cstring>
 #include <fcntl.h>
-#include <linux/kvm.h>
+#include "lib/kvm.h"
 
 #include "lib/sys.h"
 #include "lib/test.h"
@@ -81,4 +81,49 @@ KVMX_TEST(mmio_read)
 	g.run()->mmio.data[1] = 0x12;
 	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
 	EXPECT_EQ(g.regs().rax & 0xffff, 0x1234ULL);
+}
+
+KVMX_TEST(mmio_write_protected_mode)
+{
+	Fd dev = open_device();
+	// mov byte [0x200000],0x77; hlt
+	TinyGuest g(dev, {0xc6, 0x05, 0x00, 0x00, 0x20, 0x00, 0x77, 0xf4},
+		    kvmx::test::GuestMode::kProtected32);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_MMIO));
+	EXPECT_EQ(g.run()->mmio.phys_addr, 0x200000ULL);
+	EXPECT_EQ(g.run()->mmio.len, 1u);
+	EXPECT_EQ(g.run()->mmio.is_write, 1);
+	EXPECT_EQ(g.run()->mmio.data[0], 0x77);
+	EXPECT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+}
+
+KVMX_TEST(mmio_read_long_mode)
+{
+	Fd dev = open_device();
+	// mov rax,[0x200000]; hlt
+	TinyGuest g(dev, {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4},
+		    kvmx::test::GuestMode::kLong64);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_MMIO));
+	EXPECT_EQ(g.run()->mmio.phys_addr, 0x200000ULL);
+	EXPECT_EQ(g.run()->mmio.len, 8u);
+	EXPECT_EQ(g.run()->mmio.is_write, 0);
+	const uint64_t value = 0x1122334455667788ULL;
+	std::memcpy(g.run()->mmio.data, &value, sizeof(value));
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+	EXPECT_EQ(g.regs().rax, value);
+}
+
+// A word that starts in RAM and ends in MMIO: only the MMIO byte exits.
+KVMX_TEST(mmio_access_crossing_from_ram)
+{
+	Fd dev = open_device();
+	// mov word [0x1fff],0xbeef; hlt   (0x1fff is the code page's last byte)
+	TinyGuest g(dev, {0xc7, 0x06, 0xff, 0x1f, 0xef, 0xbe, 0xf4});
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_MMIO));
+	EXPECT_EQ(g.run()->mmio.phys_addr, 0x2000ULL);
+	EXPECT_EQ(g.run()->mmio.len, 1u);
+	EXPECT_EQ(g.run()->mmio.is_write, 1);
+	EXPECT_EQ(g.run()->mmio.data[0], 0xbe);
+	EXPECT_EQ(g.ram.as<uint8_t>()[0xfff], 0xef);
+	EXPECT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
 }

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+// One case per KVM capability kvmx claims, each exercising what the
+// capability promises, on /dev/kvmx and /dev/kvm alike.  system_ioctls'
+// check_extension refuses any claim that has no case here.
+#include <cerrno>
+#include <fcntl.h>
+#include "lib/kvm.h"
+#include <memory>
+#include <vector>
+
+#include "lib/sys.h"
+#include "lib/test.h"
+#include "lib/tiny_guest.h"
+
+using kvmx::Fd;
+using kvmx::ioctl_or_throw;
+using kvmx::ioctl_result;
+using kvmx::Mapping;
+using kvmx::test::TinyGuest;
+
+namespace {
+
+Fd open_device() { return Fd::open(kvmx::test::options().device, O_RDWR); }
+
+long check(const Fd &fd, long cap)
+{
+	return ioctl_result(fd, KVM_CHECK_EXTENSION, static_cast<unsigned long>(cap));
+}
+
+long set_region(const Fd &vm, uint32_t slot, uint64_t gpa, const Mapping &mem, uint32_t flags = 0)
+{
+	kvm_userspace_memory_region r{};
+	r.slot = slot;
+	r.flags = flags;
+	r.guest_phys_addr = gpa;
+	r.memory_size = mem.size();
+	r.userspace_addr = reinterpret_cast<uint64_t>(mem.get());
+	return ioctl_result(vm, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+long delete_region(const Fd &vm, uint32_t slot)
+{
+	kvm_userspace_memory_region r{};
+	r.slot = slot;
+	return ioctl_result(vm, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+} // namespace
+
+// Guest code runs from, and writes to, user memory given as a memslot.
+KVMX_TEST(user_memory)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_USER_MEMORY), 1L);
+	// mov byte [0x1800],0x5a; hlt  (0x1800 is in the slot)
+	TinyGuest g(dev, {0xc6, 0x06, 0x00, 0x18, 0x5a, 0xf4});
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+	EXPECT_EQ(g.ram.as<uint8_t>()[0x800], 0x5a);
+}
+
+KVMX_TEST(set_tss_addr)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_SET_TSS_ADDR), 1L);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	EXPECT_EQ(ioctl_result(vm, KVM_SET_TSS_ADDR, 0xfffbd000UL), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_SET_TSS_ADDR, 0xfffff000UL), -EINVAL);
+}
+
+KVMX_TEST(set_identity_map_addr)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_SET_IDENTITY_MAP_ADDR), 1L);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	uint64_t addr = 0xfeffc000;
+	EXPECT_EQ(ioctl_result(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr), 0L);
+	Fd vcpu(static_cast<int>(ioctl_or_throw(vm, KVM_CREATE_VCPU, "KVM_CREATE_VCPU")));
+	EXPECT_EQ(ioctl_result(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr), -EINVAL);
+}
+
+// The guest sees the CPUID table user space gave, built from the offer.
+KVMX_TEST(ext_cpuid)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_EXT_CPUID), 1L);
+	auto cpuid = std::make_unique<kvmx::abi::cpuid2<100>>();
+	cpuid->nent = 1;
+	EXPECT_EQ(ioctl_result(dev, KVM_GET_SUPPORTED_CPUID, cpuid.get()), -E2BIG);
+	cpuid->nent = 100;
+	ASSERT_EQ(ioctl_result(dev, KVM_GET_SUPPORTED_CPUID, cpuid.get()), 0L);
+	ASSERT_TRUE(cpuid->nent >= 2);
+	const kvm_cpuid_entry2 *leaf1 = nullptr;
+	for (uint32_t i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			leaf1 = &cpuid->entries[i];
+	ASSERT_TRUE(leaf1 != nullptr);
+	EXPECT_TRUE(!(leaf1->ecx & (1u << 5))); // no VMX for guests
+	EXPECT_TRUE(leaf1->edx & (1u << 0));	 // an FPU
+
+	// mov eax,1; cpuid; hlt
+	TinyGuest g(dev, {0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0xa2, 0xf4});
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_SET_CPUID2, cpuid.get()), 0L);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+	kvm_regs r = g.regs();
+	EXPECT_EQ(r.rcx & 0xffffffff, static_cast<uint64_t>(leaf1->ecx));
+	EXPECT_EQ(r.rdx & 0xffffffff, static_cast<uint64_t>(leaf1->edx));
+}
+
+KVMX_TEST(mp_state)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_MP_STATE), 1L);
+	TinyGuest g(dev, {0xf4});
+	kvm_mp_state mp{};
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_GET_MP_STATE, &mp), 0L);
+	EXPECT_EQ(mp.mp_state, static_cast<uint32_t>(KVM_MP_STATE_RUNNABLE));
+	EXPECT_EQ(ioctl_result(g.vcpu, KVM_SET_MP_STATE, &mp), 0L);
+}
+
+// Deleting a slot takes its memory away from the guest: the same access
+// becomes MMIO.
+KVMX_TEST(destroy_memory_region_works)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_DESTROY_MEMORY_REGION_WORKS), 1L);
+	// mov al,[0x3000]; hlt
+	TinyGuest g(dev, {0xa0, 0x00, 0x30, 0xf4});
+	Mapping data = Mapping::anonymous(0x1000);
+	data.as<uint8_t>()[0] = 0x11;
+	ASSERT_EQ(set_region(g.vm, 1, 0x3000, data), 0L);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+	EXPECT_EQ(g.regs().rax & 0xff, 0x11ULL);
+
+	ASSERT_EQ(delete_region(g.vm, 1), 0L);
+	kvm_regs r = g.regs();
+	r.rip = TinyGuest::kCodeGpa;
+	ioctl_or_throw(g.vcpu, KVM_SET_REGS, "KVM_SET_REGS", &r);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_MMIO));
+	EXPECT_EQ(g.run()->mmio.phys_addr, 0x3000ULL);
+	EXPECT_EQ(delete_region(g.vm, 1), -EINVAL); // gone already
+}
+
+// Two adjacent slots act as one range: a word that straddles them.
+KVMX_TEST(join_memory_regions_works)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_JOIN_MEMORY_REGIONS_WORKS), 1L);
+	// mov ax,[0x3fff]; hlt
+	TinyGuest g(dev, {0xa1, 0xff, 0x3f, 0xf4});
+	Mapping low = Mapping::anonymous(0x1000), high = Mapping::anonymous(0x1000);
+	low.as<uint8_t>()[0xfff] = 0xcd;
+	high.as<uint8_t>()[0] = 0xab;
+	ASSERT_EQ(set_region(g.vm, 1, 0x3000, low), 0L);
+	ASSERT_EQ(set_region(g.vm, 2, 0x4000, high), 0L);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+	EXPECT_EQ(g.regs().rax & 0xffff, 0xabcdULL);
+}
+
+// Reads from a read-only slot are RAM; writes exit as MMIO, RAM untouched.
+KVMX_TEST(readonly_mem)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_READONLY_MEM), 1L);
+	// mov al,[0x3000]; mov byte [0x3000],0x99; hlt
+	TinyGuest g(dev, {0xa0, 0x00, 0x30, 0xc6, 0x06, 0x00, 0x30, 0x99, 0xf4});
+	Mapping rom = Mapping::anonymous(0x1000);
+	rom.as<uint8_t>()[0] = 0x42;
+	ASSERT_EQ(set_region(g.vm, 1, 0x3000, rom, KVM_MEM_READONLY), 0L);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_MMIO));
+	EXPECT_EQ(g.run()->mmio.phys_addr, 0x3000ULL);
+	EXPECT_EQ(g.run()->mmio.is_write, 1);
+	EXPECT_EQ(g.run()->mmio.data[0], 0x99);
+	EXPECT_EQ(g.regs().rax & 0xff, 0x42ULL);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+	EXPECT_EQ(rom.as<uint8_t>()[0], 0x42);
+}
+
+KVMX_TEST(immediate_exit)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_IMMEDIATE_EXIT), 1L);
+	TinyGuest g(dev, {0xf4});
+	g.run()->immediate_exit = 1;
+	EXPECT_EQ(ioctl_result(g.vcpu, KVM_RUN), -EINTR);
+	EXPECT_EQ(g.regs().rip, TinyGuest::kCodeGpa); // the guest did not run
+	g.run()->immediate_exit = 0;
+	EXPECT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+}
+
+// As many vCPUs as KVM_CAP_MAX_VCPUS says, ids up to KVM_CAP_MAX_VCPU_ID - 1.
+KVMX_TEST(max_vcpus_and_ids)
+{
+	Fd dev = open_device();
+	long max_vcpus = check(dev, KVM_CAP_MAX_VCPUS);
+	long max_id = check(dev, KVM_CAP_MAX_VCPU_ID);
+	ASSERT_TRUE(check(dev, KVM_CAP_NR_VCPUS) >= 1);
+	ASSERT_TRUE(check(dev, KVM_CAP_NR_VCPUS) <= max_vcpus);
+	ASSERT_TRUE(max_vcpus >= 4 && max_id >= max_vcpus);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	EXPECT_EQ(ioctl_result(vm, KVM_CREATE_VCPU, static_cast<unsigned long>(max_id)), -EINVAL);
+	std::vector<Fd> vcpus;
+	vcpus.emplace_back(static_cast<int>(
+		ioctl_or_throw(vm, KVM_CREATE_VCPU, "KVM_CREATE_VCPU", max_id - 1)));
+	EXPECT_EQ(ioctl_result(vm, KVM_CREATE_VCPU, static_cast<unsigned long>(max_id - 1)),
+		  -EEXIST);
+	// Filling up to the limit is cheap enough only for small limits.
+	if (max_vcpus > 64)
+		return;
+	for (long id = 0; id < max_vcpus - 1; id++)
+		vcpus.emplace_back(static_cast<int>(
+			ioctl_or_throw(vm, KVM_CREATE_VCPU, "KVM_CREATE_VCPU", id)));
+	EXPECT_EQ(ioctl_result(vm, KVM_CREATE_VCPU, static_cast<unsigned long>(max_vcpus)),
+		  -EINVAL);
+}
+
+// Slot ids 0 .. KVM_CAP_NR_MEMSLOTS - 1 are usable.
+KVMX_TEST(nr_memslots)
+{
+	Fd dev = open_device();
+	long nr = check(dev, KVM_CAP_NR_MEMSLOTS);
+	ASSERT_TRUE(nr >= 509);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	Mapping mem = Mapping::anonymous(0x1000);
+	EXPECT_EQ(set_region(vm, static_cast<uint32_t>(nr - 1), 0x100000, mem), 0L);
+	EXPECT_EQ(set_region(vm, 0x8000, 0x200000, mem), -EINVAL); // beyond any limit
+}
