@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "test.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <mutex>
 #include <vector>
 
 namespace kvmx::test {
@@ -23,7 +25,9 @@ std::vector<Case> &registry()
 }
 
 Options g_options;
-bool g_failed;
+std::atomic<bool> g_failed;
+// fail() and diag() may be called from vCPU threads.
+std::mutex g_out_mutex;
 
 std::string basename_of(const char *path)
 {
@@ -44,6 +48,7 @@ const Options &options() { return g_options; }
 
 void diag(const std::string &line)
 {
+	std::lock_guard<std::mutex> lock(g_out_mutex);
 	std::cout << "# " << line << '\n' << std::flush;
 }
 
