@@ -168,6 +168,7 @@ static int emulation_failure(struct kvmx_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
+	kvmx_stat_inc(vcpu, insn_emulation_fail);
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
 	run->emulation_failure.ndata = 3;
@@ -229,6 +230,7 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa)
 {
 	int ret;
 
+	kvmx_stat_inc(vcpu, insn_emulation);
 	vcpu->mmio.mode = emu_mode();
 	vcpu->mmio.valid = false;
 	vcpu->mmio.active = true;
