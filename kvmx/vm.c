@@ -137,9 +137,10 @@ long kvmx_create_vm(unsigned long type)
 	fd = anon_inode_getfd("kvmx-vm", &vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
+	/* Its debugfs stats may be open already: the last reference frees it. */
+	kvmx_vm_put(vm);
+	return kvmx_refuse(fd, "KVM_CREATE_VM", "no fd for the VM");
 
-	kvmx_stats_vm_destroy(vm);
-	kvmx_tdp_destroy(&vm->tdp);
 free_memslots:
 	kvmx_memslots_destroy(vm);
 free_srcu:
