@@ -5,6 +5,7 @@
 #   make check      unit tests, checkpatch, then one test-host boot running every selftest
 #   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
 #   make selftests  build the selftests (static binaries in build/selftests)
+#   make kvmx_stat  build tools/kvmx_stat (static, build/kvmx_stat)
 #   make unit       build and run the user-space unit tests only
 #   make clean
 #
@@ -28,6 +29,10 @@ selftests:
 	@$(TOP)/tools/setup build
 	$(MAKE) -C $(TOP)/selftests OUT=$(BUILD)/selftests
 
+kvmx_stat:
+	@$(TOP)/tools/setup build
+	$(MAKE) -C $(TOP)/tools/kvmx_stat OUT=$(BUILD)/kvmx_stat
+
 unit:
 	@$(TOP)/tools/setup build
 	cmake -S $(TOP)/tests/unit -B $(BUILD)/unit -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -44,4 +49,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(BUILD)
 
-.PHONY: all module install selftests unit demo check clean
+.PHONY: all module install selftests kvmx_stat unit demo check clean

@@ -16,6 +16,7 @@
 #include <asm/fpu/api.h>
 
 #include "slots.h"
+#include "stats.h"
 #include "emulate/emulate.h"
 
 #define KVMX_MAX_VCPUS		64
@@ -73,6 +74,8 @@ struct kvmx_vm {
 
 	u64 tss_addr;
 	u64 identity_map_addr;
+
+	struct kvmx_vm_stat stat;	/* see stats.h for who writes what */
 };
 
 /* Guest general-purpose registers, in the order of the ModRM encoding. */
@@ -179,6 +182,8 @@ struct kvmx_vcpu {
 	u32 exit_intr_info;
 	u32 exit_insn_len;
 	int last_cpu;
+
+	struct kvmx_vcpu_stat stat;	/* written by the vCPU's thread only */
 };
 
 /* main.c, cpuid.c */

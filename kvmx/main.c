@@ -29,7 +29,7 @@ module_param(devname, charp, 0444);
 MODULE_PARM_DESC(devname,
 		 "Name of the device node under /dev (default \"kvmx\"; \"kvm\" lets an unmodified VMM use kvmx when kvm.ko is not loaded)");
 
-static struct dentry *kvmx_debugfs;
+struct dentry *kvmx_debugfs;
 
 struct kvmx_counts kvmx_counts;
 
@@ -63,6 +63,7 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_BINARY_STATS_FD:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
@@ -180,6 +181,11 @@ static int __init kvmx_init(void)
 	/* vCPUs follow their thread across CPUs with preempt notifiers. */
 	preempt_notifier_inc();
 
+	/* Before /dev/kvmx: each VM adds its stats directory here. */
+	kvmx_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("vmx", 0444, kvmx_debugfs, NULL, &kvmx_vmx_caps_fops);
+	debugfs_create_file("objects", 0444, kvmx_debugfs, NULL, &kvmx_objects_fops);
+
 	kvmx_dev.name = devname;
 	/* /dev/kvm keeps KVM's fixed minor, so static nodes and udev rules match. */
 	if (!strcmp(devname, "kvm"))
@@ -188,14 +194,11 @@ static int __init kvmx_init(void)
 	if (ret) {
 		pr_err("cannot register /dev/%s (%d)%s\n", devname, ret,
 		       !strcmp(devname, "kvm") ? ": is kvm.ko loaded?" : "");
+		debugfs_remove(kvmx_debugfs);
 		preempt_notifier_dec();
 		kvmx_vmx_exit();
 		return ret;
 	}
-
-	kvmx_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("vmx", 0444, kvmx_debugfs, NULL, &kvmx_vmx_caps_fops);
-	debugfs_create_file("objects", 0444, kvmx_debugfs, NULL, &kvmx_objects_fops);
 
 	pr_info("/dev/%s ready (KVM API %d)\n", devname, KVM_API_VERSION);
 	return 0;

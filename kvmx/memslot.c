@@ -109,6 +109,7 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 		kvmx_tdp_zap(&vm->tdp, gone.base_gfn, gone.npages);
 
 	WRITE_ONCE(new->generation, gen + 1);
+	kvmx_vm_stat_inc_locked(vm, memslot_updates);
 	mutex_unlock(&vm->lock);
 	kvfree(old);
 	return 0;

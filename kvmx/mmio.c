@@ -170,6 +170,7 @@ static int emulation_failure(struct kvmx_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
+	kvmx_stat_inc(vcpu, insn_emulation_fail);
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
 	run->emulation_failure.ndata = 3;
@@ -236,6 +237,7 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa)
 {
 	int ret;
 
+	kvmx_stat_inc(vcpu, insn_emulation);
 	vcpu->mmio.mode = emu_mode();
 	memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
 	vcpu->mmio.write2.valid = false;

@@ -129,6 +129,7 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
+			kvmx_stat_inc(vcpu, signal_exits);
 			r = -EINTR;
 			break;
 		}
@@ -156,6 +157,7 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 		}
 	}
 out:
+	kvmx_stat_user_exit(vcpu, r);
 	post_run(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	return r;
@@ -303,6 +305,8 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 			return kvmx_refuse(-EINVAL, "KVM_SET_MP_STATE", "state %u: only RUNNABLE",
 					   u.mp.mp_state);
 		return 0;
+	case KVM_GET_STATS_FD:
+		return kvmx_stats_vcpu_fd(vcpu);
 	default:
 		return kvmx_refuse(-ENOTTY, "vCPU ioctl", "unknown ioctl 0x%x", ioctl);
 	}
@@ -391,6 +395,7 @@ int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id)
 	}
 	vcpu->idx = vm->nr_vcpus;
 	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	kvmx_stats_vcpu_init(vcpu);
 out:
 	mutex_unlock(&vm->lock);
 	return fd;

@@ -30,6 +30,7 @@ static void vm_destroy(struct kref *ref)
 	struct kvmx_vm *vm = container_of(ref, struct kvmx_vm, ref);
 	int i;
 
+	kvmx_stats_vm_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmx_vcpu_free(vm->vcpus[i]);
 	kvmx_tdp_destroy(&vm->tdp);
@@ -70,6 +71,8 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		return kvmx_set_memory_region(vm, &mem);
 	case KVM_CHECK_EXTENSION:
 		return kvmx_check_extension(arg);
+	case KVM_GET_STATS_FD:
+		return kvmx_stats_vm_fd(vm);
 	case KVM_SET_TSS_ADDR:
 		/* Unrestricted guest needs no real-mode TSS; accepted as in KVM. */
 		if (arg > (unsigned int)(-3 * PAGE_SIZE))
@@ -130,11 +133,14 @@ long kvmx_create_vm(unsigned long type)
 	fd = kvmx_tdp_init(&vm->tdp);
 	if (fd)
 		goto free_memslots;
+	kvmx_stats_vm_init(vm);
 	fd = anon_inode_getfd("kvmx-vm", &vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
+	/* Its debugfs stats may be open already: the last reference frees it. */
+	kvmx_vm_put(vm);
+	return kvmx_refuse(fd, "KVM_CREATE_VM", "no fd for the VM");
 
-	kvmx_tdp_destroy(&vm->tdp);
 free_memslots:
 	kvmx_memslots_destroy(vm);
 free_srcu:

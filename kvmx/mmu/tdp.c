@@ -60,11 +60,14 @@ static void unpin(u64 spte)
 	atomic_long_dec(&kvmx_counts.pinned_pages);
 }
 
-/* Zaps [start, end) below @table at @level, covering gfns from @base. */
-static bool zap_table(u64 *table, int level, u64 base, u64 start, u64 end)
+/*
+ * Zaps [start, end) below @table at @level, covering gfns from @base.
+ * Returns how many pages it unpinned.
+ */
+static u64 zap_table(u64 *table, int level, u64 base, u64 start, u64 end)
 {
 	u64 span = kvmx_spte_span(level);
-	bool zapped = false;
+	u64 zapped = 0;
 	unsigned int i;
 
 	for (i = 0; i < KVMX_EPT_ENTRIES; i++) {
@@ -76,9 +79,9 @@ static bool zap_table(u64 *table, int level, u64 base, u64 start, u64 end)
 		if (level == 1) {
 			WRITE_ONCE(table[i], 0);
 			unpin(spte);
-			zapped = true;
+			zapped++;
 		} else {
-			zapped |= zap_table(table_of(spte), level - 1, gfn, start, end);
+			zapped += zap_table(table_of(spte), level - 1, gfn, start, end);
 		}
 	}
 	return zapped;
@@ -86,10 +89,11 @@ static bool zap_table(u64 *table, int level, u64 base, u64 start, u64 end)
 
 void kvmx_tdp_zap(struct kvmx_tdp *tdp, u64 gfn, u64 npages)
 {
-	bool zapped;
+	u64 zapped;
 
 	mutex_lock(&tdp->lock);
 	zapped = zap_table(tdp->root, KVMX_EPT_LEVELS, 0, gfn, gfn + npages);
+	kvmx_vm_stat_sub(container_of(tdp, struct kvmx_vm, tdp), pages_pinned, zapped);
 	/* Every CPU may cache translations of this EPT; flush them all. */
 	if (zapped)
 		kvmx_invept_all_cpus(tdp->eptp);
@@ -180,6 +184,7 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 		goto out;
 	}
 	atomic_long_inc(&kvmx_counts.pinned_pages);
+	kvmx_vm_stat_inc(vm, pages_pinned);
 
 	mutex_lock(&vm->tdp.lock);
 	err = install(&vm->tdp, gfn, kvmx_spte_ram(page_to_phys(page), writable));
@@ -188,6 +193,7 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 		/* -EEXIST: another vCPU was first, its mapping stands. */
 		unpin_user_page(page);
 		atomic_long_dec(&kvmx_counts.pinned_pages);
+		kvmx_vm_stat_dec(vm, pages_pinned);
 	}
 	ret = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_FIXED;
 out:

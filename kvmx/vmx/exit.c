@@ -565,8 +565,10 @@ static int handle_ept_violation(struct kvmx_vcpu *vcpu)
 
 	switch (kvmx_tdp_fault(vcpu, gpa, vcpu->exit_qual & EPT_VIOLATION_WRITE)) {
 	case KVMX_FAULT_FIXED:
+		kvmx_stat_inc(vcpu, pf_fixed);
 		return 1;
 	case KVMX_FAULT_MMIO:
+		kvmx_stat_inc(vcpu, mmio_slow);
 		return kvmx_mmio_fault(vcpu, gpa);
 	case KVMX_FAULT_NOMEM:
 		return -ENOMEM;
@@ -622,6 +624,7 @@ int kvmx_handle_exit(struct kvmx_vcpu *vcpu)
 {
 	u32 reason = vcpu->exit_reason;
 
+	kvmx_stat_exit(vcpu, reason);
 	if (reason & EXIT_REASON_FAILED_VMENTRY) {
 		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 		vcpu->run->fail_entry.hardware_entry_failure_reason = reason;
