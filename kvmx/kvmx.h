@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/preempt.h>
+#include <linux/signal.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
 #include <asm/fpu/api.h>
@@ -18,6 +19,7 @@
 #include "slots.h"
 #include "stats.h"
 #include "emulate/emulate.h"
+#include "mmu/spte.h"
 
 #define KVMX_MAX_VCPUS		64
 #define KVMX_MAX_VCPU_ID	4096	/* as KVM on x86: ids 0..4095 */
@@ -68,6 +70,13 @@ struct kvmx_vm {
 
 	struct kvmx_tdp tdp;
 
+	/*
+	 * How this VM caches MMIO in SPTEs (seed 004).  Chosen with
+	 * KVM_ENABLE_CAP(KVMX_CAP_MMIO_CACHING) before the first vCPU, under
+	 * @lock; constant once a vCPU exists, so vCPUs read it without a lock.
+	 */
+	struct kvmx_mmio_cfg mmio;
+
 	/* Written under @lock; read by anyone holding a VM reference. */
 	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
 	int nr_vcpus;
@@ -94,7 +103,7 @@ enum kvmx_swapped_msr {
 /* What KVM_RUN must finish before it enters the guest again. */
 enum kvmx_pending_io {
 	KVMX_IO_NONE,
-	KVMX_IO_PIO_IN,			/* IN/INS data arrived in the PIO page */
+	KVMX_IO_PIO,			/* an I/O exit; IN/INS data is in the PIO page */
 	KVMX_IO_MMIO_READ,		/* an MMIO read's data is in run->mmio */
 	KVMX_IO_MMIO_WRITE2,		/* the second fragment of an MMIO write */
 };
@@ -137,6 +146,9 @@ struct kvmx_vcpu {
 	struct kvm_cpuid_entry2 *cpuid;
 	int nr_cpuid;
 
+	sigset_t sigset;		/* KVM_SET_SIGNAL_MASK, during KVM_RUN */
+	bool sigset_active;
+
 	/* Events to deliver at the next entry. */
 	int irq;			/* from KVM_INTERRUPT, -1 if none */
 	struct kvmx_event exception;
@@ -147,11 +159,13 @@ struct kvmx_vcpu {
 	/* An exit to user space that KVM_RUN completes on re-entry. */
 	enum kvmx_pending_io pending_io;
 	struct {
-		u16 port;
 		u8 size;
+		u8 asz;			/* string I/O: address size in bytes */
 		u32 count;
+		bool in;
 		bool string;
 		bool rep;
+		bool down;		/* RFLAGS.DF */
 		u64 la;			/* INS: where the data goes */
 	} pio;
 
@@ -167,6 +181,8 @@ struct kvmx_vcpu {
 		u8 insn_len;
 		u8 insn[KVMX_EMU_MAX_INSN_LEN];
 		u8 asked_idx;		/* which fragment @asked is */
+		bool known_mmio;	/* @known_gfn has no memslot */
+		u64 known_gfn;
 		struct kvmx_mmio_frag {
 			bool valid;
 			u32 len;
@@ -175,6 +191,17 @@ struct kvmx_vcpu {
 		} frag[2], write2, asked;
 		struct kvmx_emu_ctxt ctxt;
 	} mmio;
+
+	/*
+	 * The last gfn this vCPU found to be MMIO, and the memslot generation
+	 * then (seed 000's per-vCPU cache): the same gfn again at the same
+	 * generation is MMIO without looking at any SPTE.
+	 */
+	struct {
+		bool valid;
+		u64 gfn;
+		u64 gen;
+	} last_mmio;
 
 	/* Exit information of the last VM exit. */
 	u32 exit_reason;
@@ -201,9 +228,25 @@ int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id);
 int kvmx_read_guest(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len);
 int kvmx_write_guest(struct kvmx_vm *vm, u64 gpa, const void *buf, unsigned int len);
 
+/* main.c: the module parameters' choices for new VMs. */
+struct kvmx_mmio_cfg kvmx_default_mmio_cfg(void);
+bool kvmx_debug_hooks(void);
+
 /* memslot.c */
 int kvmx_memslots_init(struct kvmx_vm *vm);
 void kvmx_memslots_destroy(struct kvmx_vm *vm);
 int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory_region *mem);
+
+/* The VM's current memslot generation, bit 63 set during an update. */
+static inline u64 kvmx_memslot_gen(struct kvmx_vm *vm)
+{
+	u64 gen;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	gen = READ_ONCE(srcu_dereference(vm->memslots, &vm->srcu)->generation);
+	srcu_read_unlock(&vm->srcu, idx);
+	return gen;
+}
 
 #endif /* KVMX_KVMX_H */

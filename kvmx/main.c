@@ -20,6 +20,9 @@
 #include <linux/seq_file.h>
 
 #include "kvmx.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
 #include "vmx/vmx.h"
 
 #define KVMX_DEVNAME_MAX 32
@@ -29,7 +32,34 @@ module_param(devname, charp, 0444);
 MODULE_PARM_DESC(devname,
 		 "Name of the device node under /dev (default \"kvmx\"; \"kvm\" lets an unmodified VMM use kvmx when kvm.ko is not loaded)");
 
+static char *mmio_caching = "misconfig";
+module_param(mmio_caching, charp, 0444);
+MODULE_PARM_DESC(mmio_caching,
+		 "MMIO caching in SPTEs for new VMs (a VM may choose with KVMX_CAP_MMIO_CACHING): misconfig (default; EPT misconfiguration), not-present (marked not-present SPTEs, EPT violations), off");
+
+static uint mmio_gen_bits = KVMX_MMIO_GEN_MAX_BITS;
+module_param(mmio_gen_bits, uint, 0444);
+MODULE_PARM_DESC(mmio_gen_bits,
+		 "Memslot generation bits stored in an MMIO SPTE, 1-19 (default 19); fewer make the zap-all on wrap come sooner, for testing");
+
+static bool debug_hooks;
+module_param(debug_hooks, bool, 0444);
+MODULE_PARM_DESC(debug_hooks,
+		 "Allow the KVMX_DEBUG_* ioctls that let user space corrupt its own VM's EPT, for tests (default off)");
+
+static u8 mmio_flavour;
+
 struct dentry *kvmx_debugfs;
+
+struct kvmx_mmio_cfg kvmx_default_mmio_cfg(void)
+{
+	return kvmx_mmio_cfg_of(mmio_flavour, mmio_gen_bits);
+}
+
+bool kvmx_debug_hooks(void)
+{
+	return debug_hooks;
+}
 
 struct kvmx_counts kvmx_counts;
 
@@ -72,6 +102,10 @@ long kvmx_check_extension(long cap)
 		return KVMX_MAX_VCPU_ID;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVMX_USER_MEM_SLOTS;
+	case KVMX_CAP_MMIO_CACHING:
+		/* Both flavours work on every EPT: 110b is a misconfiguration always. */
+		return BIT(KVMX_MMIO_CACHING_OFF) | BIT(KVMX_MMIO_CACHING_MISCONFIG) |
+		       BIT(KVMX_MMIO_CACHING_NOT_PRESENT);
 	default:
 		return 0;	/* unknown or not backed, as KVM answers */
 	}
@@ -172,6 +206,21 @@ static int __init kvmx_init(void)
 
 	if (!devname_valid(devname)) {
 		pr_err("devname must be 1-%d characters of [A-Za-z0-9_-]\n", KVMX_DEVNAME_MAX);
+		return -EINVAL;
+	}
+	if (!strcmp(mmio_caching, "misconfig")) {
+		mmio_flavour = KVMX_MMIO_CACHING_MISCONFIG;
+	} else if (!strcmp(mmio_caching, "not-present")) {
+		mmio_flavour = KVMX_MMIO_CACHING_NOT_PRESENT;
+	} else if (!strcmp(mmio_caching, "off")) {
+		mmio_flavour = KVMX_MMIO_CACHING_OFF;
+	} else {
+		pr_err("mmio_caching must be misconfig, not-present or off, not \"%s\"\n",
+		       mmio_caching);
+		return -EINVAL;
+	}
+	if (mmio_gen_bits < 1 || mmio_gen_bits > KVMX_MMIO_GEN_MAX_BITS) {
+		pr_err("mmio_gen_bits must be 1-%d\n", KVMX_MMIO_GEN_MAX_BITS);
 		return -EINVAL;
 	}
 

@@ -26,6 +26,7 @@
 
 #include "kvmx.h"
 #include "mmu/tdp.h"
+#include "stats.h"
 
 static struct kvmx_memslots *alloc_set(u32 nr)
 {
@@ -108,6 +109,14 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 	if (change == KVMX_MR_MOVE || change == KVMX_MR_DELETE)
 		kvmx_tdp_zap(&vm->tdp, gone.base_gfn, gone.npages);
 
+	/*
+	 * The stored bits of the generation wrap: an MMIO SPTE made 2^bits
+	 * updates ago would look current again, so none may survive.
+	 */
+	if (kvmx_mmio_gen_wraps(&vm->mmio, gen + 1)) {
+		kvmx_tdp_zap_mmio(&vm->tdp, &vm->mmio);
+		kvmx_vm_stat_inc(vm, mmio_zap_all);
+	}
 	WRITE_ONCE(new->generation, gen + 1);
 	kvmx_vm_stat_inc_locked(vm, memslot_updates);
 	mutex_unlock(&vm->lock);

@@ -5,11 +5,14 @@
 struct kvmx_vcpu;
 
 /*
- * An access to @gpa found no RAM (no memslot, or a write to a read-only
- * one): emulate the instruction, sending MMIO to user space.  Returns 1 to
- * re-enter, 0 to exit (KVM_EXIT_MMIO or an internal error).
+ * An access to @gpa found no RAM (@no_slot: no memslot; else a write to a
+ * read-only one): emulate the instruction, sending MMIO to user space.
+ * Returns 1 to re-enter, 0 to exit (KVM_EXIT_MMIO or an internal error).
  */
-int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa);
+int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot);
+
+/* The fast path on a cached MMIO gfn; -EAGAIN: take the normal path. */
+int kvmx_mmio_spte_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig);
 
 /* KVM_RUN after an MMIO read exit: finish the instruction with its data. */
 int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu);

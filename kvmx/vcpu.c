@@ -104,8 +104,8 @@ static int complete_user_io(struct kvmx_vcpu *vcpu)
 	enum kvmx_pending_io io = vcpu->pending_io;
 
 	vcpu->pending_io = KVMX_IO_NONE;
-	if (io == KVMX_IO_PIO_IN)
-		kvmx_complete_pio_in(vcpu);
+	if (io == KVMX_IO_PIO)
+		kvmx_complete_pio(vcpu);
 	else if (io == KVMX_IO_MMIO_READ)
 		return kvmx_complete_mmio_read(vcpu);
 	else if (io == KVMX_IO_MMIO_WRITE2)
@@ -163,6 +163,21 @@ out:
 	return r;
 }
 
+/* The signal mask of KVM_SET_SIGNAL_MASK holds only inside KVM_RUN, as in KVM. */
+static int vcpu_run_with_sigmask(struct kvmx_vcpu *vcpu)
+{
+	int r;
+
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &current->real_blocked);
+	r = vcpu_run(vcpu);
+	if (vcpu->sigset_active) {
+		sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+		sigemptyset(&current->real_blocked);
+	}
+	return r;
+}
+
 static int vcpu_set_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
 {
 	struct kvm_cpuid_entry2 *entries = NULL;
@@ -194,7 +209,7 @@ static int vcpu_msrs(struct kvmx_vcpu *vcpu, struct kvm_msrs __user *arg, bool s
 
 	if (copy_from_user(&hdr, arg, sizeof(hdr)))
 		return -EFAULT;
-	if (hdr.nmsrs >= 0x8000)
+	if (hdr.nmsrs >= 256)	/* KVM's MAX_IO_MSRS */
 		return kvmx_refuse(-E2BIG, set ? "KVM_SET_MSRS" : "KVM_GET_MSRS",
 				   "%u MSRs", hdr.nmsrs);
 	for (i = 0; i < hdr.nmsrs; i++) {
@@ -245,6 +260,29 @@ static int vcpu_set_fpu(struct kvmx_vcpu *vcpu, struct kvm_fpu __user *arg)
 	return 0;
 }
 
+/* KVM_SET_SIGNAL_MASK: the signal mask in force while KVM_RUN runs the guest. */
+static int vcpu_set_signal_mask(struct kvmx_vcpu *vcpu, struct kvm_signal_mask __user *arg)
+{
+	struct kvm_signal_mask hdr;
+	sigset_t set;
+
+	if (!arg) {
+		vcpu->sigset_active = false;
+		return 0;
+	}
+	if (copy_from_user(&hdr, arg, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.len != sizeof(set))
+		return kvmx_refuse(-EINVAL, "KVM_SET_SIGNAL_MASK", "len %u, not %zu", hdr.len,
+				   sizeof(set));
+	if (copy_from_user(&set, arg->sigset, sizeof(set)))
+		return -EFAULT;
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigset = set;
+	vcpu->sigset_active = true;
+	return 0;
+}
+
 static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __user *argp)
 {
 	union {
@@ -256,7 +294,7 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 
 	switch (ioctl) {
 	case KVM_RUN:
-		return vcpu_run(vcpu);
+		return vcpu_run_with_sigmask(vcpu);
 	case KVM_GET_REGS:
 		kvmx_get_regs(vcpu, &u.regs);
 		return copy_to_user(argp, &u.regs, sizeof(u.regs)) ? -EFAULT : 0;
@@ -307,8 +345,13 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		return 0;
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vcpu_fd(vcpu);
+	case KVM_SET_SIGNAL_MASK:
+		return vcpu_set_signal_mask(vcpu, argp);
+	case KVM_ENABLE_CAP:
+		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "no vCPU capability can be enabled");
 	default:
-		return kvmx_refuse(-ENOTTY, "vCPU ioctl", "unknown ioctl 0x%x", ioctl);
+		/* As KVM: unknown vCPU ioctls are -EINVAL (the VM fd says -ENOTTY). */
+		return kvmx_refuse(-EINVAL, "vCPU ioctl", "unknown ioctl 0x%x", ioctl);
 	}
 }
 

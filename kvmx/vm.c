@@ -13,6 +13,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/kvm.h>
+#include <linux/kvmx.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -50,6 +51,30 @@ static int vm_release(struct inode *inode, struct file *file)
 {
 	kvmx_vm_put(file->private_data);
 	return 0;
+}
+
+static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
+{
+	u64 flavour = cap->args[0];
+	int r = 0;
+
+	if (cap->cap != KVMX_CAP_MMIO_CACHING)
+		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "capability %u cannot be enabled",
+				   cap->cap);
+	if (cap->flags || cap->args[1] || cap->args[2] || cap->args[3])
+		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMIO_CACHING",
+				   "flags %u; flags and args[1..3] must be 0", cap->flags);
+	if (flavour > KVMX_MMIO_CACHING_NOT_PRESENT)
+		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMIO_CACHING", "no flavour %llu", flavour);
+	mutex_lock(&vm->lock);
+	/* vCPUs read vm->mmio without a lock: it is fixed once they exist. */
+	if (vm->nr_vcpus)
+		r = kvmx_refuse(-EBUSY, "KVM_ENABLE_CAP",
+				"KVMX_CAP_MMIO_CACHING after the first vCPU");
+	else
+		vm->mmio = kvmx_mmio_cfg_of(flavour, vm->mmio.gen_bits);
+	mutex_unlock(&vm->lock);
+	return r;
 }
 
 static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
@@ -95,6 +120,30 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		mutex_unlock(&vm->lock);
 		return r;
 	}
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap cap;
+
+		if (copy_from_user(&cap, argp, sizeof(cap)))
+			return -EFAULT;
+		return vm_enable_cap(vm, &cap);
+	}
+	case KVMX_DEBUG_SET_SPTE: {
+		struct kvmx_debug_spte d;
+
+		if (!kvmx_debug_hooks())
+			return kvmx_refuse(-ENOTTY, "KVMX_DEBUG_SET_SPTE",
+					   "needs the module parameter debug_hooks=1");
+		if (copy_from_user(&d, argp, sizeof(d)))
+			return -EFAULT;
+		r = kvmx_tdp_debug_set_spte(&vm->tdp, d.gpa >> PAGE_SHIFT, d.spte);
+		if (r)
+			return kvmx_refuse(r, "KVMX_DEBUG_SET_SPTE",
+					   "gpa 0x%llx spte 0x%llx: present, mapped or no memory",
+					   d.gpa, d.spte);
+		pr_warn("%s[%d]: debug hook wrote SPTE 0x%llx at gpa 0x%llx\n",
+			current->comm, task_pid_nr(current), d.spte, d.gpa);
+		return 0;
+	}
 	default:
 		return kvmx_refuse(-ENOTTY, "VM ioctl", "unknown ioctl 0x%x", ioctl);
 	}
@@ -123,6 +172,7 @@ long kvmx_create_vm(unsigned long type)
 	mutex_init(&vm->lock);
 	mmgrab(current->mm);
 	vm->mm = current->mm;
+	vm->mmio = kvmx_default_mmio_cfg();
 
 	fd = init_srcu_struct(&vm->srcu);
 	if (fd)

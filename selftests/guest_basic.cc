@@ -3,6 +3,7 @@
 // ucalls, guest assertions and exceptions reported to the host, globals,
 // page tables, MSRs, CPUID; and raw real-mode and protected-mode guests.
 #include <array>
+#include <algorithm>
 #include <cstring>
 
 #include "lib/test.h"
@@ -221,16 +222,18 @@ KVMX_TEST(cpuid)
 {
 	Vm vm;
 	std::vector<kvm_cpuid_entry2> cpuid = vm.system().supported_cpuid();
-	bool found = false;
-	for (kvm_cpuid_entry2 &e : cpuid) {
-		if (e.function != 0x40000000)
-			continue;
-		std::memcpy(&e.ebx, "kvmx", 4);
-		std::memcpy(&e.ecx, "self", 4);
-		std::memcpy(&e.edx, "test", 4);
-		found = true;
+	// KVM offers its paravirtual signature leaf, kvmx does not: add it.
+	auto leaf = std::find_if(cpuid.begin(), cpuid.end(),
+				 [](const kvm_cpuid_entry2 &e) { return e.function == 0x40000000; });
+	if (leaf == cpuid.end()) {
+		kvm_cpuid_entry2 e{};
+		e.function = 0x40000000;
+		cpuid.push_back(e);
+		leaf = cpuid.end() - 1;
 	}
-	ASSERT_TRUE(found);
+	std::memcpy(&leaf->ebx, "kvmx", 4);
+	std::memcpy(&leaf->ecx, "self", 4);
+	std::memcpy(&leaf->edx, "test", 4);
 	Vcpu &vcpu = vm.add_vcpu();
 	vcpu.set_cpuid(cpuid);
 	vcpu.enter_long_mode(reinterpret_cast<uint64_t>(guest_cpuid));

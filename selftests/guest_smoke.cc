@@ -3,7 +3,7 @@
 // I/O both ways, MMIO both ways.  Runs on /dev/kvmx and /dev/kvm alike.
 #include <cstring>
 #include <fcntl.h>
-#include "lib/kvm.h"
+#include "lib/kvm_abi.h"
 
 #include "lib/sys.h"
 #include "lib/test.h"

@@ -2,11 +2,13 @@
 // Bad arguments to every ioctl the guest library uses, table-driven: bad
 // fds, ioctls on the wrong fd, wrong sizes, out-of-range ids, overlapping,
 // misaligned and huge memslots, unknown flags.  The expected errno of each
-// row is what KVM (Linux 6.1, kvm_intel) answers; kvmx must answer the same.
+// row is what KVM (Linux 6.1, kvm_intel) answers; kvmx must answer the same,
+// except where a row states kvmx's own answer and why (Documentation/abi.md).
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -53,7 +55,13 @@ struct Row {
 	const char *what;
 	long want; // -errno, or the return value
 	std::function<long(Env &)> call;
+	std::optional<long> kvmx_want = std::nullopt; // where kvmx differs on purpose
 };
+
+// kvmx answers unknown system ioctls with -ENOTTY (KVM: -EINVAL).
+constexpr long kKvmxSystemUnknown = -ENOTTY;
+// kvmx has no dirty logging: KVM_GET_DIRTY_LOG is an unknown VM ioctl.
+constexpr long kKvmxNoDirtyLog = -ENOTTY;
 
 std::string errname(long r)
 {
@@ -81,9 +89,9 @@ const std::vector<Row> &rows()
 
 	// ---- ioctls on the wrong fd ----
 	{"KVM_CREATE_VCPU on the system fd", -EINVAL,
-	 [](Env &e) { return closing(ioctl_result(e.sys, KVM_CREATE_VCPU, 1UL)); }},
+	 [](Env &e) { return closing(ioctl_result(e.sys, KVM_CREATE_VCPU, 1UL)); }, kKvmxSystemUnknown},
 	{"KVM_SET_USER_MEMORY_REGION on the system fd", -EINVAL,
-	 [](Env &e) { return region(e.sys, 1, 0, 1 * MiB, 4096, uaddr_of(e.slot0)); }},
+	 [](Env &e) { return region(e.sys, 1, 0, 1 * MiB, 4096, uaddr_of(e.slot0)); }, kKvmxSystemUnknown},
 	{"KVM_RUN on the VM fd", -ENOTTY, [](Env &e) { return ioctl_result(e.vm.fd(), KVM_RUN); }},
 	{"KVM_CREATE_VM on the VM fd", -ENOTTY,
 	 [](Env &e) { return closing(ioctl_result(e.vm.fd(), KVM_CREATE_VM)); }},
@@ -178,7 +186,7 @@ const std::vector<Row> &rows()
 		 l.slot = 0;
 		 l.dirty_bitmap = bits.data();
 		 return ioctl_result(e.vm.fd(), KVM_GET_DIRTY_LOG, &l);
-	 }},
+	 }, kKvmxNoDirtyLog},
 	{"KVM_GET_DIRTY_LOG slot out of range", -EINVAL,
 	 [](Env &e) {
 		 std::vector<uint64_t> bits(64);
@@ -186,7 +194,7 @@ const std::vector<Row> &rows()
 		 l.slot = 40000;
 		 l.dirty_bitmap = bits.data();
 		 return ioctl_result(e.vm.fd(), KVM_GET_DIRTY_LOG, &l);
-	 }},
+	 }, kKvmxNoDirtyLog},
 
 	// ---- vCPU ioctls ----
 	{"KVM_GET_REGS NULL", -EFAULT,
@@ -274,11 +282,14 @@ KVMX_TEST(table)
 	for (const Row &row : rows()) {
 		Env env;
 		long got = row.call(env);
+		long want = row.want;
+		if (test::options().testing_kvmx() && row.kvmx_want)
+			want = *row.kvmx_want;
 		test::diag(std::string(row.what) + ": " + errname(got));
-		if (got != row.want)
+		if (got != want)
 			test::fail(__FILE__, __LINE__,
 				   std::string(row.what) + ": got " + errname(got) + ", want " +
-					   errname(row.want));
+					   errname(want));
 	}
 	EXPECT_EQ(kmsg.first_splat(), std::string());
 }

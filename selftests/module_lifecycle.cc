@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <fstream>
-#include "lib/kvm.h"
+#include "lib/kvm_abi.h"
 #include <string>
 
 #include "lib/kvmx_module.h"

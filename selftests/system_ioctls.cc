@@ -5,7 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <fcntl.h>
-#include "lib/kvm.h"
+#include "lib/kvm_abi.h"
 #include <linux/kvmx.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>

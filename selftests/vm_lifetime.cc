@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <fstream>
-#include "lib/kvm.h"
+#include "lib/kvm_abi.h"
 #include <map>
 #include <memory>
 #include <string>

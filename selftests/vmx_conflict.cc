@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include "lib/kvm.h"
+#include "lib/kvm_abi.h"
 
 #include "lib/kvmx_module.h"
 #include "lib/tiny_guest.h"

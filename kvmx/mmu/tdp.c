@@ -21,6 +21,8 @@
 #include "tdp.h"
 #include "spte.h"
 #include "../vmx/vmx.h"
+#include "../stats.h"
+#include "../trace.h"
 
 static u64 *alloc_table(void)
 {
@@ -127,11 +129,8 @@ void kvmx_tdp_destroy(struct kvmx_tdp *tdp)
 	kvmx_invept_all_cpus(tdp->eptp);
 }
 
-/*
- * Installs @spte for @gfn, allocating tables on the way.  Returns 0, or
- * -EEXIST if another vCPU mapped @gfn first, or -ENOMEM.
- */
-static int install(struct kvmx_tdp *tdp, u64 gfn, u64 spte)
+/* The page table (level 1) that holds @gfn's leaf, allocating on the way. */
+static u64 *leaf_table(struct kvmx_tdp *tdp, u64 gfn)
 {
 	u64 *table = tdp->root;
 	int level;
@@ -144,20 +143,57 @@ static int install(struct kvmx_tdp *tdp, u64 gfn, u64 spte)
 			u64 *next = alloc_table();
 
 			if (!next)
-				return -ENOMEM;
+				return NULL;
 			WRITE_ONCE(*entry, kvmx_spte_table(__pa(next)));
 		}
 		table = table_of(*entry);
 	}
+	return table;
+}
+
+/*
+ * Installs @spte for @gfn, allocating tables on the way.  A leaf that is
+ * not present (empty, or an MMIO SPTE: the CPU never caches either, so no
+ * flush) is replaced.  Returns 0, or -EEXIST if @gfn is mapped already
+ * (another vCPU was first), or -ENOMEM.
+ */
+static int install(struct kvmx_tdp *tdp, u64 gfn, u64 spte)
+{
+	u64 *table = leaf_table(tdp, gfn);
+
+	if (!table)
+		return -ENOMEM;
 	if (kvmx_spte_present(table[kvmx_spte_index(gfn, 1)]))
 		return -EEXIST;
 	WRITE_ONCE(table[kvmx_spte_index(gfn, 1)], spte);
 	return 0;
 }
 
+/*
+ * Leaves an MMIO SPTE for @gfn, made at generation @gen (seed 000).  Never
+ * while a memslot update is in progress: the answer "no memslot" may be
+ * about to change, and an SPTE made now could outlive the change.
+ */
+static void cache_mmio(struct kvmx_vcpu *vcpu, u64 gfn, u64 gen)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	int err;
+
+	if (!kvmx_mmio_caching(&vm->mmio) || (gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS))
+		return;
+	mutex_lock(&vm->tdp.lock);
+	err = install(&vm->tdp, gfn, kvmx_spte_mmio(&vm->mmio, gfn, gen));
+	mutex_unlock(&vm->tdp.lock);
+	if (!err) {
+		kvmx_stat_inc(vcpu, mmio_spte_created);
+		trace_kvmx_mmio_spte_create(vcpu->vm, gfn, gen);
+	}
+}
+
 enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 {
 	struct kvmx_vm *vm = vcpu->vm;
+	const struct kvmx_memslots *slots;
 	const struct kvmx_memslot *slot;
 	u64 gfn = gpa >> PAGE_SHIFT;
 	enum kvmx_fault ret;
@@ -165,12 +201,21 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 	bool writable;
 	long pinned;
 	int idx, err;
+	u64 gen;
 
 	idx = srcu_read_lock(&vm->srcu);
-	slot = kvmx_slots_find_gfn(srcu_dereference(vm->memslots, &vm->srcu), gfn);
-	writable = slot && !(slot->flags & KVMX_MEM_READONLY);
-	if (!slot || (write && !writable)) {
+	slots = srcu_dereference(vm->memslots, &vm->srcu);
+	/* The generation of this set: an update after it makes the answer stale. */
+	gen = READ_ONCE(slots->generation);
+	slot = kvmx_slots_find_gfn(slots, gfn);
+	if (!slot) {
+		cache_mmio(vcpu, gfn, gen);
 		ret = KVMX_FAULT_MMIO;
+		goto out;
+	}
+	writable = !(slot->flags & KVMX_MEM_READONLY);
+	if (write && !writable) {
+		ret = KVMX_FAULT_RO_WRITE;
 		goto out;
 	}
 
@@ -199,4 +244,62 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 out:
 	srcu_read_unlock(&vm->srcu, idx);
 	return ret;
+}
+
+static unsigned long zap_mmio(u64 *table, int level, const struct kvmx_mmio_cfg *cfg)
+{
+	unsigned long zapped = 0;
+	unsigned int i;
+
+	for (i = 0; i < KVMX_EPT_ENTRIES; i++) {
+		u64 spte = READ_ONCE(table[i]);
+
+		if (level == 1 && kvmx_spte_is_mmio(cfg, spte)) {
+			WRITE_ONCE(table[i], 0);
+			zapped++;
+		} else if (level > 1 && kvmx_spte_present(spte)) {
+			zapped += zap_mmio(table_of(spte), level - 1, cfg);
+		}
+	}
+	return zapped;
+}
+
+unsigned long kvmx_tdp_zap_mmio(struct kvmx_tdp *tdp, const struct kvmx_mmio_cfg *cfg)
+{
+	unsigned long zapped;
+
+	/* MMIO SPTEs are never cached by the CPU: no INVEPT needed. */
+	mutex_lock(&tdp->lock);
+	zapped = zap_mmio(tdp->root, KVMX_EPT_LEVELS, cfg);
+	mutex_unlock(&tdp->lock);
+	return zapped;
+}
+
+int kvmx_tdp_walk_lockless(struct kvmx_tdp *tdp, u64 gfn, u64 sptes[KVMX_EPT_LEVELS])
+{
+	u64 *table = tdp->root;
+	int level, n = 0;
+
+	for (level = KVMX_EPT_LEVELS; level >= 1; level--) {
+		u64 spte = READ_ONCE(table[kvmx_spte_index(gfn, level)]);
+
+		sptes[n++] = spte;
+		if (level == 1 || !kvmx_spte_present(spte))
+			break;
+		table = table_of(spte);
+	}
+	return n;
+}
+
+int kvmx_tdp_debug_set_spte(struct kvmx_tdp *tdp, u64 gfn, u64 spte)
+{
+	int err;
+
+	/* Never a present entry: the hook must not hand the guest host memory. */
+	if (kvmx_spte_present(spte))
+		return -EINVAL;
+	mutex_lock(&tdp->lock);
+	err = install(tdp, gfn, spte);
+	mutex_unlock(&tdp->lock);
+	return err;
 }

@@ -3,6 +3,7 @@
 #define KVMX_MMU_TDP_H
 
 #include "../kvmx.h"
+#include "spte.h"
 
 int kvmx_tdp_init(struct kvmx_tdp *tdp);
 /* Unpins every page and frees every table; no vCPU may run. */
@@ -11,7 +12,8 @@ void kvmx_tdp_destroy(struct kvmx_tdp *tdp);
 /* Result of kvmx_tdp_fault(). */
 enum kvmx_fault {
 	KVMX_FAULT_FIXED,	/* mapped: re-enter the guest */
-	KVMX_FAULT_MMIO,	/* no RAM there (or a write to a read-only slot) */
+	KVMX_FAULT_MMIO,	/* no memslot there (now cached, if the VM caches) */
+	KVMX_FAULT_RO_WRITE,	/* a write to a read-only slot: MMIO, not cached */
 	KVMX_FAULT_EFAULT,	/* the slot's user memory is gone: -EFAULT */
 	KVMX_FAULT_NOMEM,
 };
@@ -21,5 +23,19 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write);
 
 /* Remove the mappings of @npages gfns from @gfn; flushes the TLBs. */
 void kvmx_tdp_zap(struct kvmx_tdp *tdp, u64 gfn, u64 npages);
+
+/* Remove every MMIO SPTE of @cfg (when the generation wraps); returns how many. */
+unsigned long kvmx_tdp_zap_mmio(struct kvmx_tdp *tdp, const struct kvmx_mmio_cfg *cfg);
+
+/*
+ * The entries on the way to @gfn's leaf, read without the lock: sptes[0] is
+ * the level-4 entry.  Returns how many were read; the walk stops at the
+ * leaf or at the first entry that is not a present table.  Safe against
+ * concurrent zaps: tables are only freed with the VM.
+ */
+int kvmx_tdp_walk_lockless(struct kvmx_tdp *tdp, u64 gfn, u64 sptes[KVMX_EPT_LEVELS]);
+
+/* Debug hook: write a not-present @spte as @gfn's leaf (module param debug_hooks). */
+int kvmx_tdp_debug_set_spte(struct kvmx_tdp *tdp, u64 gfn, u64 spte);
 
 #endif /* KVMX_MMU_TDP_H */

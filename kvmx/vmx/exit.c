@@ -31,6 +31,8 @@
 #include "../kvmx.h"
 #include "../mmu/tdp.h"
 #include "../mmio.h"
+#include "../stats.h"
+#include "../trace.h"
 
 static const u32 swapped_msr_index[KVMX_NR_SWAPPED_MSRS] = {
 	[KVMX_MSR_STAR] = MSR_STAR,
@@ -211,8 +213,10 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 	vcpu->last_cpu = smp_processor_id();
 	if (fail)
 		return fail;
-	vcpu->launched = true;
 	vcpu->exit_reason = vmcs_read(VM_EXIT_REASON);
+	/* A VM entry that failed its checks leaves the VMCS not launched. */
+	if (!(vcpu->exit_reason & EXIT_REASON_FAILED_VMENTRY))
+		vcpu->launched = true;
 	vcpu->exit_qual = vmcs_read(EXIT_QUALIFICATION);
 	vcpu->exit_intr_info = vmcs_read(VM_EXIT_INTR_INFO);
 	vcpu->exit_insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
@@ -439,7 +443,7 @@ static int handle_string_io(struct kvmx_vcpu *vcpu, bool in, int size)
 	u64 la = vmcs_read(GUEST_LINEAR_ADDRESS);
 	struct kvmx_walk_result res;
 	unsigned long count = 1;
-	int i, status, index = in ? KVMX_RDI : KVMX_RSI;
+	int i, status;
 
 	if (rep)
 		count = get_reg(vcpu, KVMX_RCX) & addr_mask(asz);
@@ -466,19 +470,16 @@ static int handle_string_io(struct kvmx_vcpu *vcpu, bool in, int size)
 		if (status != KVMX_WALK_OK)
 			return inject_walk_fault(vcpu, status, &res);
 		count = 1;
-		vcpu->pending_io = KVMX_IO_PIO_IN;
 	}
 	vcpu->pio.string = true;
+	vcpu->pio.in = in;
 	vcpu->pio.rep = rep;
+	vcpu->pio.down = down;
+	vcpu->pio.asz = asz;
 	vcpu->pio.size = size;
 	vcpu->pio.count = count;
 	vcpu->pio.la = la;
-
-	set_reg_sized(vcpu, index, get_reg(vcpu, index) + (down ? -count : count) * size, asz);
-	if (rep)
-		set_reg_sized(vcpu, KVMX_RCX, get_reg(vcpu, KVMX_RCX) - count, asz);
-	if (!rep || !(get_reg(vcpu, KVMX_RCX) & addr_mask(asz)))
-		skip_instruction(vcpu);
+	vcpu->pending_io = KVMX_IO_PIO;
 	vcpu->run->io.count = count;
 	return 0;
 }
@@ -500,30 +501,51 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 		return handle_string_io(vcpu, in, size);
 
 	vcpu->pio.string = false;
+	vcpu->pio.in = in;
 	vcpu->pio.size = size;
-	if (in)
-		vcpu->pending_io = KVMX_IO_PIO_IN;
-	else
+	vcpu->pending_io = KVMX_IO_PIO;
+	if (!in)
 		memcpy(vcpu->pio_data, &vcpu->regs[KVMX_RAX], size);
-	skip_instruction(vcpu);
 	return 0;
 }
 
-/* KVM_RUN after an IN/INS exit: the data user space left in the PIO page. */
-void kvmx_complete_pio_in(struct kvmx_vcpu *vcpu)
+/* INS/OUTS done by user space: move RSI/RDI/RCX, and RIP once RCX is 0. */
+static void complete_string_io(struct kvmx_vcpu *vcpu)
 {
+	int index = vcpu->pio.in ? KVMX_RDI : KVMX_RSI;
+	int asz = vcpu->pio.asz;
+	long step = (vcpu->pio.down ? -1L : 1L) * vcpu->pio.count * vcpu->pio.size;
 	struct kvmx_walk_result res;
+
+	/* Translated before the exit; a fault now is the guest's race. */
+	if (vcpu->pio.in && kvmx_access_la(vcpu, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
+					   KVMX_WALK_WRITE, &res) == KVMX_WALK_PF) {
+		vcpu->cr2 = res.cr2;
+		kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);
+		return;
+	}
+	set_reg_sized(vcpu, index, get_reg(vcpu, index) + step, asz);
+	if (vcpu->pio.rep)
+		set_reg_sized(vcpu, KVMX_RCX, get_reg(vcpu, KVMX_RCX) - vcpu->pio.count, asz);
+	if (!vcpu->pio.rep || !(get_reg(vcpu, KVMX_RCX) & addr_mask(asz)))
+		skip_instruction(vcpu);
+}
+
+/*
+ * KVM_RUN after an I/O exit.  As KVM, RIP moves past the instruction only
+ * now: during the exit it still points at the IN or OUT.
+ */
+void kvmx_complete_pio(struct kvmx_vcpu *vcpu)
+{
 	unsigned long *rax = &vcpu->regs[KVMX_RAX];
 
 	if (vcpu->pio.string) {
-		/* Translated before the exit; a fault now is the guest's race. */
-		if (kvmx_access_la(vcpu, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
-				   KVMX_WALK_WRITE, &res) == KVMX_WALK_PF) {
-			vcpu->cr2 = res.cr2;
-			kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);
-		}
+		complete_string_io(vcpu);
 		return;
 	}
+	skip_instruction(vcpu);
+	if (!vcpu->pio.in)
+		return;
 	switch (vcpu->pio.size) {
 	case 1:
 		*rax = (*rax & ~0xffUL) | *(u8 *)vcpu->pio_data;
@@ -559,17 +581,19 @@ static int handle_msr_write(struct kvmx_vcpu *vcpu)
 	return 1;
 }
 
-static int handle_ept_violation(struct kvmx_vcpu *vcpu)
+/* The normal fault path: look @gpa up in the memslots. */
+static int tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 {
-	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-
-	switch (kvmx_tdp_fault(vcpu, gpa, vcpu->exit_qual & EPT_VIOLATION_WRITE)) {
+	switch (kvmx_tdp_fault(vcpu, gpa, write)) {
 	case KVMX_FAULT_FIXED:
 		kvmx_stat_inc(vcpu, pf_fixed);
 		return 1;
 	case KVMX_FAULT_MMIO:
 		kvmx_stat_inc(vcpu, mmio_slow);
-		return kvmx_mmio_fault(vcpu, gpa);
+		trace_kvmx_mmio_fault(vcpu, gpa, false);
+		return kvmx_mmio_fault(vcpu, gpa, true);
+	case KVMX_FAULT_RO_WRITE:
+		return kvmx_mmio_fault(vcpu, gpa, false);
 	case KVMX_FAULT_NOMEM:
 		return -ENOMEM;
 	default:
@@ -578,11 +602,31 @@ static int handle_ept_violation(struct kvmx_vcpu *vcpu)
 	}
 }
 
+static int handle_ept_violation(struct kvmx_vcpu *vcpu)
+{
+	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	int r;
+
+	/* Under the not-present flavour, MMIO SPTEs cause EPT violations. */
+	if (vcpu->vm->mmio.flavour == KVMX_MMIO_CACHING_NOT_PRESENT) {
+		r = kvmx_mmio_spte_fault(vcpu, gpa, false);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return tdp_fault(vcpu, gpa, vcpu->exit_qual & EPT_VIOLATION_WRITE);
+}
+
 static int handle_ept_misconfig(struct kvmx_vcpu *vcpu)
 {
-	pr_err_ratelimited("EPT misconfiguration at gpa 0x%lx\n",
-			   vmcs_read(GUEST_PHYSICAL_ADDRESS));
-	return internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	int r = kvmx_mmio_spte_fault(vcpu, gpa, true);
+
+	/*
+	 * A stale MMIO SPTE: the normal path resolves the gfn again.  The
+	 * exit says nothing about the access; a write to a read-only slot
+	 * made since then faults again, as a write.
+	 */
+	return r == -EAGAIN ? tdp_fault(vcpu, gpa, false) : r;
 }
 
 static int handle_ud(struct kvmx_vcpu *vcpu)

@@ -240,6 +240,8 @@ int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *s)
 	}
 	if (s->efer & ~EFER_VALID)
 		return -EINVAL;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return -EINVAL;
 	if (s->cr4 & ~(~kvmx_vmcs_config.cr4_host_owned & kvmx_vmx.cr4_fixed1))
 		return -EINVAL;
 

@@ -2,6 +2,7 @@
 // For selftests that load and unload kvmx.ko themselves.
 #pragma once
 
+#include <cerrno>
 #include <string>
 
 #include "sys.h"
@@ -29,13 +30,26 @@ public:
 	KvmxReloadGuard &operator=(const KvmxReloadGuard &) = delete;
 	~KvmxReloadGuard()
 	{
+		if (with_params_ && module::loaded("kvmx") && module::unload("kvmx") != 0)
+			diag("could not unload kvmx.ko loaded with parameters");
 		if (!module::loaded("kvmx") && module::load(path_) != 0)
 			diag("could not load kvmx.ko again after the case");
 	}
 	[[nodiscard]] const std::string &path() const { return path_; }
 
+	// Unloads kvmx.ko and loads it with @params; 0 or -errno.
+	int reload(const std::string &params)
+	{
+		int err = module::unload("kvmx");
+		if (err && err != -ENOENT)
+			return err;
+		with_params_ = true;
+		return module::load(path_, params);
+	}
+
 private:
 	std::string path_;
+	bool with_params_ = false;
 };
 
 } // namespace kvmx::test

@@ -11,8 +11,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
-#include "kvm.h"
+#include "kvm_abi.h"
 #include <vector>
 
 #include "sys.h"
@@ -29,13 +30,17 @@ public:
 	static constexpr uint64_t kPml4 = 0xd000; // then the PDPT and PD
 	static constexpr uint32_t kTablesSlot = 100;
 
+	// @setup_vm runs on the new VM before its vCPU exists (KVM_ENABLE_CAP).
 	TinyGuest(const Fd &dev, const std::vector<uint8_t> &code,
-		  GuestMode mode = GuestMode::kReal)
+		  GuestMode mode = GuestMode::kReal,
+		  const std::function<void(const Fd &vm)> &setup_vm = {})
 		: vm(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")),
 		  ram(Mapping::anonymous(0x1000))
 	{
 		std::memcpy(ram.get(), code.data(), code.size());
 		add_slot(0, kCodeGpa, ram);
+		if (setup_vm)
+			setup_vm(vm);
 		vcpu = Fd(static_cast<int>(ioctl_or_throw(vm, KVM_CREATE_VCPU, "KVM_CREATE_VCPU")));
 		long size = ioctl_or_throw(dev, KVM_GET_VCPU_MMAP_SIZE, "KVM_GET_VCPU_MMAP_SIZE");
 		run_map = Mapping::of_fd(vcpu, static_cast<size_t>(size));

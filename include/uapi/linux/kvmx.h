@@ -17,6 +17,29 @@
 /* "kv" in the high half: far above any KVM_CAP_* number. */
 #define KVMX_CAP_BASE		0x6b760000
 
+/*
+ * MMIO caching in SPTEs, per VM.  KVM_CHECK_EXTENSION answers the bitmask
+ * of the flavours this host supports (1 << KVMX_MMIO_CACHING_*);
+ * KVM_ENABLE_CAP with args[0] = a flavour chooses one, before the VM's
+ * first vCPU.  The default comes from the module parameter mmio_caching.
+ */
+#define KVMX_CAP_MMIO_CACHING		(KVMX_CAP_BASE + 1)
+#define KVMX_MMIO_CACHING_OFF		0	/* every MMIO access searches the memslots */
+#define KVMX_MMIO_CACHING_MISCONFIG	1	/* EPT misconfiguration: bits 2:0 = 110b */
+#define KVMX_MMIO_CACHING_NOT_PRESENT	2	/* not present, marked: EPT violation */
+
+/*
+ * Debugging only, with the module parameter debug_hooks=1: write @spte,
+ * which must not be present (bit 0 clear), as the EPT leaf of @gpa, e.g.
+ * to see how kvmx handles a corrupted entry.  On the VM fd.
+ */
+struct kvmx_debug_spte {
+	__u64 gpa;
+	__u64 spte;
+};
+
+#define KVMX_DEBUG_SET_SPTE	_IOW('x', 0x01, struct kvmx_debug_spte)
+
 /* Size of the region a vCPU fd maps: struct kvm_run, then the PIO data page. */
 #define KVMX_VCPU_MMAP_PAGES	2
 
