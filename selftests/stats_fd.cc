@@ -12,7 +12,6 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
 #include <map>
 #include <optional>
 #include <pthread.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "lib/kvm.h"
 #include "lib/stats.h"
 #include "lib/sys.h"
 #include "lib/test.h"
@@ -282,23 +282,6 @@ std::string kvmx_stat_path()
 }
 
 } // namespace
-
-// KVM_CAP_BINARY_STATS_FD: the capability system_ioctls.check_extension
-// lets kvmx claim; the fd it promises gives a header.
-KVMX_TEST(binary_stats_fd)
-{
-	Fd dev = open_device();
-	ASSERT_EQ(ioctl_result(dev, KVM_CHECK_EXTENSION, KVM_CAP_BINARY_STATS_FD), 1L);
-	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
-	ASSERT_EQ(ioctl_result(vm, KVM_CHECK_EXTENSION, KVM_CAP_BINARY_STATS_FD), 1L);
-	Fd stats(static_cast<int>(ioctl_or_throw(vm, KVM_GET_STATS_FD, "KVM_GET_STATS_FD")));
-	kvm_stats_header h{};
-	ASSERT_EQ(::pread(stats.get(), &h, sizeof(h), 0), static_cast<ssize_t>(sizeof(h)));
-	EXPECT_EQ(h.id_offset, static_cast<uint32_t>(sizeof(h)));
-	EXPECT_TRUE(h.num_desc > 0);
-	// Close-on-exec, like every fd KVM hands out.
-	EXPECT_TRUE(::fcntl(stats.get(), F_GETFD) & FD_CLOEXEC);
-}
 
 KVMX_TEST(layout)
 {

@@ -40,7 +40,7 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_MAX_VCPUS},	    // max_vcpus_and_ids
 	long{KVM_CAP_MAX_VCPU_ID},	    // max_vcpus_and_ids
 	long{KVM_CAP_NR_MEMSLOTS},	    // nr_memslots
-	long{KVM_CAP_BINARY_STATS_FD},	    // stats_fd.binary_stats_fd
+	long{KVM_CAP_BINARY_STATS_FD},	    // binary_stats_fd
 };
 
 bool backed(long cap)

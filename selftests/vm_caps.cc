@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include "lib/kvm_abi.h"
 #include <memory>
+#include <unistd.h>
 #include <vector>
 
 #include "lib/sys.h"
@@ -225,4 +226,24 @@ KVMX_TEST(nr_memslots)
 	Mapping mem = Mapping::anonymous(0x1000);
 	EXPECT_EQ(set_region(vm, static_cast<uint32_t>(nr - 1), 0x100000, mem), 0L);
 	EXPECT_EQ(set_region(vm, 0x8000, 0x200000, mem), -EINVAL); // beyond any limit
+}
+
+// The stats fds of a VM and of a vCPU begin with KVM's header
+// (stats_fd checks the rest of the format and the counters).
+KVMX_TEST(binary_stats_fd)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_BINARY_STATS_FD), 1L);
+	TinyGuest g(dev, {0xf4});
+	ASSERT_EQ(check(g.vm, KVM_CAP_BINARY_STATS_FD), 1L);
+	for (const Fd *owner : {&g.vm, &g.vcpu}) {
+		Fd stats(static_cast<int>(
+			ioctl_or_throw(*owner, KVM_GET_STATS_FD, "KVM_GET_STATS_FD")));
+		kvm_stats_header h{};
+		ASSERT_EQ(::pread(stats.get(), &h, sizeof(h), 0), static_cast<ssize_t>(sizeof(h)));
+		EXPECT_EQ(h.flags, 0u);
+		EXPECT_EQ(h.id_offset, static_cast<uint32_t>(sizeof(h)));
+		EXPECT_TRUE(h.num_desc > 0);
+		EXPECT_TRUE(h.data_offset > h.desc_offset);
+	}
 }

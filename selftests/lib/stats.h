@@ -8,12 +8,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <linux/kvm.h>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "kvm.h"
 #include "sys.h"
 
 namespace kvmx {
