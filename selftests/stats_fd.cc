@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "lib/kvm.h"
+#include "lib/kvm_abi.h"
 #include "lib/stats.h"
 #include "lib/sys.h"
 #include "lib/test.h"

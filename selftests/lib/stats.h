@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kvm.h"
+#include "kvm_abi.h"
 #include "sys.h"
 
 namespace kvmx {
