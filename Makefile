@@ -3,6 +3,7 @@
 #   make            build kvmx.ko for Debian's current kernel (KDIR=... for another)
 #   make demo       boot the emulated test host, load kvmx, show the VMX features it found
 #   make check      unit tests, checkpatch, then one test-host boot running every selftest
+#   make bench      one test-host boot measuring MMIO/PIO round trips, kvmx and kvm_intel
 #   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
 #   make selftests  build the selftests (static binaries in build/selftests)
 #   make kvmx_stat  build tools/kvmx_stat (static, build/kvmx_stat)
@@ -42,6 +43,9 @@ unit:
 demo:
 	$(TOP)/tools/testhost/testhost demo
 
+bench:
+	$(TOP)/tools/testhost/testhost bench
+
 check:
 	$(TOP)/tools/check
 
@@ -49,4 +53,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(BUILD)
 
-.PHONY: all module install selftests kvmx_stat unit demo check clean
+.PHONY: all module install selftests kvmx_stat unit demo bench check clean
