@@ -4,6 +4,7 @@
 #   make demo       boot the emulated test host, load kvmx, show the VMX features it found
 #   make check      unit tests, checkpatch, then one test-host boot running every selftest
 #   make bench      one test-host boot measuring MMIO/PIO round trips, kvmx and kvm_intel
+#   make fuzz       the libFuzzer target for the instruction emulator (SECONDS=600)
 #   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
 #   make selftests  build the selftests (static binaries in build/selftests)
 #   make kvmx_stat  build tools/kvmx_stat (static, build/kvmx_stat)
@@ -46,6 +47,10 @@ demo:
 bench:
 	$(TOP)/tools/testhost/testhost bench
 
+fuzz:
+	@$(TOP)/tools/setup fuzz
+	$(MAKE) -C $(TOP)/fuzz fuzz
+
 check:
 	$(TOP)/tools/check
 
@@ -53,4 +58,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(BUILD)
 
-.PHONY: all module install selftests kvmx_stat unit demo bench check clean
+.PHONY: all module install selftests kvmx_stat unit demo bench fuzz check clean

@@ -20,6 +20,7 @@
 #include "stats.h"
 #include "emulate/emulate.h"
 #include "mmu/spte.h"
+#include "mmu/walk.h"
 
 #define KVMX_MAX_VCPUS		64
 #define KVMX_MAX_VCPU_ID	4096	/* as KVM on x86: ids 0..4095 */
@@ -183,6 +184,7 @@ struct kvmx_vcpu {
 		u8 asked_idx;		/* which fragment @asked is */
 		bool known_mmio;	/* @known_gfn has no memslot */
 		u64 known_gfn;
+		struct kvmx_walk_cfg walk;	/* the guest's paging state */
 		struct kvmx_mmio_frag {
 			bool valid;
 			u32 len;

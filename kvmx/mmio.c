@@ -82,16 +82,16 @@ static int access(struct kvmx_vcpu *vcpu, u64 la, u8 *buf, unsigned int len, boo
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(la));
 		struct kvmx_mmio_frag *f;
 
-		status = kvmx_translate(vcpu, la, write ? KVMX_WALK_WRITE : 0, &res);
+		status = kvmx_translate(vcpu, &vcpu->mmio.walk, la, write ? KVMX_WALK_WRITE : 0,
+					&res);
 		if (status != KVMX_WALK_OK)
 			return walk_fault(status, &res, fault);
 		if (!(vcpu->mmio.known_mmio && res.gpa >> PAGE_SHIFT == vcpu->mmio.known_gfn) &&
 		    !is_mmio_gpa(vcpu->vm, res.gpa, write)) {
-			u32 kind = write ? KVMX_WALK_WRITE : 0;
-
-			status = kvmx_access_la(vcpu, la, buf, n, kind, &res);
-			if (status != KVMX_WALK_OK)
-				return walk_fault(status, &res, fault);
+			/* RAM: translated already, copy by guest-physical address. */
+			if (write ? kvmx_write_guest(vcpu->vm, res.gpa, buf, n) :
+				    kvmx_read_guest(vcpu->vm, res.gpa, buf, n))
+				return walk_fault(KVMX_WALK_BAD_GPA, &res, fault);
 		} else if (write) {
 			f = nr_mmio++ ? &vcpu->mmio.write2 : &vcpu->mmio.asked;
 			*f = (struct kvmx_mmio_frag){ .valid = true, .len = n, .gpa = res.gpa };
@@ -156,13 +156,15 @@ static int fetch(struct kvmx_vcpu *vcpu, u8 mode)
 
 	if (mode != KVMX_EMU_MODE_64)
 		la = (u32)(la + vmcs_read(GUEST_CS_BASE));
-	status = kvmx_access_la(vcpu, la, vcpu->mmio.insn, len, KVMX_WALK_FETCH, &res);
+	status = kvmx_access_la(vcpu, &vcpu->mmio.walk, la, vcpu->mmio.insn, len, KVMX_WALK_FETCH,
+				&res);
 	if (status != KVMX_WALK_OK) {
 		/* The tail may lie on a page that is not there: take what is. */
 		len = PAGE_SIZE - offset_in_page(la);
 		if (len >= KVMX_EMU_MAX_INSN_LEN)
 			return status == KVMX_WALK_PF ? -EFAULT : -EIO;
-		status = kvmx_access_la(vcpu, la, vcpu->mmio.insn, len, KVMX_WALK_FETCH, &res);
+		status = kvmx_access_la(vcpu, &vcpu->mmio.walk, la, vcpu->mmio.insn, len,
+					KVMX_WALK_FETCH, &res);
 		if (status != KVMX_WALK_OK)
 			return -EIO;
 	}
@@ -170,18 +172,30 @@ static int fetch(struct kvmx_vcpu *vcpu, u8 mode)
 	return 0;
 }
 
+/*
+ * KVM_EXIT_INTERNAL_ERROR for an instruction kvmx cannot emulate, laid out
+ * as KVM does: the instruction bytes when there are any (flags say so),
+ * then the VM exit's information.
+ */
 static int emulation_failure(struct kvmx_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	u64 *info = &run->internal.data[3];
 
 	kvmx_stat_inc(vcpu, insn_emulation_fail);
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	run->emulation_failure.ndata = 3;
-	run->emulation_failure.flags = KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+	run->emulation_failure.flags = vcpu->mmio.insn_len ?
+		KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES : 0;
 	run->emulation_failure.insn_size = vcpu->mmio.insn_len;
 	memset(run->emulation_failure.insn_bytes, 0, sizeof(run->emulation_failure.insn_bytes));
 	memcpy(run->emulation_failure.insn_bytes, vcpu->mmio.insn, vcpu->mmio.insn_len);
+	info[0] = vcpu->exit_reason;
+	info[1] = vcpu->exit_qual;
+	info[2] = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	info[3] = vcpu->exit_intr_info;
+	info[4] = vcpu->last_cpu;
+	run->emulation_failure.ndata = 8;
 	vcpu->mmio.active = false;
 	return 0;
 }
@@ -246,6 +260,7 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 	vcpu->mmio.known_mmio = no_slot;
 	vcpu->mmio.known_gfn = gpa >> PAGE_SHIFT;
 	vcpu->mmio.mode = emu_mode();
+	kvmx_walk_cfg_read(vcpu, &vcpu->mmio.walk);
 	memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
 	vcpu->mmio.write2.valid = false;
 	vcpu->mmio.active = true;
@@ -264,6 +279,8 @@ int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu)
 
 	*f = *asked;
 	memcpy(f->data, vcpu->run->mmio.data, asked->len);
+	/* User space may have changed the vCPU's state during the exit. */
+	kvmx_walk_cfg_read(vcpu, &vcpu->mmio.walk);
 	return step(vcpu);
 }
 

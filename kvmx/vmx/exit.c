@@ -455,7 +455,7 @@ static int handle_string_io(struct kvmx_vcpu *vcpu, bool in, int size)
 
 	if (!in) {
 		for (i = 0; i < count; i++) {
-			status = kvmx_access_la(vcpu, down ? la - i * size : la + i * size,
+			status = kvmx_access_la(vcpu, NULL, down ? la - i * size : la + i * size,
 						vcpu->pio_data + i * size, size, 0, &res);
 			if (status != KVMX_WALK_OK) {
 				if (i == 0)
@@ -466,7 +466,7 @@ static int handle_string_io(struct kvmx_vcpu *vcpu, bool in, int size)
 		}
 	} else {
 		/* Fault now, before user space does the reads. */
-		status = kvmx_translate(vcpu, la, KVMX_WALK_WRITE, &res);
+		status = kvmx_translate(vcpu, NULL, la, KVMX_WALK_WRITE, &res);
 		if (status != KVMX_WALK_OK)
 			return inject_walk_fault(vcpu, status, &res);
 		count = 1;
@@ -518,7 +518,7 @@ static void complete_string_io(struct kvmx_vcpu *vcpu)
 	struct kvmx_walk_result res;
 
 	/* Translated before the exit; a fault now is the guest's race. */
-	if (vcpu->pio.in && kvmx_access_la(vcpu, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
+	if (vcpu->pio.in && kvmx_access_la(vcpu, NULL, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
 					   KVMX_WALK_WRITE, &res) == KVMX_WALK_PF) {
 		vcpu->cr2 = res.cr2;
 		kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);

@@ -105,31 +105,52 @@ static const struct kvmx_walk_ops walk_ops = {
 	.cmpxchg = walk_cmpxchg,
 };
 
-int kvmx_translate(struct kvmx_vcpu *vcpu, u64 la, u32 access, struct kvmx_walk_result *res)
+void kvmx_walk_cfg_read(struct kvmx_vcpu *vcpu, struct kvmx_walk_cfg *cfg)
 {
-	struct kvmx_walk_cfg cfg = {
+	int i;
+
+	*cfg = (struct kvmx_walk_cfg){
 		.cr0 = kvmx_get_cr0(),
-		.cr3 = vmcs_read(GUEST_CR3),
-		.cr4 = kvmx_get_cr4(),
 		.efer = vmcs_read(GUEST_IA32_EFER),
-		.rflags = vmcs_read(GUEST_RFLAGS),
-		.cpl = kvmx_guest_cpl(),
 		.maxphyaddr = boot_cpu_data.x86_phys_bits,
 		.gbpages = boot_cpu_has(X86_FEATURE_GBPAGES),
 	};
-	int i;
-
-	for (i = 0; i < 4; i++)
-		cfg.pdptes[i] = vmcs_read(GUEST_PDPTR0 + 2 * i);
-	return kvmx_walk(&cfg, &walk_ops, vcpu->vm, la, access, res);
+	/* Without paging the walker needs nothing else: save the VMREADs. */
+	if (!(cfg->cr0 & X86_CR0_PG))
+		return;
+	cfg->cr3 = vmcs_read(GUEST_CR3);
+	cfg->cr4 = kvmx_get_cr4();
+	cfg->rflags = vmcs_read(GUEST_RFLAGS);
+	cfg->cpl = kvmx_guest_cpl();
+	if ((cfg->cr4 & X86_CR4_PAE) && !(cfg->efer & EFER_LMA))
+		for (i = 0; i < 4; i++)
+			cfg->pdptes[i] = vmcs_read(GUEST_PDPTR0 + 2 * i);
 }
 
-int kvmx_access_la(struct kvmx_vcpu *vcpu, u64 la, void *buf, unsigned int len, u32 access,
-		   struct kvmx_walk_result *res)
+int kvmx_translate(struct kvmx_vcpu *vcpu, const struct kvmx_walk_cfg *cfg, u64 la,
+		   u32 access, struct kvmx_walk_result *res)
 {
+	struct kvmx_walk_cfg now;
+
+	if (!cfg) {
+		kvmx_walk_cfg_read(vcpu, &now);
+		cfg = &now;
+	}
+	return kvmx_walk(cfg, &walk_ops, vcpu->vm, la, access, res);
+}
+
+int kvmx_access_la(struct kvmx_vcpu *vcpu, const struct kvmx_walk_cfg *cfg, u64 la, void *buf,
+		   unsigned int len, u32 access, struct kvmx_walk_result *res)
+{
+	struct kvmx_walk_cfg now;
+
+	if (!cfg) {
+		kvmx_walk_cfg_read(vcpu, &now);
+		cfg = &now;
+	}
 	while (len) {
 		unsigned int chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(la));
-		int ret = kvmx_translate(vcpu, la, access, res);
+		int ret = kvmx_walk(cfg, &walk_ops, vcpu->vm, la, access, res);
 
 		if (ret != KVMX_WALK_OK)
 			return ret;
