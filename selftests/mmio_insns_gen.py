@@ -381,6 +381,10 @@ def gen_movx():
 					d = d | 1 << (8 * src - 1) if neg else d & ~(1 << (8 * src - 1))
 					r.rd(gpa, src, d)
 					r.set_reg(reg, sext(d, src, dst))
+					if dst == 2:
+						# KVM (6.1, SrcMem32) reads 4 bytes for 66 63; the
+						# upper two it reads must not reach the register.
+						r.kvm_exits = [(gpa, 4, 0, d | random.Random(gpa).getrandbits(16) << 16)]
 
 
 # ---- ALU ---------------------------------------------------------------------
@@ -1033,6 +1037,9 @@ def emit():
 		if getattr(r, 'extra2', None):
 			extra = [e.replace('.seg', '.seg') for e in extra]
 			extra.append('.seg2 = {%s, %#x, %#x}' % r.extra2)
+		if getattr(r, 'kvm_exits', None):
+			extra.append('.kvm_exits = {%s}' % ', '.join('%s(%#x, %d, %s)' % ('W' if w else 'R', g, n, num(d))
+								       for g, n, w, d in r.kvm_exits))
 		ram_in = getattr(r, 'ram_in', [])
 		ram_out = getattr(r, 'ram_out', [])
 		if ram_in:
