@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/kvmx.h>
 #include <string>
+#include <atomic>
 #include <thread>
 
 #include "lib/kvm_abi.h"
@@ -264,4 +265,52 @@ KVMX_TEST(debug_hook_needs_the_parameter)
 	TinyGuest g(dev, {0xf4});
 	kvmx_debug_spte d{0x2000, 0x6};
 	EXPECT_EQ(ioctl_result(g.vm, KVMX_DEBUG_SET_SPTE, &d), -ENOTTY);
+}
+
+// A memslot created and deleted over and over at a gfn the vCPU keeps
+// reading, from another thread.  Every read the guest makes is either the
+// RAM's value or the MMIO answer, never anything else, and the host stays
+// fine: SPTEs, generations and the vCPU's last-MMIO cache under races.
+KVMX_TEST(memslot_flapping_under_mmio)
+{
+	Fd dev = open_device();
+	KmsgWatch kmsg;
+	constexpr uint16_t kReads = 3000;
+	// mov cx,N; again: mov al,[0x2000]; out 0x80,al; loop again; hlt
+	TinyGuest g(dev, {0xb9, uint8_t(kReads), uint8_t(kReads >> 8), 0xa0, 0x00, 0x20, 0xe6,
+			  0x80, 0xe2, 0xf9, 0xf4});
+	Mapping ram = Mapping::anonymous(0x1000);
+	ram.as<uint8_t>()[0] = 0x55;
+	std::atomic<bool> done{false};
+	std::thread flapper([&] {
+		for (int i = 0; !done.load(); i++) {
+			if (i % 2 == 0)
+				g.add_slot(1, 0x2000, ram);
+			else
+				g.add_slot(1, 0x2000, Mapping()); // size 0: delete
+		}
+	});
+	unsigned from_ram = 0, from_mmio = 0, other = 0, reads = 0;
+	while (reads < kReads) {
+		uint32_t reason = g.run_once();
+		if (reason == KVM_EXIT_MMIO && !g.run()->mmio.is_write &&
+		    g.run()->mmio.phys_addr == 0x2000 && g.run()->mmio.len == 1) {
+			g.run()->mmio.data[0] = 0xaa;
+			continue;
+		}
+		if (reason != KVM_EXIT_IO || g.run()->io.port != 0x80) {
+			kvmx::test::fail(__FILE__, __LINE__, "exit " + std::to_string(reason));
+			break;
+		}
+		uint8_t v = reinterpret_cast<uint8_t *>(g.run())[g.run()->io.data_offset];
+		(v == 0x55 ? from_ram : v == 0xaa ? from_mmio : other)++;
+		reads++;
+	}
+	done = true;
+	flapper.join();
+	kvmx::test::diag("reads from RAM " + std::to_string(from_ram) + ", from MMIO " +
+			 std::to_string(from_mmio));
+	EXPECT_EQ(other, 0u);
+	EXPECT_EQ(from_ram + from_mmio, static_cast<unsigned>(kReads));
+	EXPECT_EQ(kmsg.first_splat(), std::string());
 }

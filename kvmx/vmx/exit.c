@@ -602,31 +602,43 @@ static int tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 	}
 }
 
+/*
+ * The EPT exits hold the VM's SRCU from the decision "RAM or MMIO" to the
+ * end of the emulation that follows it, so a memslot update, which waits
+ * for SRCU readers before it returns, never returns while a vCPU is still
+ * acting on what the old memslots said.
+ */
 static int handle_ept_violation(struct kvmx_vcpu *vcpu)
 {
 	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	int r;
+	int r = -EAGAIN, idx;
 
+	idx = srcu_read_lock(&vcpu->vm->srcu);
 	/* Under the not-present flavour, MMIO SPTEs cause EPT violations. */
-	if (vcpu->vm->mmio.flavour == KVMX_MMIO_CACHING_NOT_PRESENT) {
+	if (vcpu->vm->mmio.flavour == KVMX_MMIO_CACHING_NOT_PRESENT)
 		r = kvmx_mmio_spte_fault(vcpu, gpa, false);
-		if (r != -EAGAIN)
-			return r;
-	}
-	return tdp_fault(vcpu, gpa, vcpu->exit_qual & EPT_VIOLATION_WRITE);
+	if (r == -EAGAIN)
+		r = tdp_fault(vcpu, gpa, vcpu->exit_qual & EPT_VIOLATION_WRITE);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return r;
 }
 
 static int handle_ept_misconfig(struct kvmx_vcpu *vcpu)
 {
 	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	int r = kvmx_mmio_spte_fault(vcpu, gpa, true);
+	int r, idx;
 
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = kvmx_mmio_spte_fault(vcpu, gpa, true);
 	/*
 	 * A stale MMIO SPTE: the normal path resolves the gfn again.  The
 	 * exit says nothing about the access; a write to a read-only slot
 	 * made since then faults again, as a write.
 	 */
-	return r == -EAGAIN ? tdp_fault(vcpu, gpa, false) : r;
+	if (r == -EAGAIN)
+		r = tdp_fault(vcpu, gpa, false);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return r;
 }
 
 static int handle_ud(struct kvmx_vcpu *vcpu)
