@@ -36,7 +36,7 @@ TRACE_EVENT(kvmx_mmio_fault,
 			   __entry->gpa = gpa;
 			   __entry->fast = fast;),
 	    TP_printk("vcpu %p gpa 0x%llx %s", __entry->vcpu, __entry->gpa,
-		      __entry->fast ? "fast (MMIO SPTE)" : "slow (memslot lookup)")
+		      __entry->fast ? "fast (cached, no memslot search)" : "slow (memslot search)")
 );
 
 #endif /* KVMX_TRACE_H */

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
+#include <iterator>
 #include <linux/kvmx.h>
 #include <string>
 #include <atomic>
@@ -313,4 +315,50 @@ KVMX_TEST(memslot_flapping_under_mmio)
 	EXPECT_EQ(other, 0u);
 	EXPECT_EQ(from_ram + from_mmio, static_cast<unsigned>(kReads));
 	EXPECT_EQ(kmsg.first_splat(), std::string());
+}
+
+namespace {
+
+// Writes @value to a tracefs file; false if tracefs is not there.
+bool trace_write(const std::string &file, const std::string &value)
+{
+	std::ofstream out("/sys/kernel/tracing/" + file);
+	out << value;
+	return static_cast<bool>(out.flush());
+}
+
+std::string trace_read()
+{
+	std::ifstream in("/sys/kernel/tracing/trace");
+	return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+size_t count(const std::string &text, const std::string &needle)
+{
+	size_t n = 0;
+	for (size_t at = text.find(needle); at != std::string::npos;
+	     at = text.find(needle, at + 1))
+		n++;
+	return n;
+}
+
+} // namespace
+
+// The tracepoints: one MMIO SPTE made, one slow fault, then fast ones.
+KVMX_TEST(tracepoints)
+{
+	require_kvmx();
+	if (!trace_write("events/kvmx/enable", "1"))
+		SKIP("tracefs is not mounted at /sys/kernel/tracing");
+	trace_write("trace", "");
+	Fd dev = open_device();
+	constexpr uint16_t kN = 6;
+	TinyGuest g(dev, same_page_loop(kN));
+	run_to_hlt(g, 0);
+	trace_write("events/kvmx/enable", "0");
+	const std::string trace = trace_read();
+	EXPECT_EQ(count(trace, "kvmx_mmio_spte_create:"), 1u);
+	EXPECT_EQ(count(trace, "gpa 0x2000 slow (memslot search)"), 1u);
+	EXPECT_EQ(count(trace, "gpa 0x2000 fast (cached, no memslot search)"), kN - 1u);
+	EXPECT_TRUE(trace.find("gfn 0x2 gen ") != std::string::npos);
 }
