@@ -5,6 +5,7 @@
 #ifndef KVMX_KVMX_H
 #define KVMX_KVMX_H
 
+#include <linux/bitops.h>
 #include <linux/compiler_attributes.h>
 #include <linux/kref.h>
 #include <linux/kvm.h>
@@ -238,6 +239,17 @@ bool kvmx_debug_hooks(void);
 int kvmx_memslots_init(struct kvmx_vm *vm);
 void kvmx_memslots_destroy(struct kvmx_vm *vm);
 int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory_region *mem);
+
+/*
+ * KVM's mark_page_dirty_in_slot(): record a write to @gfn of @slot, made by
+ * the guest (tdp.c, under the EPT lock) or by kvmx itself (after the write).
+ * The caller holds vm->srcu (or vm->lock), which keeps the bitmap alive.
+ */
+static inline void kvmx_mark_page_dirty(const struct kvmx_memslot *slot, u64 gfn)
+{
+	if (slot->dirty_bitmap)
+		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
+}
 
 /* The VM's current memslot generation, bit 63 set during an update. */
 static inline u64 kvmx_memslot_gen(struct kvmx_vm *vm)

@@ -45,8 +45,23 @@ int kvmx_memslots_init(struct kvmx_vm *vm)
 
 void kvmx_memslots_destroy(struct kvmx_vm *vm)
 {
-	kvfree(rcu_dereference_protected(vm->memslots, true));
+	struct kvmx_memslots *set = rcu_dereference_protected(vm->memslots, true);
+	u32 i;
+
+	/* The last set owns the bitmaps of its logging slots (slots.h). */
+	for (i = 0; i < set->nr; i++)
+		kvfree(set->slots[i].dirty_bitmap);
+	kvfree(set);
 	RCU_INIT_POINTER(vm->memslots, NULL);
+}
+
+/*
+ * A dirty bitmap for @npages pages, as KVM's kvm_alloc_dirty_bitmap(): two
+ * halves, the bits and KVM_GET_DIRTY_LOG's snapshot of them.
+ */
+static unsigned long *alloc_dirty_bitmap(u64 npages)
+{
+	return kvzalloc(2 * kvmx_dirty_bitmap_bytes(npages), GFP_KERNEL_ACCOUNT);
 }
 
 static const char *const mr_errors[] = {
@@ -70,13 +85,16 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 	};
 	struct kvmx_memslots *old, *new;
 	enum kvmx_mr_change change;
+	const struct kvmx_memslot *was;
 	struct kvmx_memslot slot, gone;
+	unsigned long *stale_bitmap = NULL, *fresh_bitmap = NULL;
 	enum kvmx_mr_error why;
+	bool start_logging;
 	u64 gen;
 
 	mutex_lock(&vm->lock);
 	old = rcu_dereference_protected(vm->memslots, lockdep_is_held(&vm->lock));
-	why = kvmx_slots_check(old, &req, KVMX_MEM_READONLY, &change, &slot);
+	why = kvmx_slots_check(old, &req, KVMX_MEM_READONLY | KVMX_MEM_LOG_DIRTY, &change, &slot);
 	if (why == KVMX_MR_OK && change == KVMX_MR_CREATE &&
 	    !access_ok((void __user *)(unsigned long)req.userspace_addr, req.memory_size))
 		why = KVMX_MR_UNALIGNED;
@@ -91,13 +109,35 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 		return 0;
 	}
 
+	/*
+	 * Dirty bitmaps (ownership: see slots.h).  A slot that starts logging
+	 * gets a new one here; one that stops logging, or goes away, leaves
+	 * its bitmap to be freed once no reader of the old set remains.
+	 */
+	was = kvmx_slots_find_id(old, slot.id);
+	if (change != KVMX_MR_DELETE && (slot.flags & KVMX_MEM_LOG_DIRTY) && !slot.dirty_bitmap) {
+		fresh_bitmap = alloc_dirty_bitmap(slot.npages);
+		slot.dirty_bitmap = fresh_bitmap;
+		if (!fresh_bitmap) {
+			mutex_unlock(&vm->lock);
+			return kvmx_refuse(-ENOMEM, "KVM_SET_USER_MEMORY_REGION",
+					   "slot %u: no memory for the dirty bitmap", req.slot);
+		}
+	}
+	if (was && (change == KVMX_MR_DELETE || was->dirty_bitmap != slot.dirty_bitmap))
+		stale_bitmap = was->dirty_bitmap;
+	/* A read-only slot is never mapped writable: nothing to protect. */
+	start_logging = change == KVMX_MR_FLAGS && !(was->flags & KVMX_MEM_LOG_DIRTY) &&
+			(slot.flags & KVMX_MEM_LOG_DIRTY) && !(slot.flags & KVMX_MEM_READONLY);
+
 	new = alloc_set(old->nr + 1);
 	if (!new) {
+		kvfree(fresh_bitmap);
 		mutex_unlock(&vm->lock);
 		return kvmx_refuse(-ENOMEM, "KVM_SET_USER_MEMORY_REGION", "no memory");
 	}
 	if (change == KVMX_MR_MOVE || change == KVMX_MR_DELETE)
-		gone = *kvmx_slots_find_id(old, slot.id);
+		gone = *was;
 	kvmx_slots_apply(old, change, &slot, new);
 
 	gen = old->generation;
@@ -108,6 +148,13 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 
 	if (change == KVMX_MR_MOVE || change == KVMX_MR_DELETE)
 		kvmx_tdp_zap(&vm->tdp, gone.base_gfn, gone.npages);
+	/*
+	 * Logging starts: from now on the first write to each page faults and
+	 * marks it.  After synchronize_srcu(), so that a fault that saw the old
+	 * set (and mapped writable without marking) is write-protected too.
+	 */
+	if (start_logging)
+		kvmx_tdp_write_protect(&vm->tdp, slot.base_gfn, slot.npages);
 
 	/*
 	 * The stored bits of the generation wrap: an MMIO SPTE made 2^bits
@@ -120,6 +167,8 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 	WRITE_ONCE(new->generation, gen + 1);
 	kvmx_vm_stat_inc_locked(vm, memslot_updates);
 	mutex_unlock(&vm->lock);
+	/* No reader of the old set remains (synchronize_srcu above). */
+	kvfree(stale_bitmap);
 	kvfree(old);
 	return 0;
 }

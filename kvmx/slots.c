@@ -87,10 +87,14 @@ enum kvmx_mr_error kvmx_slots_check(const struct kvmx_memslots *set,
 	slot->npages = npages;
 	slot->userspace_addr = req->userspace_addr;
 	slot->flags = req->flags;
+	slot->dirty_bitmap = NULL;
 
 	if (!old) {
 		*change = KVMX_MR_CREATE;
 	} else {
+		/* A slot that logs before and after keeps its bitmap (slots.h). */
+		if (req->flags & old->flags & KVMX_MEM_LOG_DIRTY)
+			slot->dirty_bitmap = old->dirty_bitmap;
 		if (req->userspace_addr != old->userspace_addr || npages != old->npages ||
 		    ((req->flags ^ old->flags) & KVMX_MEM_READONLY))
 			return KVMX_MR_RESHAPE;

@@ -18,7 +18,7 @@
 /* KVM's limit on one slot's size, in pages (2^31 - 1). */
 #define KVMX_MEM_MAX_NR_PAGES	((1ULL << 31) - 1)
 
-/* Flags a slot may carry: KVM's KVM_MEM_READONLY, nothing else yet. */
+/* Flags a slot may carry: KVM's KVM_MEM_LOG_DIRTY_PAGES and KVM_MEM_READONLY. */
 #define KVMX_MEM_READONLY	KVMX_BIT(1)
 #define KVMX_MEM_LOG_DIRTY	KVMX_BIT(0)
 
@@ -26,9 +26,33 @@ struct kvmx_memslot {
 	u64 base_gfn;
 	u64 npages;
 	u64 userspace_addr;
+	/*
+	 * The dirty bitmap of a slot with KVMX_MEM_LOG_DIRTY, else NULL: one
+	 * bit per page, in longs (memslot.c allocates it: two halves of
+	 * kvmx_dirty_bitmap_bytes() each, the second one GET_DIRTY_LOG's
+	 * snapshot).  Ownership, as in KVM: the bitmap belongs to the slot id,
+	 * not to a set.  Copying a set copies the pointer, so the old and the
+	 * new set share it while an update is under way; the updater (under
+	 * vm->lock) frees it after synchronize_srcu() once the new set no
+	 * longer refers to it (slot deleted, logging turned off), and before
+	 * publishing if the update fails.  kvmx_slots_check() carries it over
+	 * to a slot that keeps logging (flag change, move) and leaves NULL
+	 * where a new one is needed.  Bits are set with set_bit() by anyone
+	 * holding vm->srcu (the set it came from keeps it alive) and harvested
+	 * with xchg() under vm->lock.
+	 */
+	unsigned long *dirty_bitmap;
 	u32 flags;
 	u16 id;
 };
+
+/* Bytes of one dirty bitmap for @npages pages, as KVM: whole longs. */
+static inline u64 kvmx_dirty_bitmap_bytes(u64 npages)
+{
+	u64 bits = 8 * sizeof(unsigned long);
+
+	return (npages + bits - 1) / bits * bits / 8;
+}
 
 struct kvmx_memslots {
 	/*

@@ -77,6 +77,43 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 	return r;
 }
 
+/*
+ * KVM_GET_DIRTY_LOG as KVM 6.1 without KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+ * copy out the slot's dirty bits, clearing them, and write-protect again
+ * the pages that were dirty.  vm->lock keeps the slot and its bitmap.
+ */
+static int vm_get_dirty_log(struct kvmx_vm *vm, const struct kvm_dirty_log *log)
+{
+	const struct kvmx_memslots *slots;
+	const struct kvmx_memslot *slot;
+	unsigned long *snapshot;
+	u16 id = (u16)log->slot;
+	u64 n;
+	int r = 0;
+
+	if ((log->slot >> 16) != 0 || id >= KVMX_USER_MEM_SLOTS)
+		return kvmx_refuse(-EINVAL, "KVM_GET_DIRTY_LOG",
+				   "slot %u: slot id or address space out of range", log->slot);
+	mutex_lock(&vm->lock);
+	slots = rcu_dereference_protected(vm->memslots, lockdep_is_held(&vm->lock));
+	slot = kvmx_slots_find_id(slots, id);
+	if (!slot || !slot->dirty_bitmap) {
+		r = kvmx_refuse(-ENOENT, "KVM_GET_DIRTY_LOG", "slot %u: %s", log->slot,
+				slot ? "does not log dirty pages" : "does not exist");
+		goto out;
+	}
+	n = kvmx_dirty_bitmap_bytes(slot->npages);
+	snapshot = slot->dirty_bitmap + n / sizeof(long);
+	memset(snapshot, 0, n);
+	kvmx_tdp_harvest_dirty(&vm->tdp, slot, snapshot);
+	if (copy_to_user(log->dirty_bitmap, snapshot, n))
+		r = kvmx_refuse(-EFAULT, "KVM_GET_DIRTY_LOG", "slot %u: bad dirty_bitmap %p",
+				log->slot, log->dirty_bitmap);
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 {
 	struct kvmx_vm *vm = file->private_data;
@@ -94,6 +131,13 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		if (copy_from_user(&mem, argp, sizeof(mem)))
 			return -EFAULT;
 		return kvmx_set_memory_region(vm, &mem);
+	case KVM_GET_DIRTY_LOG: {
+		struct kvm_dirty_log log;
+
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return vm_get_dirty_log(vm, &log);
+	}
 	case KVM_CHECK_EXTENSION:
 		return kvmx_check_extension(arg);
 	case KVM_GET_STATS_FD:

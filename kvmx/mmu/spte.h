@@ -15,6 +15,10 @@
  *   MT     memory type of a leaf (6 = write-back); IPAT: ignore guest PAT.
  *   PS     large page (kvmx maps 4 KiB pages only, for now).
  *   SVE    suppress #VE.
+ *   HW     bit 57, ignored by the CPU: kvmx's "host writable" mark, set on
+ *          a RAM leaf whose page was pinned for writing.  W may be taken
+ *          away (dirty logging write-protects), HW stays, so the page is
+ *          unpinned dirty even if its leaf is read-only by then.
  */
 #ifndef KVMX_MMU_SPTE_H
 #define KVMX_MMU_SPTE_H
@@ -32,6 +36,7 @@
 #define KVMX_EPT_IPAT		KVMX_BIT(6)
 #define KVMX_EPT_LARGE		KVMX_BIT(7)
 #define KVMX_EPT_PFN_MASK	KVMX_GENMASK(51, 12)
+#define KVMX_SPTE_HOST_WRITABLE	KVMX_BIT(57)
 
 /* EPTP: 4-level walk, write-back paging structures. */
 #define KVMX_EPTP_WB_4LEVEL	((u64)((KVMX_EPT_LEVELS - 1) << 3) | 6)
@@ -61,7 +66,23 @@ static inline u64 kvmx_spte_table(u64 pa)
 static inline u64 kvmx_spte_ram(u64 pa, bool writable)
 {
 	return (pa & KVMX_EPT_PFN_MASK) | KVMX_EPT_R | KVMX_EPT_X |
-	       (writable ? KVMX_EPT_W : 0) | KVMX_EPT_MT_WB | KVMX_EPT_IPAT;
+	       (writable ? KVMX_EPT_W | KVMX_SPTE_HOST_WRITABLE : 0) | KVMX_EPT_MT_WB |
+	       KVMX_EPT_IPAT;
+}
+
+/*
+ * A RAM leaf for a page pinned writable, but read-only for now (dirty
+ * logging): the first write faults.
+ */
+static inline u64 kvmx_spte_ram_wrprot(u64 pa)
+{
+	return kvmx_spte_ram(pa, true) & ~KVMX_EPT_W;
+}
+
+/* Whether the page behind a RAM leaf was pinned for writing. */
+static inline bool kvmx_spte_host_writable(u64 spte)
+{
+	return (spte & KVMX_SPTE_HOST_WRITABLE) != 0;
 }
 
 /* Index of @gfn's entry in its table at @level (1 = page table). */

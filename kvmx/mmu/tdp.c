@@ -5,7 +5,7 @@
  *
  * Memory: a page is pinned (pin_user_pages, FOLL_LONGTERM) when the guest
  * first touches it and unpinned when its mapping is zapped (memslot
- * delete, move, flag change) or the VM dies.  So user memory that the VMM
+ * delete or move) or the VM dies.  So user memory that the VMM
  * unmaps under a live slot stays allocated, and mapped in the guest, until
  * the slot changes; pages never touched give KVM_RUN -EFAULT.  See
  * Documentation/design.md for why pins rather than MMU notifiers.
@@ -58,7 +58,7 @@ static void unpin(u64 spte)
 {
 	struct page *page = pfn_to_page(kvmx_spte_pa(spte) >> PAGE_SHIFT);
 
-	unpin_user_pages_dirty_lock(&page, 1, kvmx_spte_writable(spte));
+	unpin_user_pages_dirty_lock(&page, 1, kvmx_spte_host_writable(spte));
 	atomic_long_dec(&kvmx_counts.pinned_pages);
 }
 
@@ -190,6 +190,50 @@ static void cache_mmio(struct kvmx_vcpu *vcpu, u64 gfn, u64 gen)
 	}
 }
 
+/* @gfn's leaf, or NULL if a table on the way is missing; no allocation. */
+static u64 *find_leaf(struct kvmx_tdp *tdp, u64 gfn)
+{
+	u64 *table = tdp->root;
+	int level;
+
+	lockdep_assert_held(&tdp->lock);
+	for (level = KVMX_EPT_LEVELS; level > 1; level--) {
+		u64 entry = table[kvmx_spte_index(gfn, level)];
+
+		if (!kvmx_spte_present(entry))
+			return NULL;
+		table = table_of(entry);
+	}
+	return &table[kvmx_spte_index(gfn, 1)];
+}
+
+/*
+ * If @gfn's leaf is present, makes sure it allows the access and returns
+ * true.  A write to a leaf that dirty logging made read-only marks the page
+ * dirty and makes the leaf writable again, both under the lock, so that
+ * KVM_GET_DIRTY_LOG (which clears bits and write-protects under the same
+ * lock) never sees a writable leaf whose bit it has just cleared.  Adding
+ * a permission needs no INVEPT: a CPU that still caches the read-only
+ * translation faults again and finds the new entry.
+ */
+static bool fix_present(struct kvmx_tdp *tdp, const struct kvmx_memslot *slot, u64 gfn,
+			bool write)
+{
+	u64 *leaf = find_leaf(tdp, gfn);
+	u64 spte;
+
+	if (!leaf)
+		return false;
+	spte = *leaf;
+	if (!kvmx_spte_present(spte))
+		return false;
+	if (write && !kvmx_spte_writable(spte) && kvmx_spte_host_writable(spte)) {
+		kvmx_mark_page_dirty(slot, gfn);
+		WRITE_ONCE(*leaf, spte | KVMX_EPT_W);
+	}
+	return true;
+}
+
 enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 {
 	struct kvmx_vm *vm = vcpu->vm;
@@ -198,10 +242,10 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 	u64 gfn = gpa >> PAGE_SHIFT;
 	enum kvmx_fault ret;
 	struct page *page;
-	bool writable;
+	bool writable, mapped;
 	long pinned;
 	int idx, err;
-	u64 gen;
+	u64 gen, spte;
 
 	idx = srcu_read_lock(&vm->srcu);
 	slots = srcu_dereference(vm->memslots, &vm->srcu);
@@ -219,6 +263,15 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 		goto out;
 	}
 
+	/* Mapped already (dirty logging write-protected it, or another vCPU). */
+	mutex_lock(&vm->tdp.lock);
+	mapped = fix_present(&vm->tdp, slot, gfn, write);
+	mutex_unlock(&vm->tdp.lock);
+	if (mapped) {
+		ret = KVMX_FAULT_FIXED;
+		goto out;
+	}
+
 	/* pin_user_pages_unlocked() refuses FOLL_LONGTERM in 6.1; _fast() takes it. */
 	pinned = pin_user_pages_fast(kvmx_slot_hva(slot, gfn), 1,
 				     FOLL_LONGTERM | (writable ? FOLL_WRITE : 0), &page);
@@ -231,11 +284,20 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 	atomic_long_inc(&kvmx_counts.pinned_pages);
 	kvmx_vm_stat_inc(vm, pages_pinned);
 
+	/* A logging slot's page is writable only once it is marked dirty. */
+	if (writable && slot->dirty_bitmap && !write)
+		spte = kvmx_spte_ram_wrprot(page_to_phys(page));
+	else
+		spte = kvmx_spte_ram(page_to_phys(page), writable);
 	mutex_lock(&vm->tdp.lock);
-	err = install(&vm->tdp, gfn, kvmx_spte_ram(page_to_phys(page), writable));
+	err = install(&vm->tdp, gfn, spte);
+	if (!err && write)
+		kvmx_mark_page_dirty(slot, gfn);
+	else if (err == -EEXIST)
+		/* Another vCPU was first, its mapping stands (made writable if asked). */
+		fix_present(&vm->tdp, slot, gfn, write);
 	mutex_unlock(&vm->tdp.lock);
 	if (err) {
-		/* -EEXIST: another vCPU was first, its mapping stands. */
 		unpin_user_page(page);
 		atomic_long_dec(&kvmx_counts.pinned_pages);
 		kvmx_vm_stat_dec(vm, pages_pinned);
@@ -244,6 +306,70 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 out:
 	srcu_read_unlock(&vm->srcu, idx);
 	return ret;
+}
+
+/* Takes W away from the present leaves of [start, end); returns how many. */
+static u64 wrprot_table(u64 *table, int level, u64 base, u64 start, u64 end)
+{
+	u64 span = kvmx_spte_span(level);
+	u64 done = 0;
+	unsigned int i;
+
+	for (i = 0; i < KVMX_EPT_ENTRIES; i++) {
+		u64 gfn = base + i * span;
+		u64 spte = READ_ONCE(table[i]);
+
+		if (gfn >= end || gfn + span <= start || !kvmx_spte_present(spte))
+			continue;
+		if (level > 1) {
+			done += wrprot_table(table_of(spte), level - 1, gfn, start, end);
+		} else if (kvmx_spte_writable(spte)) {
+			WRITE_ONCE(table[i], spte & ~KVMX_EPT_W);
+			done++;
+		}
+	}
+	return done;
+}
+
+void kvmx_tdp_write_protect(struct kvmx_tdp *tdp, u64 gfn, u64 npages)
+{
+	mutex_lock(&tdp->lock);
+	/* Taking a permission away: every CPU may cache the writable entries. */
+	if (wrprot_table(tdp->root, KVMX_EPT_LEVELS, 0, gfn, gfn + npages))
+		kvmx_invept_all_cpus(tdp->eptp);
+	mutex_unlock(&tdp->lock);
+}
+
+bool kvmx_tdp_harvest_dirty(struct kvmx_tdp *tdp, const struct kvmx_memslot *slot,
+			    unsigned long *snapshot)
+{
+	u64 nlongs = kvmx_dirty_bitmap_bytes(slot->npages) / sizeof(long);
+	bool flush = false;
+	u64 i;
+
+	mutex_lock(&tdp->lock);
+	for (i = 0; i < nlongs; i++) {
+		unsigned long mask;
+		unsigned int bit;
+
+		if (!READ_ONCE(slot->dirty_bitmap[i]))
+			continue;
+		mask = xchg(&slot->dirty_bitmap[i], 0);
+		snapshot[i] = mask;
+		for_each_set_bit(bit, &mask, BITS_PER_LONG) {
+			u64 gfn = slot->base_gfn + i * BITS_PER_LONG + bit;
+			u64 *leaf = find_leaf(tdp, gfn);
+
+			if (leaf && kvmx_spte_present(*leaf) && kvmx_spte_writable(*leaf)) {
+				WRITE_ONCE(*leaf, *leaf & ~KVMX_EPT_W);
+				flush = true;
+			}
+		}
+	}
+	if (flush)
+		kvmx_invept_all_cpus(tdp->eptp);
+	mutex_unlock(&tdp->lock);
+	return flush;
 }
 
 static unsigned long zap_mmio(u64 *table, int level, const struct kvmx_mmio_cfg *cfg)

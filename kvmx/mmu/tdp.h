@@ -24,6 +24,21 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write);
 /* Remove the mappings of @npages gfns from @gfn; flushes the TLBs. */
 void kvmx_tdp_zap(struct kvmx_tdp *tdp, u64 gfn, u64 npages);
 
+/*
+ * Dirty logging turned on for @npages gfns from @gfn: take write permission
+ * away from their present leaves, then INVEPT on all CPUs.
+ */
+void kvmx_tdp_write_protect(struct kvmx_tdp *tdp, u64 gfn, u64 npages);
+
+/*
+ * KVM_GET_DIRTY_LOG without manual protect: move @slot's dirty bits into
+ * @snapshot (zeroed by the caller), clearing them, and write-protect the
+ * pages that were dirty, then INVEPT on all CPUs if a leaf changed.
+ * Returns whether one did.  The caller holds vm->lock (the bitmap's owner).
+ */
+bool kvmx_tdp_harvest_dirty(struct kvmx_tdp *tdp, const struct kvmx_memslot *slot,
+			    unsigned long *snapshot);
+
 /* Remove every MMIO SPTE of @cfg (when the generation wraps); returns how many. */
 unsigned long kvmx_tdp_zap_mmio(struct kvmx_tdp *tdp, const struct kvmx_mmio_cfg *cfg);
 

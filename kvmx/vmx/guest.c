@@ -34,6 +34,9 @@ static int access_page(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len,
 	hva = (void __user *)(unsigned long)(kvmx_slot_hva(slot, gpa >> PAGE_SHIFT) +
 					     offset_in_page(gpa));
 	left = write ? copy_to_user(hva, buf, len) : copy_from_user(buf, hva, len);
+	/* As KVM's mark_page_dirty(): a write by kvmx dirties the page too. */
+	if (write && left < len)
+		kvmx_mark_page_dirty(slot, gpa >> PAGE_SHIFT);
 	srcu_read_unlock(&vm->srcu, idx);
 	return left ? -EFAULT : 0;
 }
@@ -95,6 +98,9 @@ static int walk_cmpxchg(void *ctx, u64 gpa, unsigned int size, u64 old, u64 new)
 		if (access_ok(p, sizeof(*p)))
 			ret = __try_cmpxchg_user(p, &expect, (u32)new, cx32_fault);
 	}
+	/* The walker set an A or D bit: the page-table page is dirty. */
+	if (!ret)
+		kvmx_mark_page_dirty(slot, gpa >> PAGE_SHIFT);
 out:
 	srcu_read_unlock(&vm->srcu, idx);
 	return ret;

@@ -34,12 +34,15 @@ kvmx_mr_request req(uint32_t slot, uint64_t gpa, uint64_t size, uint64_t hva = 0
 	return {slot, flags, gpa, size, hva};
 }
 
+constexpr uint32_t kAllFlags = KVMX_MEM_READONLY | KVMX_MEM_LOG_DIRTY;
+
 // Applies @r to @s; returns the error and replaces @s on success.
-kvmx_mr_error apply(SlotSet &s, const kvmx_mr_request &r, kvmx_mr_change *out = nullptr)
+kvmx_mr_error apply(SlotSet &s, const kvmx_mr_request &r, kvmx_mr_change *out = nullptr,
+		    uint32_t allowed = kAllFlags)
 {
 	kvmx_mr_change change;
 	kvmx_memslot slot{};
-	kvmx_mr_error err = kvmx_slots_check(s.get(), &r, KVMX_MEM_READONLY, &change, &slot);
+	kvmx_mr_error err = kvmx_slots_check(s.get(), &r, allowed, &change, &slot);
 	if (err != KVMX_MR_OK)
 		return err;
 	SlotSet next(s.get()->nr + 1);
@@ -73,7 +76,8 @@ TEST(Slots, ValidationAsKvm)
 {
 	SlotSet s(0);
 	EXPECT_EQ(apply(s, req(0, 0, kPage, 0x1000, 1u << 2)), KVMX_MR_BAD_FLAGS);
-	EXPECT_EQ(apply(s, req(0, 0, kPage, 0x1000, KVMX_MEM_LOG_DIRTY)), KVMX_MR_BAD_FLAGS);
+	EXPECT_EQ(apply(s, req(0, 0, kPage, 0x1000, KVMX_MEM_LOG_DIRTY), nullptr, KVMX_MEM_READONLY),
+		  KVMX_MR_BAD_FLAGS);
 	EXPECT_EQ(apply(s, req(KVMX_USER_MEM_SLOTS, 0, kPage)), KVMX_MR_BAD_SLOT);
 	EXPECT_EQ(apply(s, req(1u << 16, 0, kPage)), KVMX_MR_BAD_SLOT); // address space 1
 	EXPECT_EQ(apply(s, req(0, 0, kPage + 1)), KVMX_MR_UNALIGNED);
@@ -112,6 +116,73 @@ TEST(Slots, ExistingSlotsCannotBeReshaped)
 	kvmx_mr_change change;
 	EXPECT_EQ(apply(s, req(0, 0, 4 * kPage, 0x10000), &change), KVMX_MR_OK);
 	EXPECT_EQ(change, KVMX_MR_NONE);
+}
+
+TEST(Slots, DirtyLoggingIsAFlagChange)
+{
+	SlotSet s(0);
+	kvmx_mr_change change;
+	// Creating with the flag is allowed once allowed_flags has it.
+	ASSERT_EQ(apply(s, req(0, 0, 4 * kPage, 0x10000, KVMX_MEM_LOG_DIRTY), &change),
+		  KVMX_MR_OK);
+	EXPECT_EQ(change, KVMX_MR_CREATE);
+	EXPECT_EQ(kvmx_slots_find_id(s.get(), 0)->flags, KVMX_MEM_LOG_DIRTY);
+	ASSERT_EQ(apply(s, req(0, 0, 4 * kPage, 0x10000), &change), KVMX_MR_OK);
+	EXPECT_EQ(change, KVMX_MR_FLAGS);
+	ASSERT_EQ(apply(s, req(0, 0, 4 * kPage, 0x10000, KVMX_MEM_LOG_DIRTY), &change), KVMX_MR_OK);
+	EXPECT_EQ(change, KVMX_MR_FLAGS);
+	// Together with the read-only flag it is still a reshape to flip RO.
+	EXPECT_EQ(apply(s, req(0, 0, 4 * kPage, 0x10000, KVMX_MEM_LOG_DIRTY | KVMX_MEM_READONLY)),
+		  KVMX_MR_RESHAPE);
+	// A logging slot can move and keep logging.
+	ASSERT_EQ(apply(s, req(0, 8 * kPage, 4 * kPage, 0x10000, KVMX_MEM_LOG_DIRTY), &change),
+		  KVMX_MR_OK);
+	EXPECT_EQ(change, KVMX_MR_MOVE);
+}
+
+// The bitmap belongs to the slot id: kvmx_slots_check() carries it over while
+// logging stays on and leaves NULL where memslot.c must allocate one.
+TEST(Slots, DirtyBitmapCarriedOverOnlyWhileLogging)
+{
+	unsigned long bits[2] = {};
+	SlotSet s(1);
+	s.get()->nr = 1;
+	s.get()->slots[0] = {0, 4, 0x10000, bits, KVMX_MEM_LOG_DIRTY, 0};
+	auto check = [&](const kvmx_mr_request &r, kvmx_mr_change *change) {
+		kvmx_memslot slot{};
+		slot.dirty_bitmap = reinterpret_cast<unsigned long *>(1); // must be written
+		EXPECT_EQ(kvmx_slots_check(s.get(), &r, kAllFlags, change, &slot), KVMX_MR_OK);
+		return slot.dirty_bitmap;
+	};
+	kvmx_mr_change change;
+	EXPECT_EQ(check(req(0, 0, 4 * kPage, 0x10000, KVMX_MEM_LOG_DIRTY), &change), bits);
+	EXPECT_EQ(change, KVMX_MR_NONE);
+	EXPECT_EQ(check(req(0, 16 * kPage, 4 * kPage, 0x10000, KVMX_MEM_LOG_DIRTY), &change), bits);
+	EXPECT_EQ(change, KVMX_MR_MOVE);
+	EXPECT_EQ(check(req(0, 0, 4 * kPage, 0x10000), &change), nullptr);
+	EXPECT_EQ(change, KVMX_MR_FLAGS);
+	EXPECT_EQ(check(req(0, 0, 0), &change), bits); // a delete returns the slot as it was
+	EXPECT_EQ(change, KVMX_MR_DELETE);
+	EXPECT_EQ(check(req(1, 8 * kPage, kPage, 0x20000, KVMX_MEM_LOG_DIRTY), &change), nullptr);
+	EXPECT_EQ(change, KVMX_MR_CREATE);
+	// Copies of the set share the pointer.
+	SlotSet next(2);
+	kvmx_memslot created{};
+	const kvmx_mr_request r1 = req(1, 8 * kPage, kPage, 0x20000);
+	ASSERT_EQ(kvmx_slots_check(s.get(), &r1,
+				   kAllFlags, &change, &created),
+		  KVMX_MR_OK);
+	kvmx_slots_apply(s.get(), change, &created, next.get());
+	EXPECT_EQ(kvmx_slots_find_id(next.get(), 0)->dirty_bitmap, bits);
+	EXPECT_EQ(kvmx_slots_find_id(next.get(), 1)->dirty_bitmap, nullptr);
+}
+
+TEST(Slots, DirtyBitmapBytesAsKvm)
+{
+	EXPECT_EQ(kvmx_dirty_bitmap_bytes(1), 8u);
+	EXPECT_EQ(kvmx_dirty_bitmap_bytes(64), 8u);
+	EXPECT_EQ(kvmx_dirty_bitmap_bytes(65), 16u);
+	EXPECT_EQ(kvmx_dirty_bitmap_bytes(KVMX_MEM_MAX_NR_PAGES), (1ULL << 28));
 }
 
 // Random creates, moves and deletes against a simple model: the set stays

@@ -23,6 +23,14 @@ TEST(Spte, RamAndTableEntries)
 	EXPECT_EQ(kvmx_spte_pa(ram), 0x123456000ULL);
 	EXPECT_EQ(ram & 0x38, 6u << 3); // write-back
 	EXPECT_FALSE(kvmx_spte_writable(kvmx_spte_ram(0x1000, false)));
+	EXPECT_TRUE(kvmx_spte_host_writable(ram));
+	EXPECT_FALSE(kvmx_spte_host_writable(kvmx_spte_ram(0x1000, false)));
+	// Dirty logging: read-only for the CPU, still pinned writable.
+	uint64_t wp = kvmx_spte_ram_wrprot(0x123456000ULL);
+	EXPECT_TRUE(kvmx_spte_present(wp));
+	EXPECT_FALSE(kvmx_spte_writable(wp));
+	EXPECT_TRUE(kvmx_spte_host_writable(wp));
+	EXPECT_EQ(wp | KVMX_EPT_W, ram);
 	EXPECT_EQ(kvmx_spte_table(0xabc000) & 7, 7u);
 	EXPECT_EQ(kvmx_spte_index(0x12345, 1), 0x145u);
 	EXPECT_EQ(kvmx_spte_index(0x12345, 2), 0x91u);
