@@ -62,31 +62,63 @@ static void unpin(u64 spte)
 	atomic_long_dec(&kvmx_counts.pinned_pages);
 }
 
+/* What walk_leaves() does to one leaf; returns 1 if it changed it. */
+typedef u64 (*leaf_fn)(u64 *sptep, u64 spte, const void *arg);
+
 /*
- * Zaps [start, end) below @table at @level, covering gfns from @base.
- * Returns how many pages it unpinned.
+ * The one range walk of the EPT: calls @fn on every level-1 entry for the
+ * gfns in [start, end) below @table (at @level, covering gfns from @base),
+ * in the tables that exist.  The caller holds the lock.  Returns how many
+ * leaves @fn changed.
  */
-static u64 zap_table(u64 *table, int level, u64 base, u64 start, u64 end)
+static u64 walk_leaves(u64 *table, int level, u64 base, u64 start, u64 end, leaf_fn fn,
+		       const void *arg)
 {
 	u64 span = kvmx_spte_span(level);
-	u64 zapped = 0;
+	u64 changed = 0;
 	unsigned int i;
 
 	for (i = 0; i < KVMX_EPT_ENTRIES; i++) {
 		u64 gfn = base + i * span;
 		u64 spte = READ_ONCE(table[i]);
 
-		if (gfn >= end || gfn + span <= start || !kvmx_spte_present(spte))
+		if (gfn >= end || gfn + span <= start)
 			continue;
-		if (level == 1) {
-			WRITE_ONCE(table[i], 0);
-			unpin(spte);
-			zapped++;
-		} else {
-			zapped += zap_table(table_of(spte), level - 1, gfn, start, end);
-		}
+		if (level == 1)
+			changed += fn(&table[i], spte, arg);
+		else if (kvmx_spte_present(spte))
+			changed += walk_leaves(table_of(spte), level - 1, gfn, start, end, fn,
+					       arg);
 	}
-	return zapped;
+	return changed;
+}
+
+/* Every gfn a 4-level EPT maps. */
+#define ALL_GFNS	(1ULL << (9 * KVMX_EPT_LEVELS))
+
+static u64 zap_leaf(u64 *sptep, u64 spte, const void *unused)
+{
+	if (!kvmx_spte_present(spte))
+		return 0;
+	WRITE_ONCE(*sptep, 0);
+	unpin(spte);
+	return 1;
+}
+
+static u64 wrprot_leaf(u64 *sptep, u64 spte, const void *unused)
+{
+	if (!kvmx_spte_present(spte) || !kvmx_spte_writable(spte))
+		return 0;
+	WRITE_ONCE(*sptep, spte & ~KVMX_EPT_W);
+	return 1;
+}
+
+static u64 zap_mmio_leaf(u64 *sptep, u64 spte, const void *cfg)
+{
+	if (!kvmx_spte_is_mmio(cfg, spte))
+		return 0;
+	WRITE_ONCE(*sptep, 0);
+	return 1;
 }
 
 void kvmx_tdp_zap(struct kvmx_tdp *tdp, u64 gfn, u64 npages)
@@ -94,7 +126,7 @@ void kvmx_tdp_zap(struct kvmx_tdp *tdp, u64 gfn, u64 npages)
 	u64 zapped;
 
 	mutex_lock(&tdp->lock);
-	zapped = zap_table(tdp->root, KVMX_EPT_LEVELS, 0, gfn, gfn + npages);
+	zapped = walk_leaves(tdp->root, KVMX_EPT_LEVELS, 0, gfn, gfn + npages, zap_leaf, NULL);
 	kvmx_vm_stat_sub(container_of(tdp, struct kvmx_vm, tdp), pages_pinned, zapped);
 	/* Every CPU may cache translations of this EPT; flush them all. */
 	if (zapped)
@@ -308,34 +340,11 @@ out:
 	return ret;
 }
 
-/* Takes W away from the present leaves of [start, end); returns how many. */
-static u64 wrprot_table(u64 *table, int level, u64 base, u64 start, u64 end)
-{
-	u64 span = kvmx_spte_span(level);
-	u64 done = 0;
-	unsigned int i;
-
-	for (i = 0; i < KVMX_EPT_ENTRIES; i++) {
-		u64 gfn = base + i * span;
-		u64 spte = READ_ONCE(table[i]);
-
-		if (gfn >= end || gfn + span <= start || !kvmx_spte_present(spte))
-			continue;
-		if (level > 1) {
-			done += wrprot_table(table_of(spte), level - 1, gfn, start, end);
-		} else if (kvmx_spte_writable(spte)) {
-			WRITE_ONCE(table[i], spte & ~KVMX_EPT_W);
-			done++;
-		}
-	}
-	return done;
-}
-
 void kvmx_tdp_write_protect(struct kvmx_tdp *tdp, u64 gfn, u64 npages)
 {
 	mutex_lock(&tdp->lock);
 	/* Taking a permission away: every CPU may cache the writable entries. */
-	if (wrprot_table(tdp->root, KVMX_EPT_LEVELS, 0, gfn, gfn + npages))
+	if (walk_leaves(tdp->root, KVMX_EPT_LEVELS, 0, gfn, gfn + npages, wrprot_leaf, NULL))
 		kvmx_invept_all_cpus(tdp->eptp);
 	mutex_unlock(&tdp->lock);
 }
@@ -372,31 +381,13 @@ bool kvmx_tdp_harvest_dirty(struct kvmx_tdp *tdp, const struct kvmx_memslot *slo
 	return flush;
 }
 
-static unsigned long zap_mmio(u64 *table, int level, const struct kvmx_mmio_cfg *cfg)
-{
-	unsigned long zapped = 0;
-	unsigned int i;
-
-	for (i = 0; i < KVMX_EPT_ENTRIES; i++) {
-		u64 spte = READ_ONCE(table[i]);
-
-		if (level == 1 && kvmx_spte_is_mmio(cfg, spte)) {
-			WRITE_ONCE(table[i], 0);
-			zapped++;
-		} else if (level > 1 && kvmx_spte_present(spte)) {
-			zapped += zap_mmio(table_of(spte), level - 1, cfg);
-		}
-	}
-	return zapped;
-}
-
 unsigned long kvmx_tdp_zap_mmio(struct kvmx_tdp *tdp, const struct kvmx_mmio_cfg *cfg)
 {
 	unsigned long zapped;
 
 	/* MMIO SPTEs are never cached by the CPU: no INVEPT needed. */
 	mutex_lock(&tdp->lock);
-	zapped = zap_mmio(tdp->root, KVMX_EPT_LEVELS, cfg);
+	zapped = walk_leaves(tdp->root, KVMX_EPT_LEVELS, 0, 0, ALL_GFNS, zap_mmio_leaf, cfg);
 	mutex_unlock(&tdp->lock);
 	return zapped;
 }
