@@ -83,9 +83,6 @@ struct kvmx_vm {
 	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
 	int nr_vcpus;
 
-	u64 tss_addr;
-	u64 identity_map_addr;
-
 	struct kvmx_vm_stat stat;	/* see stats.h for who writes what */
 };
 
@@ -120,7 +117,6 @@ struct kvmx_event {
 struct kvmx_vcpu {
 	struct kvmx_vm *vm;
 	u32 id;
-	int idx;			/* in vm->vcpus[] */
 
 	/* Serialises the vCPU's ioctls: one thread drives a vCPU at a time. */
 	struct mutex mutex;
@@ -178,7 +174,6 @@ struct kvmx_vcpu {
 	 * gave, @write2 holds a second MMIO write fragment for the next exit.
 	 */
 	struct {
-		bool active;
 		u8 mode;
 		u8 insn_len;
 		u8 insn[KVMX_EMU_MAX_INSN_LEN];
@@ -249,6 +244,21 @@ static inline void kvmx_mark_page_dirty(const struct kvmx_memslot *slot, u64 gfn
 {
 	if (slot->dirty_bitmap)
 		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
+}
+
+/*
+ * The slot backing @gfn that allows the access (a write needs a writable
+ * slot), or NULL.  The caller holds vm->srcu.
+ */
+static inline const struct kvmx_memslot *kvmx_gfn_to_slot(struct kvmx_vm *vm, u64 gfn,
+							  bool write)
+{
+	const struct kvmx_memslot *slot;
+
+	slot = kvmx_slots_find_gfn(srcu_dereference(vm->memslots, &vm->srcu), gfn);
+	if (slot && write && (slot->flags & KVMX_MEM_READONLY))
+		return NULL;
+	return slot;
 }
 
 /* The VM's current memslot generation, bit 63 set during an update. */

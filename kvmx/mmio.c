@@ -27,13 +27,11 @@
 
 static bool is_mmio_gpa(struct kvmx_vm *vm, u64 gpa, bool write)
 {
-	const struct kvmx_memslot *slot;
 	bool mmio;
 	int idx;
 
 	idx = srcu_read_lock(&vm->srcu);
-	slot = kvmx_slots_find_gfn(srcu_dereference(vm->memslots, &vm->srcu), gpa >> PAGE_SHIFT);
-	mmio = !slot || (write && (slot->flags & KVMX_MEM_READONLY));
+	mmio = !kvmx_gfn_to_slot(vm, gpa >> PAGE_SHIFT, write);
 	srcu_read_unlock(&vm->srcu, idx);
 	return mmio;
 }
@@ -196,7 +194,6 @@ static int emulation_failure(struct kvmx_vcpu *vcpu)
 	info[3] = vcpu->exit_intr_info;
 	info[4] = vcpu->last_cpu;
 	run->emulation_failure.ndata = 8;
-	vcpu->mmio.active = false;
 	return 0;
 }
 
@@ -232,7 +229,6 @@ static int step(struct kvmx_vcpu *vcpu)
 		vmcs_write(GUEST_RSP, c->regs.gpr[KVMX_RSP]);
 		vmcs_write(GUEST_RIP, c->regs.rip);
 		vmcs_write(GUEST_RFLAGS, c->regs.rflags);
-		vcpu->mmio.active = false;
 		return ret == KVMX_EMU_DONE ? 1 : 0;
 	case KVMX_EMU_EXIT_READ:
 		vcpu->pending_io = KVMX_IO_MMIO_READ;
@@ -244,7 +240,6 @@ static int step(struct kvmx_vcpu *vcpu)
 			vcpu->cr2 = c->fault.address;
 		kvmx_queue_exception(vcpu, c->fault.vector, c->fault.error_code_valid,
 				     c->fault.error_code);
-		vcpu->mmio.active = false;
 		return 1;
 	default:
 		return emulation_failure(vcpu);
@@ -263,7 +258,6 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 	kvmx_walk_cfg_read(vcpu, &vcpu->mmio.walk);
 	memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
 	vcpu->mmio.write2.valid = false;
-	vcpu->mmio.active = true;
 	ret = fetch(vcpu, vcpu->mmio.mode);
 	if (ret) {
 		vcpu->mmio.insn_len = 0;

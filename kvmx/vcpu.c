@@ -436,7 +436,6 @@ int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id)
 		kvmx_vm_put(vm);
 		goto out;
 	}
-	vcpu->idx = vm->nr_vcpus;
 	vm->vcpus[vm->nr_vcpus++] = vcpu;
 	kvmx_stats_vcpu_init(vcpu);
 out:

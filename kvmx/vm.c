@@ -142,13 +142,14 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		return kvmx_check_extension(arg);
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vm_fd(vm);
+	/*
+	 * With unrestricted guest and EPT, real mode needs neither KVM's TSS
+	 * nor its identity-mapped page table: both addresses are checked as
+	 * KVM checks them and accepted, and nothing keeps them.
+	 */
 	case KVM_SET_TSS_ADDR:
-		/* Unrestricted guest needs no real-mode TSS; accepted as in KVM. */
 		if (arg > (unsigned int)(-3 * PAGE_SIZE))
 			return kvmx_refuse(-EINVAL, "KVM_SET_TSS_ADDR", "0x%lx out of range", arg);
-		mutex_lock(&vm->lock);
-		vm->tss_addr = arg;
-		mutex_unlock(&vm->lock);
 		return 0;
 	case KVM_SET_IDENTITY_MAP_ADDR: {
 		u64 addr;
@@ -159,8 +160,6 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		if (vm->nr_vcpus)
 			r = kvmx_refuse(-EINVAL, "KVM_SET_IDENTITY_MAP_ADDR",
 					"vCPUs exist already");
-		else
-			vm->identity_map_addr = addr;
 		mutex_unlock(&vm->lock);
 		return r;
 	}

@@ -26,8 +26,8 @@ static int access_page(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len,
 	int idx;
 
 	idx = srcu_read_lock(&vm->srcu);
-	slot = kvmx_slots_find_gfn(srcu_dereference(vm->memslots, &vm->srcu), gpa >> PAGE_SHIFT);
-	if (!slot || (write && (slot->flags & KVMX_MEM_READONLY))) {
+	slot = kvmx_gfn_to_slot(vm, gpa >> PAGE_SHIFT, write);
+	if (!slot) {
 		srcu_read_unlock(&vm->srcu, idx);
 		return -EFAULT;
 	}
@@ -80,8 +80,8 @@ static int walk_cmpxchg(void *ctx, u64 gpa, unsigned int size, u64 old, u64 new)
 	u64 hva;
 
 	idx = srcu_read_lock(&vm->srcu);
-	slot = kvmx_slots_find_gfn(srcu_dereference(vm->memslots, &vm->srcu), gpa >> PAGE_SHIFT);
-	if (!slot || (slot->flags & KVMX_MEM_READONLY))
+	slot = kvmx_gfn_to_slot(vm, gpa >> PAGE_SHIFT, true);
+	if (!slot)
 		goto out;
 	hva = kvmx_slot_hva(slot, gpa >> PAGE_SHIFT) + offset_in_page(gpa);
 	/* __try_cmpxchg_user(): 0 exchanged, 1 the entry changed, -EFAULT. */
