@@ -128,6 +128,9 @@ struct kvmx_vcpu {
 	struct page *vmcs;
 	int cpu;			/* -1 when not loaded anywhere */
 	bool launched;
+	/* HOST_CR3/HOST_CR4 as last written to the VMCS (0: not yet). */
+	unsigned long host_cr3;
+	unsigned long host_cr4;
 	struct list_head loaded_link;	/* on its CPU's list of loaded VMCSs */
 	struct preempt_notifier preempt_notifier;
 

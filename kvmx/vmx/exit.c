@@ -169,10 +169,17 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 	lockdep_assert_irqs_disabled();
 	inject_events(vcpu);
 
+	/* They rarely change: write them only when they did (as KVM). */
 	cr3 = __get_current_cr3_fast();
+	if (unlikely(cr3 != vcpu->host_cr3)) {
+		vmcs_write(HOST_CR3, cr3);
+		vcpu->host_cr3 = cr3;
+	}
 	cr4 = cr4_read_shadow();
-	vmcs_write(HOST_CR3, cr3);
-	vmcs_write(HOST_CR4, cr4);
+	if (unlikely(cr4 != vcpu->host_cr4)) {
+		vmcs_write(HOST_CR4, cr4);
+		vcpu->host_cr4 = cr4;
+	}
 
 	savesegment(ds, host.ds);
 	savesegment(es, host.es);
