@@ -6,7 +6,6 @@
  * accepted.  See emulate.h for the API.
  */
 #include "emulate.h"
-#include "emulate_int.h"
 
 /* A cursor over the instruction bytes. */
 struct dec {
@@ -49,18 +48,12 @@ static void set_fault(struct kvmx_emu_insn *insn, u8 vector)
 	insn->fault.address = 0;
 }
 
-/* Linear address of seg:ea; the mode decides which bases count. */
 static u64 linear(const struct kvmx_emu_ctxt *ctxt, u8 seg, u64 ea)
 {
-	if (ctxt->mode == KVMX_EMU_MODE_64) {
-		if (seg == KVMX_EMU_SEG_FS || seg == KVMX_EMU_SEG_GS)
-			return ea + ctxt->seg_base[seg];
-		return ea;
-	}
-	return (u32)(ea + ctxt->seg_base[seg]);
+	return kvmx_emu_linear(ctxt->mode, seg, ctxt->seg_base[seg], ea);
 }
 
-/* Registers of the 16-bit forms, by ModRM.rm; 0xff: none. */
+/* Registers of the 16-bit forms, by ModRM.rm. */
 static const u8 base16[8] = {
 	KVMX_EMU_RBX, KVMX_EMU_RBX, KVMX_EMU_RBP, KVMX_EMU_RBP,
 	KVMX_EMU_RSI, KVMX_EMU_RDI, KVMX_EMU_RBP, KVMX_EMU_RBX,
@@ -68,37 +61,34 @@ static const u8 base16[8] = {
 
 static const u8 index16[8] = {
 	KVMX_EMU_RSI, KVMX_EMU_RDI, KVMX_EMU_RSI, KVMX_EMU_RDI,
-	0xff, 0xff, 0xff, 0xff,
+	KVMX_EMU_NO_REG, KVMX_EMU_NO_REG, KVMX_EMU_NO_REG, KVMX_EMU_NO_REG,
 };
 
 /*
- * Decode the memory operand after ModRM: SIB and displacement.  Sets
- * insn->ea (RIP-relative forms still lack the next RIP) and returns the
- * default segment.
+ * Decode the memory operand after ModRM: SIB and displacement.  Fills
+ * insn->base, index, scale and disp (and the RIP-relative flag), which
+ * kvmx_emu_address() turns into an address, and returns the default
+ * segment.
  */
 static u8 decode_mem(struct dec *d, const struct kvmx_emu_ctxt *ctxt,
 		     struct kvmx_emu_insn *insn, u8 modrm, u8 rex)
 {
-	const u64 *gpr = ctxt->regs.gpr;
 	unsigned int mod = modrm >> 6, rm = modrm & 7;
 	u8 seg = KVMX_EMU_SEG_DS;
-	u64 ea = 0;
 
 	if (insn->ad_bytes == 2) {
 		if (mod == 0 && rm == 6) {
-			ea = take(d, 2);
-		} else {
-			ea = gpr[base16[rm]];
-			if (index16[rm] != 0xff)
-				ea += gpr[index16[rm]];
-			if (base16[rm] == KVMX_EMU_RBP)
-				seg = KVMX_EMU_SEG_SS;
-			if (mod == 1)
-				ea += kvmx_emu_sext(take(d, 1), 1);
-			else if (mod == 2)
-				ea += take(d, 2);
+			insn->disp = take(d, 2);
+			return seg;
 		}
-		insn->ea = ea & 0xffff;
+		insn->base = base16[rm];
+		insn->index = index16[rm];
+		if (insn->base == KVMX_EMU_RBP)
+			seg = KVMX_EMU_SEG_SS;
+		if (mod == 1)
+			insn->disp = kvmx_emu_sext(take(d, 1), 1);
+		else if (mod == 2)
+			insn->disp = take(d, 2);
 		return seg;
 	}
 
@@ -107,31 +97,30 @@ static u8 decode_mem(struct dec *d, const struct kvmx_emu_ctxt *ctxt,
 		unsigned int index = ((sib >> 3) & 7) | ((rex & 2) << 2);
 		unsigned int base = (sib & 7) | ((rex & 1) << 3);
 
-		if (index != KVMX_EMU_RSP)
-			ea = gpr[index] << (sib >> 6);
+		if (index != KVMX_EMU_RSP) {
+			insn->index = index;
+			insn->scale = sib >> 6;
+		}
 		if ((base & 7) == KVMX_EMU_RBP && mod == 0) {
-			ea += kvmx_emu_sext(take(d, 4), 4);
+			insn->disp = kvmx_emu_sext(take(d, 4), 4);
 		} else {
-			ea += gpr[base];
+			insn->base = base;
 			if (base == KVMX_EMU_RSP || base == KVMX_EMU_RBP)
 				seg = KVMX_EMU_SEG_SS;
 		}
 	} else if (rm == 5 && mod == 0) {
-		ea = kvmx_emu_sext(take(d, 4), 4);
+		insn->disp = kvmx_emu_sext(take(d, 4), 4);
 		if (ctxt->mode == KVMX_EMU_MODE_64)
 			insn->flags |= KVMX_EMU_INSN_RIPREL;
 	} else {
-		unsigned int base = rm | ((rex & 1) << 3);
-
-		ea = gpr[base];
-		if (base == KVMX_EMU_RBP)
+		insn->base = rm | ((rex & 1) << 3);
+		if (insn->base == KVMX_EMU_RBP)
 			seg = KVMX_EMU_SEG_SS;
 	}
 	if (mod == 1)
-		ea += kvmx_emu_sext(take(d, 1), 1);
+		insn->disp += kvmx_emu_sext(take(d, 1), 1);
 	else if (mod == 2)
-		ea += kvmx_emu_sext(take(d, 4), 4);
-	insn->ea = ea;
+		insn->disp += kvmx_emu_sext(take(d, 4), 4);
 	return seg;
 }
 
@@ -202,7 +191,7 @@ static bool classify(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *ins
 			if (reg < 4)
 				return false;
 			insn->op = KVMX_EMU_OP_BT + (reg - 4);
-			insn->reg = 0xff;
+			insn->reg = KVMX_EMU_NO_REG;
 			*imm = IMM_B;
 			break;
 		default:
@@ -244,7 +233,7 @@ static bool classify(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *ins
 			return false;
 		insn->op = KVMX_EMU_OP_ADD + reg;
 		insn->dir = insn->op == KVMX_EMU_OP_CMP ? KVMX_EMU_DIR_READ : KVMX_EMU_DIR_RMW;
-		insn->reg = 0xff;
+		insn->reg = KVMX_EMU_NO_REG;
 		byte_op = b != 0x81 && b != 0x83;
 		*imm = b == 0x81 ? IMM_Z : b == 0x83 ? IMM_BS : IMM_B;
 		break;
@@ -279,14 +268,14 @@ static bool classify(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *ins
 			return false;
 		insn->op = KVMX_EMU_OP_MOV;
 		insn->dir = KVMX_EMU_DIR_WRITE;
-		insn->reg = 0xff;
+		insn->reg = KVMX_EMU_NO_REG;
 		byte_op = b == 0xc6;
 		*imm = byte_op ? IMM_B : IMM_Z;
 		break;
 	case 0xf6:
 	case 0xf7:
 		byte_op = b == 0xf6;
-		insn->reg = 0xff;
+		insn->reg = KVMX_EMU_NO_REG;
 		if (reg < 2) {
 			insn->op = KVMX_EMU_OP_TEST;
 			insn->dir = KVMX_EMU_DIR_READ;
@@ -303,7 +292,7 @@ static bool classify(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *ins
 		if (reg > 1)
 			return false;
 		byte_op = b == 0xfe;
-		insn->reg = 0xff;
+		insn->reg = KVMX_EMU_NO_REG;
 		insn->op = reg ? KVMX_EMU_OP_DEC : KVMX_EMU_OP_INC;
 		insn->dir = KVMX_EMU_DIR_RMW;
 		break;
@@ -313,7 +302,7 @@ static bool classify(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *ins
 out:
 	if (byte_op) {
 		insn->op_bytes = 1;
-		if (insn->reg != 0xff && insn->reg >= 4 && insn->reg < 8 &&
+		if (insn->reg != KVMX_EMU_NO_REG && insn->reg >= 4 && insn->reg < 8 &&
 		    !(insn->flags & KVMX_EMU_INSN_REX)) {
 			insn->reg -= 4;
 			insn->flags |= KVMX_EMU_INSN_HREG;
@@ -324,12 +313,9 @@ out:
 }
 
 /* A0-A3 (MOV with moffs) and A4-AF (string instructions). */
-static bool decode_ax(struct dec *d, const struct kvmx_emu_ctxt *ctxt,
-		      struct kvmx_emu_insn *insn, u8 seg_ovr, u8 rep)
+static bool decode_ax(struct dec *d, struct kvmx_emu_insn *insn, u8 seg_ovr, u8 rep)
 {
-	const u64 *gpr = ctxt->regs.gpr;
 	u8 b = insn->opcode[0];
-	u64 admask = kvmx_emu_mask(insn->ad_bytes);
 
 	if (!(b & 1))
 		insn->op_bytes = 1;
@@ -345,8 +331,7 @@ static bool decode_ax(struct dec *d, const struct kvmx_emu_ctxt *ctxt,
 			insn->dir = KVMX_EMU_DIR_READ;
 			insn->flags |= KVMX_EMU_INSN_REGDST;
 		}
-		insn->ea = take(d, insn->ad_bytes);
-		insn->la = linear(ctxt, insn->seg, insn->ea);
+		insn->disp = take(d, insn->ad_bytes);
 		return true;
 	}
 
@@ -371,14 +356,21 @@ static bool decode_ax(struct dec *d, const struct kvmx_emu_ctxt *ctxt,
 	default:
 		return false;
 	}
-	if (insn->op == KVMX_EMU_OP_STOS)
-		insn->ea = gpr[KVMX_EMU_RDI] & admask;
-	else
-		insn->ea = gpr[KVMX_EMU_RSI] & admask;
+	insn->base = insn->op == KVMX_EMU_OP_STOS ? KVMX_EMU_RDI : KVMX_EMU_RSI;
+	return true;
+}
+
+void kvmx_emu_address(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *insn)
+{
+	const u64 *gpr = ctxt->regs.gpr;
+
+	insn->ea = kvmx_emu_ea(insn, gpr, ctxt->regs.rip);
+	if (insn->flags & KVMX_EMU_INSN_BITREG)
+		insn->bit = gpr[insn->reg] & (insn->op_bytes * 8 - 1);
 	insn->la = linear(ctxt, insn->seg, insn->ea);
 	if (insn->op == KVMX_EMU_OP_MOVS)
-		insn->la2 = linear(ctxt, KVMX_EMU_SEG_ES, gpr[KVMX_EMU_RDI] & admask);
-	return true;
+		insn->la2 = linear(ctxt, KVMX_EMU_SEG_ES,
+				   gpr[KVMX_EMU_RDI] & kvmx_emu_mask(insn->ad_bytes));
 }
 
 static void zero_insn(struct kvmx_emu_insn *insn)
@@ -404,7 +396,9 @@ int kvmx_emu_decode(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *insn
 	};
 
 	zero_insn(insn);
-	insn->reg = 0xff;
+	insn->reg = KVMX_EMU_NO_REG;
+	insn->base = KVMX_EMU_NO_REG;
+	insn->index = KVMX_EMU_NO_REG;
 	if (ctxt->mode > KVMX_EMU_MODE_64)
 		return KVMX_EMU_UNHANDLEABLE;
 
@@ -467,7 +461,7 @@ opcode:
 
 	insn->opcode[0] = b;
 	if (b >= 0xa0 && b <= 0xaf) {
-		if (!decode_ax(&d, ctxt, insn, seg_ovr, rep))
+		if (!decode_ax(&d, insn, seg_ovr, rep))
 			return KVMX_EMU_UNHANDLEABLE;
 		if (d.err)
 			goto fail;
@@ -511,29 +505,16 @@ opcode:
 	if (imm != IMM_NONE)
 		insn->flags |= KVMX_EMU_INSN_IMM;
 
-	if (insn->flags & KVMX_EMU_INSN_RIPREL)
-		insn->ea += ctxt->regs.rip + d.pos;
-
 	if (insn->op >= KVMX_EMU_OP_BT && insn->op <= KVMX_EMU_OP_BTC) {
-		unsigned int bits = insn->op_bytes * 8;
-
-		if (imm == IMM_NONE) {
-			/* A register bit offset may reach outside the operand. */
-			u64 off = ctxt->regs.gpr[insn->reg];
-			s64 sv = (s64)kvmx_emu_sext(off, insn->op_bytes);
-
-			sv &= ~(s64)(bits - 1);
-			insn->ea += (u64)(sv >> 3);
-			insn->bit = off & (bits - 1);
-		} else {
-			insn->bit = insn->imm & (bits - 1);
-		}
+		if (imm == IMM_NONE)
+			insn->flags |= KVMX_EMU_INSN_BITREG;
+		else
+			insn->bit = insn->imm & (insn->op_bytes * 8 - 1);
 	}
-	insn->ea &= kvmx_emu_mask(insn->ad_bytes);
-	insn->la = linear(ctxt, insn->seg, insn->ea);
 
 done:
 	insn->len = d.pos;
+	kvmx_emu_address(ctxt, insn);
 	if ((insn->flags & KVMX_EMU_INSN_LOCK) && !lock_ok(insn)) {
 		set_fault(insn, KVMX_EMU_UD_VECTOR);
 		return KVMX_EMU_FAULT;

@@ -7,7 +7,6 @@
  * emulate.h for the API and the callback contract.
  */
 #include "emulate.h"
-#include "emulate_int.h"
 
 static void copy_regs(struct kvmx_emu_regs *dst, const struct kvmx_emu_regs *src)
 {
@@ -37,14 +36,6 @@ static void store_le(u8 *buf, u64 v, unsigned int len)
 		buf[i] = v >> (8 * i);
 }
 
-static u64 get_reg(const struct kvmx_emu_regs *r, const struct kvmx_emu_insn *insn,
-		   unsigned int bytes)
-{
-	if (insn->flags & KVMX_EMU_INSN_HREG)
-		return (r->gpr[insn->reg] >> 8) & 0xff;
-	return r->gpr[insn->reg] & kvmx_emu_mask(bytes);
-}
-
 /* Write a register as the CPU does: 32-bit writes zero-extend, 8/16 merge. */
 static void set_gpr(u64 *gpr, unsigned int bytes, u64 val)
 {
@@ -56,15 +47,21 @@ static void set_gpr(u64 *gpr, unsigned int bytes, u64 val)
 		*gpr = (*gpr & ~m) | (val & m);
 }
 
-static void set_reg(struct kvmx_emu_regs *r, const struct kvmx_emu_insn *insn,
-		    unsigned int bytes, u64 val)
+static void set_reg(u64 *gpr, const struct kvmx_emu_insn *insn, unsigned int bytes, u64 val)
 {
-	u64 *gpr = &r->gpr[insn->reg];
+	u64 *reg = &gpr[insn->reg];
 
 	if (insn->flags & KVMX_EMU_INSN_HREG)
-		*gpr = (*gpr & ~0xff00ULL) | ((val & 0xff) << 8);
+		*reg = (*reg & ~0xff00ULL) | ((val & 0xff) << 8);
 	else
-		set_gpr(gpr, bytes, val);
+		set_gpr(reg, bytes, val);
+}
+
+void kvmx_emu_mov_load(const struct kvmx_emu_insn *insn, u64 *gpr, u64 val)
+{
+	if (insn->op == KVMX_EMU_OP_MOVSX)
+		val = kvmx_emu_sext(val, insn->mem_bytes);
+	set_reg(gpr, insn, insn->op_bytes, val);
 }
 
 static bool parity_even(u64 v)
@@ -248,9 +245,29 @@ static int step_string(struct kvmx_emu_ctxt *ctxt, const struct kvmx_emu_insn *i
 	return ret ? ret : KVMX_EMU_DONE;
 }
 
+static bool ops_ok(const struct kvmx_emu_ctxt *ctxt)
+{
+	return ctxt->ops && ctxt->ops->read && ctxt->ops->write;
+}
+
 int kvmx_emu_step(struct kvmx_emu_ctxt *ctxt)
 {
-	struct kvmx_emu_insn *insn = &ctxt->insn;
+	int ret;
+
+	ctxt->rep_more = false;
+	if (!ops_ok(ctxt))
+		return KVMX_EMU_UNHANDLEABLE;
+	ret = kvmx_emu_decode(ctxt, &ctxt->insn);
+	if (ret == KVMX_EMU_FAULT)
+		ctxt->fault = ctxt->insn.fault;
+	if (ret != KVMX_EMU_DONE)
+		return ret;
+	return kvmx_emu_execute(ctxt);
+}
+
+int kvmx_emu_execute(struct kvmx_emu_ctxt *ctxt)
+{
+	const struct kvmx_emu_insn *insn = &ctxt->insn;
 	struct kvmx_emu_regs r;
 	unsigned int bytes;
 	u64 next_rip, val = 0, src = 0, res = 0;
@@ -258,13 +275,8 @@ int kvmx_emu_step(struct kvmx_emu_ctxt *ctxt)
 	int ret;
 
 	ctxt->rep_more = false;
-	if (!ctxt->ops || !ctxt->ops->read || !ctxt->ops->write)
+	if (!ops_ok(ctxt))
 		return KVMX_EMU_UNHANDLEABLE;
-	ret = kvmx_emu_decode(ctxt, insn);
-	if (ret == KVMX_EMU_FAULT)
-		ctxt->fault = insn->fault;
-	if (ret != KVMX_EMU_DONE)
-		return ret;
 
 	copy_regs(&r, &ctxt->regs);
 	next_rip = r.rip + insn->len;
@@ -283,21 +295,17 @@ int kvmx_emu_step(struct kvmx_emu_ctxt *ctxt)
 	bytes = insn->op_bytes;
 	if (insn->flags & KVMX_EMU_INSN_IMM)
 		src = insn->imm;
-	else if (insn->reg != 0xff)
-		src = get_reg(&r, insn, bytes);
+	else if (insn->reg != KVMX_EMU_NO_REG)
+		src = kvmx_emu_get_reg(r.gpr, insn, bytes);
 
 	switch (insn->op) {
 	case KVMX_EMU_OP_MOV:
-		if (insn->dir == KVMX_EMU_DIR_READ)
-			set_reg(&r, insn, bytes, val);
-		else
-			res = src;
-		break;
 	case KVMX_EMU_OP_MOVZX:
-		set_reg(&r, insn, bytes, val);
-		break;
 	case KVMX_EMU_OP_MOVSX:
-		set_reg(&r, insn, bytes, kvmx_emu_sext(val, insn->mem_bytes));
+		if (insn->dir == KVMX_EMU_DIR_READ)
+			kvmx_emu_mov_load(insn, r.gpr, val);
+		else
+			res = kvmx_emu_mov_store_value(insn, r.gpr);
 		break;
 	case KVMX_EMU_OP_ADD:
 	case KVMX_EMU_OP_OR:
@@ -310,7 +318,7 @@ int kvmx_emu_step(struct kvmx_emu_ctxt *ctxt)
 		if (insn->flags & KVMX_EMU_INSN_REGDST) {
 			res = alu(insn->op, src, val, bytes, &r.rflags);
 			if (insn->op != KVMX_EMU_OP_CMP)
-				set_reg(&r, insn, bytes, res);
+				set_reg(r.gpr, insn, bytes, res);
 		} else {
 			res = alu(insn->op, val, src, bytes, &r.rflags);
 		}
@@ -319,7 +327,7 @@ int kvmx_emu_step(struct kvmx_emu_ctxt *ctxt)
 		alu(KVMX_EMU_OP_AND, val, src, bytes, &r.rflags);
 		break;
 	case KVMX_EMU_OP_XCHG:
-		set_reg(&r, insn, bytes, val);
+		set_reg(r.gpr, insn, bytes, val);
 		res = src;
 		break;
 	case KVMX_EMU_OP_NOT:

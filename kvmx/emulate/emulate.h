@@ -177,6 +177,10 @@ enum kvmx_emu_dir {
 #define KVMX_EMU_INSN_HREG	KVMX_BIT(3)	/* reg is AH CH DH or BH (reg 0-3, bits 15:8) */
 #define KVMX_EMU_INSN_RIPREL	KVMX_BIT(4)	/* RIP-relative addressing */
 #define KVMX_EMU_INSN_REGDST	KVMX_BIT(5)	/* "op reg, mem": reg is the first operand */
+#define KVMX_EMU_INSN_BITREG	KVMX_BIT(6)	/* BT*: reg holds the bit offset, which moves ea */
+
+/* kvmx_emu_insn.reg, base and index when there is no such register. */
+#define KVMX_EMU_NO_REG		0xff
 
 /* An exception to inject. */
 struct kvmx_emu_fault {
@@ -196,6 +200,10 @@ struct kvmx_emu_insn {
 	u64 la2;		/* MOVS: destination linear address (ES:rDI) */
 	u64 ea;			/* effective address of la, truncated to ad_bytes */
 	u64 imm;		/* immediate, sign-extended to 64 bits where the ISA does */
+	u64 disp;		/* displacement (or moffs) of ea, sign-extended */
+	u8 base;		/* base register of ea, or KVMX_EMU_NO_REG */
+	u8 index;		/* index register of ea, or KVMX_EMU_NO_REG */
+	u8 scale;		/* the index is shifted left by scale (0-3) */
 	u8 len;			/* instruction length in bytes, prefixes included */
 	u8 op;			/* enum kvmx_emu_op */
 	u8 dir;			/* enum kvmx_emu_dir */
@@ -203,7 +211,7 @@ struct kvmx_emu_insn {
 	u8 mem_bytes;		/* size of each memory access; < op_bytes for MOVZX/MOVSX */
 	u8 ad_bytes;		/* address size: 2, 4 or 8 */
 	u8 seg;			/* enum kvmx_emu_seg of la */
-	u8 reg;			/* register operand (0-15), or 0xff if none */
+	u8 reg;			/* register operand (0-15), or KVMX_EMU_NO_REG */
 	u8 rep;			/* 0xf3 or 0xf2 on string instructions, else 0 */
 	u8 flags;		/* KVMX_EMU_INSN_* */
 	u8 bit;			/* BT*: bit number within the operand at la */
@@ -268,9 +276,110 @@ struct kvmx_emu_ctxt {
 int kvmx_emu_decode(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *insn);
 
 /*
+ * The linear address of @ea in segment @seg with base @seg_base: the base
+ * counts outside 64-bit mode (the sum truncated to 32 bits) and, in 64-bit
+ * mode, for FS and GS only.
+ */
+static inline u64 kvmx_emu_linear(u8 mode, u8 seg, u64 seg_base, u64 ea)
+{
+	if (mode == KVMX_EMU_MODE_64)
+		return seg == KVMX_EMU_SEG_FS || seg == KVMX_EMU_SEG_GS ? ea + seg_base : ea;
+	return (u32)(ea + seg_base);
+}
+
+/* The low bytes * 8 bits, bytes in 1..8. */
+static inline u64 kvmx_emu_mask(unsigned int bytes)
+{
+	return bytes >= 8 ? ~0ULL : (1ULL << (8 * bytes)) - 1;
+}
+
+/* v's low bytes * 8 bits, sign-extended to 64 bits; bytes in 1..8. */
+static inline u64 kvmx_emu_sext(u64 v, unsigned int bytes)
+{
+	unsigned int sh = 64 - 8 * bytes;
+
+	return (u64)((s64)(v << sh) >> sh);
+}
+
+/*
+ * The effective address of insn's memory operand (MOVS: its source) with
+ * registers @gpr, the instruction at @rip; truncated to the address size.
+ * Inline: the MMIO fast path calls it on every access.
+ */
+static inline u64 kvmx_emu_ea(const struct kvmx_emu_insn *insn, const u64 *gpr, u64 rip)
+{
+	u64 ea = insn->disp;
+
+	if (insn->base != KVMX_EMU_NO_REG)
+		ea += gpr[insn->base];
+	if (insn->index != KVMX_EMU_NO_REG)
+		ea += gpr[insn->index] << insn->scale;
+	if (insn->flags & KVMX_EMU_INSN_RIPREL)
+		ea += rip + insn->len;
+	if (insn->flags & KVMX_EMU_INSN_BITREG) {
+		/* A register bit offset may reach outside the operand. */
+		unsigned int bits = insn->op_bytes * 8;
+		s64 sv = (s64)kvmx_emu_sext(gpr[insn->reg], insn->op_bytes);
+
+		sv &= ~(s64)(bits - 1);
+		ea += (u64)(sv >> 3);
+	}
+	return ea & kvmx_emu_mask(insn->ad_bytes);
+}
+
+/* The register operand's value at @bytes (AH..BH for KVMX_EMU_INSN_HREG). */
+static inline u64 kvmx_emu_get_reg(const u64 *gpr, const struct kvmx_emu_insn *insn,
+				   unsigned int bytes)
+{
+	if (insn->flags & KVMX_EMU_INSN_HREG)
+		return (gpr[insn->reg] >> 8) & 0xff;
+	return gpr[insn->reg] & kvmx_emu_mask(bytes);
+}
+
+/*
+ * Compute insn's ea, la, la2 (and a register bit offset's bit) from its
+ * addressing fields and ctxt->regs and ctxt->seg_base, as kvmx_emu_decode()
+ * does.  With it a decoded instruction can be kept and executed again with
+ * other register values: the decode depends only on the bytes and the mode.
+ */
+void kvmx_emu_address(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *insn);
+
+/*
+ * Emulate ctxt->insn, decoded from these bytes in ctxt->mode and addressed
+ * with the current ctxt->regs (kvmx_emu_decode() or kvmx_emu_address()):
+ * the second half of kvmx_emu_step().  Returns an enum kvmx_emu_result.
+ */
+int kvmx_emu_execute(struct kvmx_emu_ctxt *ctxt);
+
+/*
  * Decode and emulate the instruction at ctxt->regs.rip (one element of a REP
  * string instruction).  Returns an enum kvmx_emu_result.
  */
 int kvmx_emu_step(struct kvmx_emu_ctxt *ctxt);
+
+/*
+ * MOV, MOVZX and MOVSX, the instructions MMIO is mostly made of, access
+ * memory once and change at most one register besides RIP, so a caller can
+ * carry them out on its own register file (gpr[], hardware order) without
+ * a context.  These two are what kvmx_emu_execute() does for them:
+ *
+ *   kvmx_emu_mov_store_value()	a store's data (its low mem_bytes bytes)
+ *   kvmx_emu_mov_load()	a load's effect on the register, given the
+ *				mem_bytes bytes read in @val
+ */
+static inline bool kvmx_emu_is_mov(const struct kvmx_emu_insn *insn)
+{
+	return insn->op >= KVMX_EMU_OP_MOV && insn->op <= KVMX_EMU_OP_MOVSX;
+}
+
+static inline u64 kvmx_emu_mov_store_value(const struct kvmx_emu_insn *insn, const u64 *gpr)
+{
+	u64 val = insn->flags & KVMX_EMU_INSN_IMM ? insn->imm :
+		  kvmx_emu_get_reg(gpr, insn, insn->op_bytes);
+
+	return val & kvmx_emu_mask(insn->mem_bytes);
+}
+
+void kvmx_emu_mov_load(const struct kvmx_emu_insn *insn, u64 *gpr, u64 val);
 
 #endif /* KVMX_EMULATE_H */

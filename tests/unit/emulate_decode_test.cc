@@ -1352,4 +1352,76 @@ TEST(EmulateDecode, RandomBytes)
 	EXPECT_GT(done, 1000);
 }
 
+// A decode kept and re-addressed with other registers, segment bases and
+// RIP (kvmx_emu_address()) gives what decoding afresh with them gives: the
+// decode itself depends only on the bytes and the mode.
+void ExpectReaddressedLikeFresh(const kvmx_emu_ctxt &old_state, const kvmx_emu_ctxt &new_state)
+{
+	kvmx_emu_insn kept, fresh;
+
+	ASSERT_EQ(kvmx_emu_decode(&old_state, &kept), KVMX_EMU_DONE);
+	ASSERT_EQ(kvmx_emu_decode(&new_state, &fresh), KVMX_EMU_DONE);
+	kvmx_emu_address(&new_state, &kept);
+	EXPECT_EQ(kept.ea, fresh.ea);
+	EXPECT_EQ(kept.la, fresh.la);
+	if (fresh.op == KVMX_EMU_OP_MOVS) {
+		EXPECT_EQ(kept.la2, fresh.la2);
+	}
+	EXPECT_EQ(kept.bit, fresh.bit);
+	EXPECT_EQ(kept.len, fresh.len);
+	EXPECT_EQ(kept.op, fresh.op);
+}
+
+kvmx_emu_ctxt Scramble(kvmx_emu_ctxt c, std::mt19937_64 &rng)
+{
+	for (auto &g : c.regs.gpr)
+		g = (rng() & 1) ? rng() : rng() % 0x10000;
+	c.regs.rip = rng();
+	for (auto &s : c.seg_base)
+		s = rng();
+	return c;
+}
+
+TEST(EmulateDecode, TableReaddressed)
+{
+	std::mt19937_64 rng(11);
+
+	for (const Row &r : kRows) {
+		SCOPED_TRACE(Describe(r));
+		kvmx_emu_ctxt c = MakeCtxt(r.mode, ParseHex(r.hex));
+
+		for (int i = 0; i < 8; i++)
+			ExpectReaddressedLikeFresh(c, Scramble(c, rng));
+		// And back: the kept decode returns to the table's addresses.
+		kvmx_emu_insn insn;
+		ASSERT_EQ(kvmx_emu_decode(&c, &insn), KVMX_EMU_DONE);
+		kvmx_emu_address(&c, &insn);
+		EXPECT_EQ(insn.la, r.la);
+	}
+}
+
+TEST(EmulateDecode, RandomBytesReaddressed)
+{
+	std::mt19937_64 rng(12);
+	int done = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		std::vector<u8> bytes(1 + rng() % 15);
+		for (auto &b : bytes) {
+			static const u8 hot[] = {0x66, 0x67, 0x0f, 0xa3, 0xba, 0x89, 0x8b, 0xa5,
+						 0x04, 0x44, 0x84, 0x05, 0x46, 0x41, 0x4c, 0x24};
+			b = (rng() & 1) ? static_cast<u8>(rng()) : hot[rng() % 16];
+		}
+		kvmx_emu_ctxt c = Scramble(MakeCtxt(static_cast<kvmx_emu_mode>(rng() % 3), bytes), rng);
+		kvmx_emu_insn insn;
+
+		if (kvmx_emu_decode(&c, &insn) != KVMX_EMU_DONE)
+			continue;
+		done++;
+		SCOPED_TRACE(i);
+		ExpectReaddressedLikeFresh(c, Scramble(c, rng));
+	}
+	EXPECT_GT(done, 1000);
+}
+
 }  // namespace

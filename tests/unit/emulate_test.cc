@@ -1110,4 +1110,108 @@ TEST(EmulateStep, RandomBytesAndState)
 		EXPECT_GT(results[r], 100) << "result " << r;
 }
 
+// Executing a decode kept from other register values, re-addressed, does
+// exactly what stepping the bytes does: same result, registers and accesses.
+TEST(EmulateStep, KeptDecodeExecutesLikeStep)
+{
+	std::mt19937_64 rng(8);
+	int executed = 0;
+
+	for (int i = 0; i < 100000; i++) {
+		std::vector<u8> b(1 + rng() % 15);
+		for (auto &x : b) {
+			static const u8 hot[] = {0x66, 0x67, 0xf3, 0x64, 0x48, 0x0f, 0x89, 0x8b,
+						 0xa5, 0xab, 0xf7, 0x81, 0x87, 0xba, 0xa3, 0x44};
+			x = (rng() & 1) ? static_cast<u8>(rng()) : hot[rng() % 16];
+		}
+		kvmx_emu_mode mode = static_cast<kvmx_emu_mode>(rng() % 3);
+		Emu stepped(mode, b), kept(mode, b);
+		for (auto &g : stepped.c.regs.gpr)
+			g = (rng() & 1) ? rng() : rng() % 64;
+		stepped.c.regs.rip = rng();
+		stepped.c.regs.rflags = rng();
+		for (auto &s : stepped.c.seg_base)
+			s = rng();
+		// The kept decode saw other registers and bases.
+		for (auto &g : kept.c.regs.gpr)
+			g = rng();
+		kept.c.regs.rip = stepped.c.regs.rip;
+		if (kvmx_emu_decode(&kept.c, &kept.c.insn) != KVMX_EMU_DONE)
+			continue;
+		kept.c.regs = stepped.c.regs;
+		for (int s = 0; s < KVMX_EMU_NR_SEGS; s++)
+			kept.c.seg_base[s] = stepped.c.seg_base[s];
+		kvmx_emu_address(&kept.c, &kept.c.insn);
+
+		SCOPED_TRACE(i);
+		int want = stepped.Step();
+		ASSERT_EQ(kvmx_emu_execute(&kept.c), want);
+		executed++;
+		ASSERT_TRUE(SameRegs(kept.c.regs, stepped.c.regs));
+		ASSERT_EQ(kept.c.rep_more, stepped.c.rep_more);
+		ASSERT_EQ(kept.bus.log.size(), stepped.bus.log.size());
+		for (size_t j = 0; j < kept.bus.log.size(); j++) {
+			ASSERT_EQ(kept.bus.log[j].write, stepped.bus.log[j].write);
+			ASSERT_EQ(kept.bus.log[j].la, stepped.bus.log[j].la);
+			ASSERT_EQ(kept.bus.log[j].len, stepped.bus.log[j].len);
+			ASSERT_EQ(kept.bus.log[j].val, stepped.bus.log[j].val);
+		}
+	}
+	EXPECT_GT(executed, 1000);
+}
+
+// The MOV helpers of an MMIO fast path do what kvmx_emu_execute() does:
+// same address, same data stored, same register loaded.
+TEST(EmulateStep, MovHelpersMatchExecute)
+{
+	std::mt19937_64 rng(9);
+	int stores = 0, loads = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		std::vector<u8> b(1 + rng() % 15);
+		for (auto &x : b) {
+			static const u8 hot[] = {0x66, 0x67, 0x48, 0x41, 0x0f, 0x88, 0x89, 0x8a,
+						 0x8b, 0xc6, 0xc7, 0xa0, 0xa3, 0xb6, 0xbf, 0x63};
+			x = (rng() & 1) ? static_cast<u8>(rng()) : hot[rng() % 16];
+		}
+		kvmx_emu_mode mode = static_cast<kvmx_emu_mode>(rng() % 3);
+		Emu e(mode, b);
+		for (auto &g : e.c.regs.gpr)
+			g = (rng() & 1) ? rng() : rng() % 64;
+		e.c.regs.rip = rng();
+		for (auto &s : e.c.seg_base)
+			s = rng();
+		kvmx_emu_insn insn;
+		if (kvmx_emu_decode(&e.c, &insn) != KVMX_EMU_DONE || !kvmx_emu_is_mov(&insn))
+			continue;
+		kvmx_emu_regs before = e.c.regs;
+		SCOPED_TRACE(i);
+		ASSERT_EQ(kvmx_emu_linear(mode, insn.seg, e.c.seg_base[insn.seg],
+					  kvmx_emu_ea(&insn, before.gpr, before.rip)),
+			  insn.la);
+		int ret = e.Step();
+		if (ret == KVMX_EMU_FAULT)
+			continue;	// non-canonical: the CPU faults before any exit
+		ASSERT_EQ(ret, KVMX_EMU_DONE);
+		ASSERT_EQ(e.bus.log.size(), 1u);
+		const FakeBus::Access &a = e.bus.log[0];
+		EXPECT_EQ(a.la, insn.la);
+		EXPECT_EQ(a.len, insn.mem_bytes);
+		kvmx_emu_regs want = before;
+		want.rip = before.rip + insn.len;
+		if (mode != KVMX_EMU_MODE_64)
+			want.rip = static_cast<u32>(want.rip);
+		if (a.write) {
+			stores++;
+			EXPECT_EQ(a.val, kvmx_emu_mov_store_value(&insn, before.gpr));
+		} else {
+			loads++;
+			kvmx_emu_mov_load(&insn, want.gpr, a.val);
+		}
+		EXPECT_TRUE(SameRegs(e.c.regs, want));
+	}
+	EXPECT_GT(stores, 1000);
+	EXPECT_GT(loads, 1000);
+}
+
 }  // namespace
