@@ -306,6 +306,11 @@ static int walk_once(const struct walk_mode *m, struct kvmx_walk_result *res)
 		    (user_page ? KVMX_WALK_PERM_U : 0) |
 		    (exec ? KVMX_WALK_PERM_X : 0);
 	res->level = w.level;
+	res->top = m->top;
+	for (; w.level <= m->top; w.level++) {
+		res->pte[w.level - 1] = w.pte[w.level - 1];
+		res->pte_gpa[w.level - 1] = w.pte_gpa[w.level - 1];
+	}
 	return KVMX_WALK_OK;
 }
 
@@ -324,6 +329,7 @@ int kvmx_walk(const struct kvmx_walk_cfg *cfg, const struct kvmx_walk_ops *ops,
 	res->cr2 = 0;
 	res->bad_gpa = 0;
 	res->level = 0;
+	res->top = 0;
 
 	if (!(cfg->cr0 & KVMX_WALK_CR0_PG)) {
 		/* No paging; LMA cannot be set without PG. */

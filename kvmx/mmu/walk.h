@@ -190,6 +190,17 @@ struct kvmx_walk_result {
 	 * of the final entry for an access-rights fault.
 	 */
 	int level;
+	/*
+	 * OK with paging: the entries the translation used, from level top
+	 * down to level (pte[l - 1] for level l), as they are after the
+	 * walk's A/D updates, and their guest-physical addresses (0 for a
+	 * PAE PDPTE, which comes from cfg->pdptes).  The same entries at the
+	 * same addresses, under the same CR3 and paging mode, translate la
+	 * to the same gpa again.
+	 */
+	int top;
+	u64 pte[5];
+	u64 pte_gpa[5];
 };
 
 /*

@@ -646,6 +646,40 @@ TEST_P(WalkModes, AccessedAndDirtyBitsForEveryPageSize) {
   }
 }
 
+// The result names the entries the translation used, as memory now holds
+// them (A/D included), so a caller can check later that they are unchanged.
+TEST_P(WalkModes, ResultListsTheEntriesUsed) {
+  Mode mode = GetParam();
+  int max_level = mode == Mode::k32 || mode == Mode::kPae ? 2 : 3;
+  for (int level = 1; level <= max_level; level++) {
+    for (u32 access : {kRead, kWrite, kFetch}) {
+      SCOPED_TRACE("level " + std::to_string(level) + " access " +
+                   std::to_string(access));
+      GuestMem mem;
+      PageTables pt(mem, mode);
+      u64 la = SampleLa(mode);
+      pt.Map(la & ~(KiB4 - 1), 0x40000000, level);
+      Outcome o = Walk(mem, pt.Cfg(), la, access);
+      ASSERT_TRUE(IsOk(o));
+      EXPECT_EQ(o.res.top, TopLevel(mode));
+      for (int l = TopLevel(mode); l >= level; l--) {
+        if (mode == Mode::kPae && l == 3) {
+          EXPECT_EQ(o.res.pte_gpa[l - 1], 0u);
+          EXPECT_EQ(o.res.pte[l - 1], pt.Cfg().pdptes[(la >> 30) & 3]);
+          continue;
+        }
+        EXPECT_EQ(o.res.pte_gpa[l - 1], pt.EntryGpa(la, l)) << "level " << l;
+        EXPECT_EQ(o.res.pte[l - 1], pt.Entry(la, l)) << "level " << l;
+      }
+    }
+  }
+  GuestMem mem;
+  kvmx_walk_cfg cfg{};
+  Outcome o = Walk(mem, cfg, 0x1234, kRead);
+  ASSERT_TRUE(IsOk(o));
+  EXPECT_EQ(o.res.top, 0);
+}
+
 TEST_P(WalkModes, NoAdFlagLeavesMemoryAlone) {
   Mode mode = GetParam();
   GuestMem mem;
