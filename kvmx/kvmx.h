@@ -20,6 +20,7 @@
 #include "slots.h"
 #include "stats.h"
 #include "emulate/emulate.h"
+#include "insn_cache.h"
 #include "mmu/spte.h"
 #include "mmu/walk.h"
 
@@ -134,7 +135,7 @@ struct kvmx_vcpu {
 	struct list_head loaded_link;	/* on its CPU's list of loaded VMCSs */
 	struct preempt_notifier preempt_notifier;
 
-	unsigned long regs[KVMX_NR_REGS];	/* RSP lives in the VMCS */
+	u64 regs[KVMX_NR_REGS];		/* RSP lives in the VMCS */
 	unsigned long cr2;
 	unsigned long cr8;
 	unsigned long dr[4], dr6, dr7;	/* shadows: kvmx has no guest debugging */
@@ -178,11 +179,21 @@ struct kvmx_vcpu {
 	 */
 	struct {
 		u8 mode;
-		u8 insn_len;
+		struct kvmx_insn_key key;	/* where the instruction is */
+		u8 insn_len;		/* 0: not fetched (from the cache) */
 		u8 insn[KVMX_EMU_MAX_INSN_LEN];
 		u8 asked_idx;		/* which fragment @asked is */
 		bool known_mmio;	/* @known_gfn has no memslot */
 		u64 known_gfn;
+		/*
+		 * The exit's translation: the instruction's only memory
+		 * operand lies in the page at @known_la, which the CPU
+		 * translated to the page at @known_gpa (0: not known).
+		 */
+		bool known_la_valid;
+		u64 known_la;
+		u64 known_gpa;
+		bool fast_read;		/* a load of the fast path (fast_mov()) */
 		struct kvmx_walk_cfg walk;	/* the guest's paging state */
 		struct kvmx_mmio_frag {
 			bool valid;
@@ -203,6 +214,8 @@ struct kvmx_vcpu {
 		u64 gfn;
 		u64 gen;
 	} last_mmio;
+
+	struct kvmx_insn_cache insn_cache;
 
 	/* Exit information of the last VM exit. */
 	u32 exit_reason;
@@ -264,16 +277,13 @@ static inline const struct kvmx_memslot *kvmx_gfn_to_slot(struct kvmx_vm *vm, u6
 	return slot;
 }
 
-/* The VM's current memslot generation, bit 63 set during an update. */
+/*
+ * The VM's current memslot generation, bit 63 set during an update.  The
+ * caller holds vm->srcu.
+ */
 static inline u64 kvmx_memslot_gen(struct kvmx_vm *vm)
 {
-	u64 gen;
-	int idx;
-
-	idx = srcu_read_lock(&vm->srcu);
-	gen = READ_ONCE(srcu_dereference(vm->memslots, &vm->srcu)->generation);
-	srcu_read_unlock(&vm->srcu, idx);
-	return gen;
+	return READ_ONCE(srcu_dereference(vm->memslots, &vm->srcu)->generation);
 }
 
 #endif /* KVMX_KVMX_H */

@@ -5,9 +5,14 @@
  *
  * The emulator (emulate/) is restartable: a step that needs MMIO read data
  * stops, KVM_RUN returns with KVM_EXIT_MMIO, and when user space calls
- * KVM_RUN again the same instruction (the same bytes, kept in the vCPU) is
- * stepped again with the data answered from vcpu->mmio.  Registers are
+ * KVM_RUN again the same instruction (the same decode, kept in the vCPU) is
+ * executed again with the data answered from vcpu->mmio.  Registers are
  * committed only when a step completes.
+ *
+ * The instruction comes from the vCPU's decoded-instruction cache when it
+ * was emulated before (insn_cache.c), else it is fetched and decoded.  Its
+ * memory operand needs no page walk when the exit's guest-physical address
+ * is known to be that operand's (see known_la in struct kvmx_vcpu).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,6 +21,7 @@
 #include <asm/trapnr.h>
 
 #include "kvmx.h"
+#include "insn_cache.h"
 #include "mmio.h"
 #include "emulate/emulate.h"
 #include "vmx/vmx.h"
@@ -80,10 +86,14 @@ static int access(struct kvmx_vcpu *vcpu, u64 la, u8 *buf, unsigned int len, boo
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(la));
 		struct kvmx_mmio_frag *f;
 
-		status = kvmx_translate(vcpu, &vcpu->mmio.walk, la, write ? KVMX_WALK_WRITE : 0,
-					&res);
-		if (status != KVMX_WALK_OK)
-			return walk_fault(status, &res, fault);
+		if (vcpu->mmio.known_la_valid && (la & PAGE_MASK) == vcpu->mmio.known_la) {
+			res.gpa = vcpu->mmio.known_gpa | offset_in_page(la);
+		} else {
+			status = kvmx_translate(vcpu, &vcpu->mmio.walk, la,
+						write ? KVMX_WALK_WRITE : 0, &res);
+			if (status != KVMX_WALK_OK)
+				return walk_fault(status, &res, fault);
+		}
 		if (!(vcpu->mmio.known_mmio && res.gpa >> PAGE_SHIFT == vcpu->mmio.known_gfn) &&
 		    !is_mmio_gpa(vcpu->vm, res.gpa, write)) {
 			/* RAM: translated already, copy by guest-physical address. */
@@ -132,40 +142,68 @@ static const struct kvmx_emu_ops emu_ops = {
 	.write = emu_write,
 };
 
-static u8 emu_mode(void)
+static u8 emu_mode(u64 cr0, u64 efer)
 {
 	u32 cs_ar = vmcs_read(GUEST_CS_AR_BYTES);
 
-	if ((vmcs_read(GUEST_IA32_EFER) & EFER_LMA) && (cs_ar & VMX_AR_L))
+	if ((efer & EFER_LMA) && (cs_ar & VMX_AR_L))
 		return KVMX_EMU_MODE_64;
-	if ((kvmx_get_cr0() & X86_CR0_PE) && (cs_ar & VMX_AR_DB) &&
+	if ((cr0 & X86_CR0_PE) && (cs_ar & VMX_AR_DB) &&
 	    !(vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_VM))
 		return KVMX_EMU_MODE_32;
 	return KVMX_EMU_MODE_16;
 }
 
-/* Fetches the instruction at CS:RIP into vcpu->mmio.insn. */
-static int fetch(struct kvmx_vcpu *vcpu, u8 mode)
+/* The instruction cache's key for CS:RIP now, given CR0, EFER and the mode. */
+static void insn_key_read(struct kvmx_vcpu *vcpu, u64 cr0, u64 efer, u8 mode,
+			  struct kvmx_insn_key *key)
 {
-	u64 la = vmcs_read(GUEST_RIP);
-	struct kvmx_walk_result res;
-	unsigned int len = KVMX_EMU_MAX_INSN_LEN;
-	int status;
+	u64 cr4;
 
-	if (mode != KVMX_EMU_MODE_64)
-		la = (u32)(la + vmcs_read(GUEST_CS_BASE));
-	status = kvmx_access_la(vcpu, &vcpu->mmio.walk, la, vcpu->mmio.insn, len, KVMX_WALK_FETCH,
-				&res);
-	if (status != KVMX_WALK_OK) {
-		/* The tail may lie on a page that is not there: take what is. */
-		len = PAGE_SIZE - offset_in_page(la);
-		if (len >= KVMX_EMU_MAX_INSN_LEN)
-			return status == KVMX_WALK_PF ? -EFAULT : -EIO;
-		status = kvmx_access_la(vcpu, &vcpu->mmio.walk, la, vcpu->mmio.insn, len,
-					KVMX_WALK_FETCH, &res);
-		if (status != KVMX_WALK_OK)
-			return -EIO;
-	}
+	key->rip = vmcs_read(GUEST_RIP);
+	key->cs_base = vmcs_read(GUEST_CS_BASE);
+	key->gen = kvmx_memslot_gen(vcpu->vm);
+	key->mode = mode;
+	key->paging = 0;
+	key->cr3 = 0;
+	key->pdpte = 0;
+	if (!(cr0 & X86_CR0_PG))
+		return;
+	cr4 = vmcs_read(GUEST_CR4);	/* the paging mode the CPU is in */
+	key->paging = X86_CR0_PG | (cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_LA57)) |
+		      (efer & EFER_LMA);
+	key->cr3 = vmcs_read(GUEST_CR3);
+	if ((cr4 & X86_CR4_PAE) && !(efer & EFER_LMA))
+		key->pdpte = vmcs_read(GUEST_PDPTR0 +
+				       2 * (((u32)(key->rip + key->cs_base) >> 30) & 3));
+}
+
+/*
+ * Fetches the instruction at CS:RIP (@key) into vcpu->mmio.insn; @res gets
+ * the translation of its first byte.
+ */
+static int fetch(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
+		 struct kvmx_walk_result *res)
+{
+	u64 la = key->rip;
+	unsigned int len = KVMX_EMU_MAX_INSN_LEN;
+	struct kvmx_walk_result tail;
+	unsigned int first;
+
+	vcpu->mmio.insn_len = 0;
+	if (key->mode != KVMX_EMU_MODE_64)
+		la = (u32)(la + key->cs_base);
+	if (kvmx_translate(vcpu, &vcpu->mmio.walk, la, KVMX_WALK_FETCH, res) != KVMX_WALK_OK)
+		return -EFAULT;
+	first = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(la));
+	if (kvmx_read_guest(vcpu->vm, res->gpa, vcpu->mmio.insn, first))
+		return -EIO;
+	/* The tail may lie on a page that is not there: take what is. */
+	if (first < len &&
+	    (kvmx_translate(vcpu, &vcpu->mmio.walk, la + first, KVMX_WALK_FETCH, &tail) !=
+	     KVMX_WALK_OK ||
+	     kvmx_read_guest(vcpu->vm, tail.gpa, vcpu->mmio.insn + first, len - first)))
+		len = first;
 	vcpu->mmio.insn_len = len;
 	return 0;
 }
@@ -179,8 +217,12 @@ static int emulation_failure(struct kvmx_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	u64 *info = &run->internal.data[3];
+	struct kvmx_walk_result res;
 
 	kvmx_stat_inc(vcpu, insn_emulation_fail);
+	/* An instruction from the cache was not fetched: fetch it to show it. */
+	if (!vcpu->mmio.insn_len)
+		fetch(vcpu, &vcpu->mmio.key, &res);
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
 	run->emulation_failure.flags = vcpu->mmio.insn_len ?
@@ -197,12 +239,42 @@ static int emulation_failure(struct kvmx_vcpu *vcpu)
 	return 0;
 }
 
-static int step(struct kvmx_vcpu *vcpu)
+/* RIP moves past a completed instruction; an STI or MOV SS shadow ends. */
+static void set_next_rip(struct kvmx_vcpu *vcpu, u64 rip)
+{
+	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmcs_write(GUEST_RIP, rip);
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+			   intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+static u64 next_rip(u8 mode, u64 rip, const struct kvmx_emu_insn *insn)
+{
+	rip += insn->len;
+	return mode == KVMX_EMU_MODE_64 ? rip : (u32)rip;
+}
+
+/* Queues the exception of a KVMX_EMU_FAULT; the instruction is abandoned. */
+static int inject_fault(struct kvmx_vcpu *vcpu)
+{
+	const struct kvmx_emu_fault *f = &vcpu->mmio.ctxt.fault;
+
+	memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
+	vcpu->mmio.write2.valid = false;
+	if (f->vector == PF_VECTOR)
+		vcpu->cr2 = f->address;
+	kvmx_queue_exception(vcpu, f->vector, f->error_code_valid, f->error_code);
+	return 1;
+}
+
+/* The emulator's view of the vCPU; the instruction is not touched. */
+static void load_ctxt(struct kvmx_vcpu *vcpu)
 {
 	struct kvmx_emu_ctxt *c = &vcpu->mmio.ctxt;
-	int i, ret;
+	int i;
 
-	memset(c, 0, sizeof(*c));
 	for (i = 0; i < KVMX_NR_REGS; i++)
 		c->regs.gpr[i] = vcpu->regs[i];
 	c->regs.gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
@@ -211,13 +283,18 @@ static int step(struct kvmx_vcpu *vcpu)
 	for (i = 0; i < KVMX_EMU_NR_SEGS; i++)
 		c->seg_base[i] = vmcs_read(VMCS_SEG_BASE(i));
 	c->mode = vcpu->mmio.mode;
-	c->la57 = kvmx_get_cr4() & X86_CR4_LA57;
+	c->la57 = vcpu->mmio.walk.cr4 & X86_CR4_LA57;
 	c->ops = &emu_ops;
 	c->opaque = vcpu;
-	c->insn_len = vcpu->mmio.insn_len;
-	memcpy(c->insn_bytes, vcpu->mmio.insn, vcpu->mmio.insn_len);
+}
 
-	ret = kvmx_emu_step(c);
+/* Executes vcpu->mmio.ctxt.insn, addressed, and acts on the result. */
+static int execute(struct kvmx_vcpu *vcpu)
+{
+	struct kvmx_emu_ctxt *c = &vcpu->mmio.ctxt;
+	int i, ret;
+
+	ret = kvmx_emu_execute(c);
 	switch (ret) {
 	case KVMX_EMU_DONE:
 	case KVMX_EMU_EXIT_WRITE:
@@ -227,55 +304,210 @@ static int step(struct kvmx_vcpu *vcpu)
 		for (i = 0; i < KVMX_NR_REGS; i++)
 			vcpu->regs[i] = c->regs.gpr[i];
 		vmcs_write(GUEST_RSP, c->regs.gpr[KVMX_RSP]);
-		vmcs_write(GUEST_RIP, c->regs.rip);
+		if (!c->rep_more)
+			set_next_rip(vcpu, c->regs.rip);
 		vmcs_write(GUEST_RFLAGS, c->regs.rflags);
 		return ret == KVMX_EMU_DONE ? 1 : 0;
 	case KVMX_EMU_EXIT_READ:
 		vcpu->pending_io = KVMX_IO_MMIO_READ;
 		return 0;
 	case KVMX_EMU_FAULT:
-		memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
-		vcpu->mmio.write2.valid = false;
-		if (c->fault.vector == PF_VECTOR)
-			vcpu->cr2 = c->fault.address;
-		kvmx_queue_exception(vcpu, c->fault.vector, c->fault.error_code_valid,
-				     c->fault.error_code);
-		return 1;
+		return inject_fault(vcpu);
 	default:
 		return emulation_failure(vcpu);
 	}
 }
 
-int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
+/*
+ * The instruction at CS:RIP into the context, decoded and addressed: from
+ * the cache (@cached), or fetched and decoded, and then cached.
+ */
+static int decode(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
+		  const struct kvmx_emu_insn *cached)
 {
+	struct kvmx_emu_ctxt *c = &vcpu->mmio.ctxt;
+	struct kvmx_walk_result res;
 	int ret;
 
+	if (cached) {
+		c->insn = *cached;
+		vcpu->mmio.insn_len = 0;
+		kvmx_emu_address(c, &c->insn);
+		return KVMX_EMU_DONE;
+	}
+	if (fetch(vcpu, key, &res))
+		return KVMX_EMU_UNHANDLEABLE;
+	c->insn_len = vcpu->mmio.insn_len;
+	memcpy(c->insn_bytes, vcpu->mmio.insn, vcpu->mmio.insn_len);
+	ret = kvmx_emu_decode(c, &c->insn);
+	if (ret == KVMX_EMU_DONE)
+		kvmx_insn_cache_fill(vcpu, key, &res, vcpu->mmio.insn, &c->insn);
+	return ret;
+}
+
+/*
+ * The fast path: a MOV, MOVZX or MOVSX from the instruction cache whose
+ * one access lies in the exit's page, which has no memslot.  It works on
+ * the vCPU's own registers, without the emulator's context, and with the
+ * emulator's semantics (kvmx_emu_mov_*()): a store goes to kvm_run at once;
+ * a load's register is written when user space answers.  -EAGAIN: not a
+ * case it covers.
+ */
+static int fast_mov(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
+		    const struct kvmx_emu_insn *insn, u64 gpa)
+{
+	struct kvm_run *run = vcpu->run;
+	u64 *gpr = vcpu->regs;
+	u64 seg_base = 0, la, val = 0;
+
+	if (!kvmx_emu_is_mov(insn) || !vcpu->mmio.known_mmio)
+		return -EAGAIN;
+	gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
+	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
+		seg_base = vmcs_read(VMCS_SEG_BASE(insn->seg));
+	la = kvmx_emu_linear(key->mode, insn->seg, seg_base, kvmx_emu_ea(insn, gpr, key->rip));
+	/* The exit's gpa is this access's (see note_known_la()). */
+	if (offset_in_page(la) != offset_in_page(gpa) ||
+	    offset_in_page(la) + insn->mem_bytes > PAGE_SIZE)
+		return -EAGAIN;
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = insn->mem_bytes;
+	run->mmio.is_write = insn->dir == KVMX_EMU_DIR_WRITE;
+	if (run->mmio.is_write) {
+		val = kvmx_emu_mov_store_value(insn, gpr);
+		set_next_rip(vcpu, next_rip(key->mode, key->rip, insn));
+	} else {
+		vcpu->mmio.ctxt.insn = *insn;
+		vcpu->mmio.mode = key->mode;
+		vcpu->mmio.fast_read = true;
+		vcpu->pending_io = KVMX_IO_MMIO_READ;
+	}
+	memcpy(run->mmio.data, &val, sizeof(val));
+	return 0;
+}
+
+/* User space answered a fast_mov() load. */
+static int complete_fast_read(struct kvmx_vcpu *vcpu)
+{
+	const struct kvmx_emu_insn *insn = &vcpu->mmio.ctxt.insn;
+	u64 val = 0;
+
+	vcpu->mmio.fast_read = false;
+	memcpy(&val, vcpu->run->mmio.data, insn->mem_bytes);
+	vcpu->regs[KVMX_RSP] = vmcs_read(GUEST_RSP);
+	kvmx_emu_mov_load(insn, vcpu->regs, val);
+	vmcs_write(GUEST_RSP, vcpu->regs[KVMX_RSP]);
+	set_next_rip(vcpu, next_rip(vcpu->mmio.mode, vmcs_read(GUEST_RIP), insn));
+	return 1;
+}
+
+/*
+ * Whether the exit's @gpa is the access of the decoded instruction: true
+ * for one memory operand within one page at the same page offset.  The
+ * exit then gave its translation, and no page walk is needed for it.  (An
+ * exit during event delivery, whose access is not the instruction's, never
+ * gets here.)
+ */
+static void note_known_la(struct kvmx_vcpu *vcpu, u64 gpa)
+{
+	const struct kvmx_emu_insn *insn = &vcpu->mmio.ctxt.insn;
+
+	vcpu->mmio.known_la_valid = insn->dir != KVMX_EMU_DIR_COPY &&
+				    offset_in_page(insn->la) == offset_in_page(gpa) &&
+				    offset_in_page(insn->la) + insn->mem_bytes <= PAGE_SIZE;
+	vcpu->mmio.known_la = insn->la & PAGE_MASK;
+	vcpu->mmio.known_gpa = gpa & PAGE_MASK;
+}
+
+/* An MMIO exit while the CPU delivered an event: KVM gives up too. */
+static int delivery_failure(struct kvmx_vcpu *vcpu, u64 gpa)
+{
+	struct kvm_run *run = vcpu->run;
+
+	pr_info_ratelimited("vCPU %u: MMIO access at gpa 0x%llx while delivering an event\n",
+			    vcpu->id, gpa);
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_DELIVERY_EV;
+	/* KVM's layout; the event stays queued for the next entry. */
+	run->internal.ndata = 5;
+	run->internal.data[0] = vcpu->reinject_info;
+	run->internal.data[1] = vcpu->exit_reason;
+	run->internal.data[2] = vcpu->exit_qual;
+	run->internal.data[3] = gpa;
+	run->internal.data[4] = vcpu->last_cpu;
+	return 0;
+}
+
+/* The general path: the emulator, @cached or a fetched and decoded instruction. */
+static noinline int mmio_emulate(struct kvmx_vcpu *vcpu, u64 gpa,
+				 const struct kvmx_emu_insn *cached)
+{
+	struct kvmx_emu_ctxt *c = &vcpu->mmio.ctxt;
+	struct kvmx_insn_key *key = &vcpu->mmio.key;
+	int ret;
+
+	/* With the guest's paging state for the emulator's page walks. */
+	kvmx_walk_cfg_read(vcpu, &vcpu->mmio.walk);
+	memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
+	vcpu->mmio.write2.valid = false;
+	load_ctxt(vcpu);
+	ret = decode(vcpu, key, cached);
+	if (ret == KVMX_EMU_FAULT) {
+		c->fault = c->insn.fault;
+		return inject_fault(vcpu);
+	}
+	if (ret != KVMX_EMU_DONE)
+		return emulation_failure(vcpu);
+	note_known_la(vcpu, gpa);
+	return execute(vcpu);
+}
+
+int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
+{
+	struct kvmx_insn_key *key = &vcpu->mmio.key;
+	const struct kvmx_emu_insn *cached;
+	u64 cr0, efer;
+	int ret;
+
+	if (vcpu->reinject_info & INTR_INFO_VALID)
+		return delivery_failure(vcpu, gpa);
 	kvmx_stat_inc(vcpu, insn_emulation);
 	/* A gfn with no memslot is MMIO for every access: no lookup needed. */
 	vcpu->mmio.known_mmio = no_slot;
 	vcpu->mmio.known_gfn = gpa >> PAGE_SHIFT;
-	vcpu->mmio.mode = emu_mode();
-	kvmx_walk_cfg_read(vcpu, &vcpu->mmio.walk);
-	memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
-	vcpu->mmio.write2.valid = false;
-	ret = fetch(vcpu, vcpu->mmio.mode);
-	if (ret) {
-		vcpu->mmio.insn_len = 0;
-		return emulation_failure(vcpu);
+	/* PE and PG as the CPU has them: the guest's, even where kvmx owns them. */
+	cr0 = vmcs_read(GUEST_CR0);
+	efer = vmcs_read(GUEST_IA32_EFER);
+	vcpu->mmio.mode = emu_mode(cr0, efer);
+	insn_key_read(vcpu, cr0, efer, vcpu->mmio.mode, key);
+	cached = kvmx_insn_cache_lookup(vcpu, key);
+	if (cached) {
+		kvmx_stat_inc(vcpu, insn_cache_hit);
+		ret = fast_mov(vcpu, key, cached, gpa);
+		if (ret != -EAGAIN)
+			return ret;
 	}
-	return step(vcpu);
+	return mmio_emulate(vcpu, gpa, cached);
 }
 
 int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu)
 {
+	struct kvmx_emu_ctxt *c = &vcpu->mmio.ctxt;
 	struct kvmx_mmio_frag *asked = &vcpu->mmio.asked;
 	struct kvmx_mmio_frag *f = &vcpu->mmio.frag[vcpu->mmio.asked_idx];
+
+	if (vcpu->mmio.fast_read)
+		return complete_fast_read(vcpu);
 
 	*f = *asked;
 	memcpy(f->data, vcpu->run->mmio.data, asked->len);
 	/* User space may have changed the vCPU's state during the exit. */
 	kvmx_walk_cfg_read(vcpu, &vcpu->mmio.walk);
-	return step(vcpu);
+	load_ctxt(vcpu);
+	kvmx_emu_address(c, &c->insn);
+	return execute(vcpu);
 }
 
 int kvmx_complete_mmio_write2(struct kvmx_vcpu *vcpu)
@@ -296,17 +528,13 @@ int kvmx_complete_mmio_write2(struct kvmx_vcpu *vcpu)
  * fault, -EAGAIN when the normal fault path must resolve @gpa (no MMIO
  * SPTE there, or a stale one).
  */
-int kvmx_mmio_spte_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig)
+/* kvmx_mmio_spte_fault() with no help from the last-MMIO cache: walk the EPT. */
+static noinline int mmio_spte_walk(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig, u64 gen)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	u64 gfn = gpa >> PAGE_SHIFT;
 	u64 sptes[KVMX_EPT_LEVELS];
-	u64 gen = kvmx_memslot_gen(vm);
 	int n, i;
-
-	if (vcpu->last_mmio.valid && vcpu->last_mmio.gfn == gfn && vcpu->last_mmio.gen == gen &&
-	    !(gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS))
-		goto fast;
 
 	n = kvmx_tdp_walk_lockless(&vm->tdp, gfn, sptes);
 	if (n == KVMX_EPT_LEVELS && kvmx_spte_is_mmio(&vm->mmio, sptes[n - 1])) {
@@ -317,7 +545,7 @@ int kvmx_mmio_spte_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig)
 		vcpu->last_mmio.valid = true;
 		vcpu->last_mmio.gfn = gfn;
 		vcpu->last_mmio.gen = gen;
-		goto fast;
+		return 1;
 	}
 	if (!misconfig)
 		return -EAGAIN;
@@ -338,7 +566,20 @@ int kvmx_mmio_spte_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig)
 	vcpu->run->internal.data[0] = vcpu->exit_reason;
 	vcpu->run->internal.data[1] = gpa;
 	return 0;
-fast:
+}
+
+int kvmx_mmio_spte_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig)
+{
+	u64 gen = kvmx_memslot_gen(vcpu->vm);
+	int r;
+
+	if (!vcpu->last_mmio.valid || vcpu->last_mmio.gfn != gpa >> PAGE_SHIFT ||
+	    vcpu->last_mmio.gen != gen || (gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS)) {
+		/* 1: an MMIO SPTE of this generation is there. */
+		r = mmio_spte_walk(vcpu, gpa, misconfig, gen);
+		if (r != 1)
+			return r;
+	}
 	kvmx_stat_inc(vcpu, mmio_fast);
 	trace_kvmx_mmio_fault(vcpu, gpa, true);
 	return kvmx_mmio_fault(vcpu, gpa, true);

@@ -98,6 +98,7 @@ static const struct stat_def vcpu_defs[] = {
 	VCPU_COUNTER(signal_exits),
 	VCPU_COUNTER(halt_exits),
 	VCPU_COUNTER(insn_emulation),
+	VCPU_COUNTER(insn_cache_hit),
 	VCPU_COUNTER(insn_emulation_fail),
 };
 

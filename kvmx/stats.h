@@ -66,7 +66,8 @@ struct kvmx_vcpu_stat {
 	u64 io_exits;			/* KVM_RUN returned KVM_EXIT_IO */
 	u64 signal_exits;		/* KVM_RUN returned KVM_EXIT_INTR */
 	u64 halt_exits;			/* KVM_RUN returned KVM_EXIT_HLT */
-	u64 insn_emulation;		/* instructions fetched for emulation */
+	u64 insn_emulation;		/* instructions emulated (MMIO) */
+	u64 insn_cache_hit;		/* of which found decoded in the vCPU's cache */
 	u64 insn_emulation_fail;	/* emulation failures (internal error) */
 };
 

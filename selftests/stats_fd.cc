@@ -85,6 +85,7 @@ const std::vector<std::pair<std::string, uint32_t>> kKvmxVcpuStats = {
 	{"signal_exits", kCounter},
 	{"halt_exits", kCounter},
 	{"insn_emulation", kCounter},
+	{"insn_cache_hit", kCounter},
 	{"insn_emulation_fail", kCounter},
 };
 

@@ -544,7 +544,7 @@ static void complete_string_io(struct kvmx_vcpu *vcpu)
  */
 void kvmx_complete_pio(struct kvmx_vcpu *vcpu)
 {
-	unsigned long *rax = &vcpu->regs[KVMX_RAX];
+	u64 *rax = &vcpu->regs[KVMX_RAX];
 
 	if (vcpu->pio.string) {
 		complete_string_io(vcpu);

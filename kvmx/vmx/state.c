@@ -23,20 +23,6 @@ static bool is_canonical(u64 la)
 	return ((s64)la << 16 >> 16) == (s64)la;
 }
 
-unsigned long kvmx_get_cr0(void)
-{
-	unsigned long mask = kvmx_vmcs_config.cr0_host_owned;
-
-	return (vmcs_read(GUEST_CR0) & ~mask) | (vmcs_read(CR0_READ_SHADOW) & mask);
-}
-
-unsigned long kvmx_get_cr4(void)
-{
-	unsigned long mask = kvmx_vmcs_config.cr4_host_owned;
-
-	return (vmcs_read(GUEST_CR4) & ~mask) | (vmcs_read(CR4_READ_SHADOW) & mask);
-}
-
 static void set_long_mode(bool lma)
 {
 	u64 efer = vmcs_read(GUEST_IA32_EFER);
@@ -102,7 +88,7 @@ int kvmx_guest_cpl(void)
 
 void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *r)
 {
-	unsigned long *g = vcpu->regs;
+	u64 *g = vcpu->regs;
 
 	r->rax = g[KVMX_RAX];
 	r->rbx = g[KVMX_RBX];
@@ -126,7 +112,7 @@ void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *r)
 
 void kvmx_set_regs(struct kvmx_vcpu *vcpu, const struct kvm_regs *r)
 {
-	unsigned long *g = vcpu->regs;
+	u64 *g = vcpu->regs;
 
 	g[KVMX_RAX] = r->rax;
 	g[KVMX_RBX] = r->rbx;

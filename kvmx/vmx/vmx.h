@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include <linux/seq_file.h>
 #include "caps.h"
+#include "vmcs.h"
 
 /* Decoded on load from the boot CPU; every online CPU was checked to match. */
 extern struct kvmx_vmx_caps kvmx_vmx;
@@ -41,15 +42,29 @@ void kvmx_vcpu_put(struct kvmx_vcpu *vcpu);
 void kvmx_invept_all_cpus(u64 eptp);
 
 /* vmenter.S: 0 after a VM exit, 1 if VMLAUNCH/VMRESUME failed. */
-int kvmx_vmx_run(unsigned long *regs, bool launched);
+int kvmx_vmx_run(u64 *regs, bool launched);
 void kvmx_vmx_vmexit(void);
 
 /* state.c: guest register state in the VMCS; the vCPU is loaded. */
 void kvmx_set_cr0(struct kvmx_vcpu *vcpu, unsigned long cr0);
 int kvmx_set_cr4(struct kvmx_vcpu *vcpu, unsigned long cr4);
 int kvmx_set_efer(struct kvmx_vcpu *vcpu, u64 efer);
-unsigned long kvmx_get_cr0(void);
-unsigned long kvmx_get_cr4(void);
+
+/* CR0 and CR4 as the guest sees them: host-owned bits from the read shadows. */
+static inline unsigned long kvmx_get_cr0(void)
+{
+	unsigned long mask = kvmx_vmcs_config.cr0_host_owned;
+
+	return (vmcs_read(GUEST_CR0) & ~mask) | (vmcs_read(CR0_READ_SHADOW) & mask);
+}
+
+static inline unsigned long kvmx_get_cr4(void)
+{
+	unsigned long mask = kvmx_vmcs_config.cr4_host_owned;
+
+	return (vmcs_read(GUEST_CR4) & ~mask) | (vmcs_read(CR4_READ_SHADOW) & mask);
+}
+
 void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *regs);
 void kvmx_set_regs(struct kvmx_vcpu *vcpu, const struct kvm_regs *regs);
 void kvmx_get_sregs(struct kvmx_vcpu *vcpu, struct kvm_sregs *sregs);
