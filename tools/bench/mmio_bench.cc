@@ -4,11 +4,15 @@
 // where the TSC follows the emulated instruction count and so repeats from
 // run to run.  One line per measurement, for tools/testhost to tabulate:
 //
-//   bench config=kvmx-misconfig slots=509 kind=mmio iters=2000 cycles=12345
+//   bench config=kvmx-misconfig slots=509 kind=mmio mode=real iters=2000 cycles=12345
 //
 //   mmio_bench --device PATH --config NAME [--caching misconfig|not-present|off]
-//              [--slots N] [--kind mmio|pio] [--iters N]
+//              [--slots N] [--kind mmio|mmio-read|pio] [--mode real|long] [--iters N]
 //
+// --kind: an MMIO write (the default), an MMIO read (user space answers it,
+// the next KVM_RUN completes it), or an OUT.  --mode: a real-mode guest (the
+// default) or a 64-bit one with paging, where the hypervisor's fetch of the
+// instruction walks the guest's page tables.
 // --caching chooses the VM's KVMX_CAP_MMIO_CACHING flavour (kvmx only);
 // without it the VM keeps the hypervisor's default.  --config names the
 // configuration in the output (e.g. "kvm-intel-caching-off", for a kvm.ko
@@ -37,6 +41,7 @@ struct Args {
 	std::string device = "/dev/kvmx";
 	std::string caching;
 	std::string kind = "mmio";
+	std::string mode = "real";
 	std::string config;
 	unsigned slots = 1;
 	unsigned iters = 2000;
@@ -45,7 +50,8 @@ struct Args {
 [[noreturn]] void usage()
 {
 	std::fprintf(stderr, "usage: mmio_bench --device PATH --config NAME [--caching misconfig|"
-			     "not-present|off] [--slots N] [--kind mmio|pio] [--iters N]\n");
+			     "not-present|off] [--slots N] [--kind mmio|mmio-read|pio] "
+			     "[--mode real|long] [--iters N]\n");
 	std::exit(2);
 }
 
@@ -63,6 +69,8 @@ Args parse(int argc, char **argv)
 			a.caching = v;
 		else if (arg == "--kind")
 			a.kind = v;
+		else if (arg == "--mode")
+			a.mode = v;
 		else if (arg == "--config")
 			a.config = v;
 		else if (arg == "--slots")
@@ -73,19 +81,29 @@ Args parse(int argc, char **argv)
 			usage();
 	}
 	if (a.config.empty() || a.slots < 1 || a.slots > 509 || a.iters < 10 || a.iters > 60000 ||
-	    (a.kind != "mmio" && a.kind != "pio"))
+	    (a.kind != "mmio" && a.kind != "mmio-read" && a.kind != "pio") ||
+	    (a.mode != "real" && a.mode != "long"))
 		usage();
 	return a;
 }
 
-// Real mode: mov cx,N; again: mov [0x2000],al (or out 0x80,al); loop again; hlt
-std::vector<uint8_t> loop_code(const std::string &kind, uint16_t n)
+constexpr uint64_t kMmio = 0x2000;
+
+// mov cx,N (64-bit: mov ecx,N); again: the access; loop again; hlt.  The
+// access: real mode mov [0x2000],al, mov al,[0x2000] or out 0x80,al; 64-bit
+// mov [rbx],al, mov al,[rbx] (RBX = 0x2000) or out 0x80,al.
+std::vector<uint8_t> loop_code(const Args &a, uint16_t n)
 {
 	std::vector<uint8_t> code = {0xb9, uint8_t(n), uint8_t(n >> 8)};
-	if (kind == "mmio")
-		code.insert(code.end(), {0xa2, 0x00, 0x20, 0xe2, 0xfb});
-	else
+	bool real = a.mode == "real";
+	if (!real)
+		code.insert(code.end(), {0, 0});
+	if (a.kind == "pio")
 		code.insert(code.end(), {0xe6, 0x80, 0xe2, 0xfc});
+	else if (real)
+		code.insert(code.end(), {uint8_t(a.kind == "mmio" ? 0xa2 : 0xa0), 0x00, 0x20, 0xe2, 0xfb});
+	else
+		code.insert(code.end(), {uint8_t(a.kind == "mmio" ? 0x88 : 0x8a), 0x03, 0xe2, 0xfc});
 	code.push_back(0xf4);
 	return code;
 }
@@ -126,10 +144,14 @@ int main(int argc, char **argv)
 	Args a = parse(argc, argv);
 	try {
 		Fd dev = Fd::open(a.device, O_RDWR);
-		const uint32_t want = a.kind == "mmio" ? KVM_EXIT_MMIO : KVM_EXIT_IO;
+		const uint32_t want = a.kind == "pio" ? KVM_EXIT_IO : KVM_EXIT_MMIO;
+		const GuestMode mode = a.mode == "real" ? GuestMode::kReal : GuestMode::kLong64;
 
 		// Warm-up run: faults the code page in and caches the MMIO gfn.
-		TinyGuest g(dev, loop_code(a.kind, 4), GuestMode::kReal, caching(a.caching));
+		TinyGuest g(dev, loop_code(a, 4), mode, caching(a.caching));
+		kvm_regs r = g.regs();
+		r.rbx = kMmio;
+		g.set_regs(r);
 		// More slots, never touched: what a memslot search has to get through.
 		std::vector<Mapping> extra;
 		for (unsigned i = 1; i < a.slots; i++) {
@@ -138,9 +160,9 @@ int main(int argc, char **argv)
 		}
 		run_to_hlt(g, want);
 
-		std::vector<uint8_t> code = loop_code(a.kind, static_cast<uint16_t>(a.iters));
+		std::vector<uint8_t> code = loop_code(a, static_cast<uint16_t>(a.iters));
 		std::memcpy(g.ram.get(), code.data(), code.size());
-		kvm_regs r = g.regs();
+		r = g.regs();
 		r.rip = TinyGuest::kCodeGpa;
 		g.set_regs(r);
 
@@ -150,8 +172,8 @@ int main(int argc, char **argv)
 		if (exits != a.iters)
 			throw std::runtime_error("expected " + std::to_string(a.iters) + " exits, got " +
 						 std::to_string(exits));
-		std::printf("bench config=%s slots=%u kind=%s iters=%u cycles=%llu\n",
-			    a.config.c_str(), a.slots, a.kind.c_str(), a.iters,
+		std::printf("bench config=%s slots=%u kind=%s mode=%s iters=%u cycles=%llu\n",
+			    a.config.c_str(), a.slots, a.kind.c_str(), a.mode.c_str(), a.iters,
 			    static_cast<unsigned long long>(cycles / a.iters));
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "mmio_bench: %s\n", e.what());
