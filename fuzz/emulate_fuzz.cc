@@ -159,11 +159,26 @@ static void check_decode(const struct kvmx_emu_ctxt *c)
 	CHECK(insn.mem_bytes && insn.mem_bytes <= insn.op_bytes);
 	CHECK(insn.ad_bytes == 2 || insn.ad_bytes == 4 || insn.ad_bytes == 8);
 	CHECK(insn.seg < KVMX_EMU_NR_SEGS);
-	CHECK(insn.reg == 0xff || insn.reg < KVMX_EMU_NR_GPRS);
+	CHECK(insn.reg == KVMX_EMU_NO_REG || insn.reg < KVMX_EMU_NR_GPRS);
 	if (c->mode != KVMX_EMU_MODE_64) {
 		CHECK(insn.la <= 0xffffffffULL && insn.la2 <= 0xffffffffULL);
 		CHECK(insn.op_bytes != 8 && insn.ad_bytes != 8);
 	}
+
+	/* The decode, kept and re-addressed with other state, equals a fresh one. */
+	struct kvmx_emu_ctxt other = *c;
+	struct kvmx_emu_insn fresh;
+	unsigned int i;
+
+	for (i = 0; i < KVMX_EMU_NR_GPRS; i++)
+		other.regs.gpr[i] = c->regs.gpr[(i + 5) % KVMX_EMU_NR_GPRS] * 3 + i;
+	other.regs.rip = ~c->regs.rip;
+	for (i = 0; i < KVMX_EMU_NR_SEGS; i++)
+		other.seg_base[i] = c->seg_base[(i + 1) % KVMX_EMU_NR_SEGS];
+	CHECK(kvmx_emu_decode(&other, &fresh) == KVMX_EMU_DONE);
+	kvmx_emu_address(&other, &insn);
+	CHECK(insn.ea == fresh.ea && insn.la == fresh.la && insn.bit == fresh.bit);
+	CHECK(insn.op != KVMX_EMU_OP_MOVS || insn.la2 == fresh.la2);
 }
 
 /* One step with a backend mode; checks the per-step contract. */
