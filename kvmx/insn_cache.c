@@ -73,9 +73,9 @@ const struct kvmx_emu_insn *kvmx_insn_cache_lookup(struct kvmx_vcpu *vcpu,
 }
 
 /*
- * Add a check that the @len bytes (within one aligned word) at @gpa still
- * hold @val, in the bits of @mask.  False if @gpa is not in a memslot or
- * the entry has no room.
+ * Add a check that the bytes from @gpa on (within its aligned word) still
+ * hold @val in the bits of @mask, both counted from @gpa.  False if @gpa is
+ * not in a memslot or the entry has no room.
  */
 static bool add_check(struct kvmx_vcpu *vcpu, struct kvmx_insn_cache_entry *e, u64 gpa,
 		      u64 val, u64 mask)
