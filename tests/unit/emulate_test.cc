@@ -1067,25 +1067,38 @@ TEST(EmulateStep, UnhandleableAndTruncatedCommitNothing)
 // Arbitrary bytes and registers, with a bus answering at random: the result
 // is always one of the five, an uncommitted step leaves the registers, and
 // nothing crashes (ASan and UBSan watch).
+// Random instruction bytes, half of them drawn from @hot (prefixes and
+// opcodes worth hitting often); @min_len..15 bytes.
+template <size_t N>
+std::vector<u8> RandomBytes(std::mt19937_64 &rng, const u8 (&hot)[N], size_t min_len)
+{
+	std::vector<u8> b(min_len + rng() % (16 - min_len));
+	for (auto &x : b)
+		x = (rng() & 1) ? static_cast<u8>(rng()) : hot[rng() % N];
+	return b;
+}
+
+// Random registers (half of them small, so addresses repeat), RIP and bases.
+void RandomState(std::mt19937_64 &rng, kvmx_emu_ctxt &c)
+{
+	for (auto &g : c.regs.gpr)
+		g = (rng() & 1) ? rng() : rng() % 64;
+	c.regs.rip = rng();
+	c.regs.rflags = rng();
+	for (auto &s : c.seg_base)
+		s = rng();
+}
+
 TEST(EmulateStep, RandomBytesAndState)
 {
 	std::mt19937_64 rng(7);
 	int results[5] = {};
 
 	for (int i = 0; i < 200000; i++) {
-		std::vector<u8> b(rng() % 16);
-		for (auto &x : b) {
-			static const u8 hot[] = {0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x64, 0x48, 0x0f,
-						 0x89, 0x8b, 0xa5, 0xab, 0xf7, 0x81, 0x87, 0xba};
-			x = (rng() & 1) ? static_cast<u8>(rng()) : hot[rng() % 16];
-		}
-		Emu e(static_cast<kvmx_emu_mode>(rng() % 3), b);
-		for (auto &g : e.c.regs.gpr)
-			g = (rng() & 1) ? rng() : rng() % 64;
-		e.c.regs.rip = rng();
-		e.c.regs.rflags = rng();
-		for (auto &s : e.c.seg_base)
-			s = rng();
+		static const u8 hot[] = {0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x64, 0x48, 0x0f,
+					 0x89, 0x8b, 0xa5, 0xab, 0xf7, 0x81, 0x87, 0xba};
+		Emu e(static_cast<kvmx_emu_mode>(rng() % 3), RandomBytes(rng, hot, 0));
+		RandomState(rng, e.c);
 		e.c.la57 = rng() & 1;
 		e.bus.read_reply = static_cast<FakeBus::Reply>(rng() % 3);
 		e.bus.write_reply = static_cast<FakeBus::Reply>(rng() % 3);
@@ -1118,20 +1131,12 @@ TEST(EmulateStep, KeptDecodeExecutesLikeStep)
 	int executed = 0;
 
 	for (int i = 0; i < 100000; i++) {
-		std::vector<u8> b(1 + rng() % 15);
-		for (auto &x : b) {
-			static const u8 hot[] = {0x66, 0x67, 0xf3, 0x64, 0x48, 0x0f, 0x89, 0x8b,
-						 0xa5, 0xab, 0xf7, 0x81, 0x87, 0xba, 0xa3, 0x44};
-			x = (rng() & 1) ? static_cast<u8>(rng()) : hot[rng() % 16];
-		}
+		static const u8 hot[] = {0x66, 0x67, 0xf3, 0x64, 0x48, 0x0f, 0x89, 0x8b,
+					 0xa5, 0xab, 0xf7, 0x81, 0x87, 0xba, 0xa3, 0x44};
+		std::vector<u8> b = RandomBytes(rng, hot, 1);
 		kvmx_emu_mode mode = static_cast<kvmx_emu_mode>(rng() % 3);
 		Emu stepped(mode, b), kept(mode, b);
-		for (auto &g : stepped.c.regs.gpr)
-			g = (rng() & 1) ? rng() : rng() % 64;
-		stepped.c.regs.rip = rng();
-		stepped.c.regs.rflags = rng();
-		for (auto &s : stepped.c.seg_base)
-			s = rng();
+		RandomState(rng, stepped.c);
 		// The kept decode saw other registers and bases.
 		for (auto &g : kept.c.regs.gpr)
 			g = rng();
@@ -1168,19 +1173,11 @@ TEST(EmulateStep, MovHelpersMatchExecute)
 	int stores = 0, loads = 0;
 
 	for (int i = 0; i < 200000; i++) {
-		std::vector<u8> b(1 + rng() % 15);
-		for (auto &x : b) {
-			static const u8 hot[] = {0x66, 0x67, 0x48, 0x41, 0x0f, 0x88, 0x89, 0x8a,
-						 0x8b, 0xc6, 0xc7, 0xa0, 0xa3, 0xb6, 0xbf, 0x63};
-			x = (rng() & 1) ? static_cast<u8>(rng()) : hot[rng() % 16];
-		}
+		static const u8 hot[] = {0x66, 0x67, 0x48, 0x41, 0x0f, 0x88, 0x89, 0x8a,
+					 0x8b, 0xc6, 0xc7, 0xa0, 0xa3, 0xb6, 0xbf, 0x63};
 		kvmx_emu_mode mode = static_cast<kvmx_emu_mode>(rng() % 3);
-		Emu e(mode, b);
-		for (auto &g : e.c.regs.gpr)
-			g = (rng() & 1) ? rng() : rng() % 64;
-		e.c.regs.rip = rng();
-		for (auto &s : e.c.seg_base)
-			s = rng();
+		Emu e(mode, RandomBytes(rng, hot, 1));
+		RandomState(rng, e.c);
 		kvmx_emu_insn insn;
 		if (kvmx_emu_decode(&e.c, &insn) != KVMX_EMU_DONE || !kvmx_emu_is_mov(&insn))
 			continue;
