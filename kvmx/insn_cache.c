@@ -125,7 +125,7 @@ void kvmx_insn_cache_fill(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *ke
 
 		for (j = 0; j < n; j++)
 			val |= (u64)bytes[i + j] << (8 * j);
-		if (!add_check(vcpu, e, gpa + i, val, n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1))
+		if (!add_check(vcpu, e, gpa + i, val, kvmx_emu_mask(n)))
 			return;
 		i += n;
 	}

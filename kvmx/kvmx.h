@@ -178,10 +178,8 @@ struct kvmx_vcpu {
 	 * gave, @write2 holds a second MMIO write fragment for the next exit.
 	 */
 	struct {
-		u8 mode;
-		struct kvmx_insn_key key;	/* where the instruction is */
-		u8 insn_len;		/* 0: not fetched (from the cache) */
-		u8 insn[KVMX_EMU_MAX_INSN_LEN];
+		/* Where the instruction is, and the emulator's mode. */
+		struct kvmx_insn_key key;
 		u8 asked_idx;		/* which fragment @asked is */
 		bool known_mmio;	/* @known_gfn has no memslot */
 		u64 known_gfn;
@@ -201,6 +199,7 @@ struct kvmx_vcpu {
 			u64 gpa;
 			u8 data[8];
 		} frag[2], write2, asked;
+		/* The emulator's context; insn_len 0: from the cache, not fetched. */
 		struct kvmx_emu_ctxt ctxt;
 	} mmio;
 

@@ -154,16 +154,17 @@ static u8 emu_mode(u64 cr0, u64 efer)
 	return KVMX_EMU_MODE_16;
 }
 
-/* The instruction cache's key for CS:RIP now, given CR0, EFER and the mode. */
-static void insn_key_read(struct kvmx_vcpu *vcpu, u64 cr0, u64 efer, u8 mode,
-			  struct kvmx_insn_key *key)
+/* The instruction cache's key for CS:RIP now, the emulator's mode included. */
+static void insn_key_read(struct kvmx_vcpu *vcpu, struct kvmx_insn_key *key)
 {
+	/* PE and PG as the CPU has them: the guest's, even where kvmx owns them. */
+	u64 cr0 = vmcs_read(GUEST_CR0), efer = vmcs_read(GUEST_IA32_EFER);
 	u64 cr4;
 
 	key->rip = vmcs_read(GUEST_RIP);
 	key->cs_base = vmcs_read(GUEST_CS_BASE);
 	key->gen = kvmx_memslot_gen(vcpu->vm);
-	key->mode = mode;
+	key->mode = emu_mode(cr0, efer);
 	key->paging = 0;
 	key->cr3 = 0;
 	key->pdpte = 0;
@@ -179,32 +180,33 @@ static void insn_key_read(struct kvmx_vcpu *vcpu, u64 cr0, u64 efer, u8 mode,
 }
 
 /*
- * Fetches the instruction at CS:RIP (@key) into vcpu->mmio.insn; @res gets
- * the translation of its first byte.
+ * Fetches the instruction at CS:RIP (@key) into the emulator's context; @res
+ * gets the translation of its first byte.
  */
 static int fetch(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 		 struct kvmx_walk_result *res)
 {
 	u64 la = key->rip;
 	unsigned int len = KVMX_EMU_MAX_INSN_LEN;
+	struct kvmx_emu_ctxt *c = &vcpu->mmio.ctxt;
 	struct kvmx_walk_result tail;
 	unsigned int first;
 
-	vcpu->mmio.insn_len = 0;
+	c->insn_len = 0;
 	if (key->mode != KVMX_EMU_MODE_64)
 		la = (u32)(la + key->cs_base);
 	if (kvmx_translate(vcpu, &vcpu->mmio.walk, la, KVMX_WALK_FETCH, res) != KVMX_WALK_OK)
 		return -EFAULT;
 	first = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(la));
-	if (kvmx_read_guest(vcpu->vm, res->gpa, vcpu->mmio.insn, first))
+	if (kvmx_read_guest(vcpu->vm, res->gpa, c->insn_bytes, first))
 		return -EIO;
 	/* The tail may lie on a page that is not there: take what is. */
 	if (first < len &&
 	    (kvmx_translate(vcpu, &vcpu->mmio.walk, la + first, KVMX_WALK_FETCH, &tail) !=
 	     KVMX_WALK_OK ||
-	     kvmx_read_guest(vcpu->vm, tail.gpa, vcpu->mmio.insn + first, len - first)))
+	     kvmx_read_guest(vcpu->vm, tail.gpa, c->insn_bytes + first, len - first)))
 		len = first;
-	vcpu->mmio.insn_len = len;
+	c->insn_len = len;
 	return 0;
 }
 
@@ -216,20 +218,21 @@ static int fetch(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 static int emulation_failure(struct kvmx_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	const struct kvmx_emu_ctxt *c = &vcpu->mmio.ctxt;
 	u64 *info = &run->internal.data[3];
 	struct kvmx_walk_result res;
 
 	kvmx_stat_inc(vcpu, insn_emulation_fail);
 	/* An instruction from the cache was not fetched: fetch it to show it. */
-	if (!vcpu->mmio.insn_len)
+	if (!c->insn_len)
 		fetch(vcpu, &vcpu->mmio.key, &res);
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	run->emulation_failure.flags = vcpu->mmio.insn_len ?
+	run->emulation_failure.flags = c->insn_len ?
 		KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES : 0;
-	run->emulation_failure.insn_size = vcpu->mmio.insn_len;
+	run->emulation_failure.insn_size = c->insn_len;
 	memset(run->emulation_failure.insn_bytes, 0, sizeof(run->emulation_failure.insn_bytes));
-	memcpy(run->emulation_failure.insn_bytes, vcpu->mmio.insn, vcpu->mmio.insn_len);
+	memcpy(run->emulation_failure.insn_bytes, c->insn_bytes, c->insn_len);
 	info[0] = vcpu->exit_reason;
 	info[1] = vcpu->exit_qual;
 	info[2] = vmcs_read(GUEST_PHYSICAL_ADDRESS);
@@ -237,23 +240,6 @@ static int emulation_failure(struct kvmx_vcpu *vcpu)
 	info[4] = vcpu->last_cpu;
 	run->emulation_failure.ndata = 8;
 	return 0;
-}
-
-/* RIP moves past a completed instruction; an STI or MOV SS shadow ends. */
-static void set_next_rip(struct kvmx_vcpu *vcpu, u64 rip)
-{
-	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-
-	vmcs_write(GUEST_RIP, rip);
-	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
-		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
-			   intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
-}
-
-static u64 next_rip(u8 mode, u64 rip, const struct kvmx_emu_insn *insn)
-{
-	rip += insn->len;
-	return mode == KVMX_EMU_MODE_64 ? rip : (u32)rip;
 }
 
 /* Queues the exception of a KVMX_EMU_FAULT; the instruction is abandoned. */
@@ -282,7 +268,7 @@ static void load_ctxt(struct kvmx_vcpu *vcpu)
 	c->regs.rflags = vmcs_read(GUEST_RFLAGS);
 	for (i = 0; i < KVMX_EMU_NR_SEGS; i++)
 		c->seg_base[i] = vmcs_read(VMCS_SEG_BASE(i));
-	c->mode = vcpu->mmio.mode;
+	c->mode = vcpu->mmio.key.mode;
 	c->la57 = vcpu->mmio.walk.cr4 & X86_CR4_LA57;
 	c->ops = &emu_ops;
 	c->opaque = vcpu;
@@ -305,7 +291,7 @@ static int execute(struct kvmx_vcpu *vcpu)
 			vcpu->regs[i] = c->regs.gpr[i];
 		vmcs_write(GUEST_RSP, c->regs.gpr[KVMX_RSP]);
 		if (!c->rep_more)
-			set_next_rip(vcpu, c->regs.rip);
+			kvmx_set_next_rip(c->regs.rip);
 		vmcs_write(GUEST_RFLAGS, c->regs.rflags);
 		return ret == KVMX_EMU_DONE ? 1 : 0;
 	case KVMX_EMU_EXIT_READ:
@@ -331,18 +317,29 @@ static int decode(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 
 	if (cached) {
 		c->insn = *cached;
-		vcpu->mmio.insn_len = 0;
+		c->insn_len = 0;	/* not fetched */
 		kvmx_emu_address(c, &c->insn);
 		return KVMX_EMU_DONE;
 	}
 	if (fetch(vcpu, key, &res))
 		return KVMX_EMU_UNHANDLEABLE;
-	c->insn_len = vcpu->mmio.insn_len;
-	memcpy(c->insn_bytes, vcpu->mmio.insn, vcpu->mmio.insn_len);
 	ret = kvmx_emu_decode(c, &c->insn);
 	if (ret == KVMX_EMU_DONE)
-		kvmx_insn_cache_fill(vcpu, key, &res, vcpu->mmio.insn, &c->insn);
+		kvmx_insn_cache_fill(vcpu, key, &res, c->insn_bytes, &c->insn);
 	return ret;
+}
+
+/*
+ * Whether the exit's @gpa is the access of the decoded instruction, whose
+ * operand is at @la: true for one memory operand within one page at the
+ * same page offset.  The exit then gave that access's translation.  (An
+ * exit during event delivery, whose access is not the instruction's, never
+ * gets here.)
+ */
+static bool exit_gpa_is_operand(const struct kvmx_emu_insn *insn, u64 la, u64 gpa)
+{
+	return insn->dir != KVMX_EMU_DIR_COPY && offset_in_page(la) == offset_in_page(gpa) &&
+	       offset_in_page(la) + insn->mem_bytes <= PAGE_SIZE;
 }
 
 /*
@@ -366,9 +363,7 @@ static int fast_mov(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
 		seg_base = vmcs_read(VMCS_SEG_BASE(insn->seg));
 	la = kvmx_emu_linear(key->mode, insn->seg, seg_base, kvmx_emu_ea(insn, gpr, key->rip));
-	/* The exit's gpa is this access's (see note_known_la()). */
-	if (offset_in_page(la) != offset_in_page(gpa) ||
-	    offset_in_page(la) + insn->mem_bytes > PAGE_SIZE)
+	if (!exit_gpa_is_operand(insn, la, gpa))
 		return -EAGAIN;
 
 	run->exit_reason = KVM_EXIT_MMIO;
@@ -377,10 +372,9 @@ static int fast_mov(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 	run->mmio.is_write = insn->dir == KVMX_EMU_DIR_WRITE;
 	if (run->mmio.is_write) {
 		val = kvmx_emu_mov_store_value(insn, gpr);
-		set_next_rip(vcpu, next_rip(key->mode, key->rip, insn));
+		kvmx_set_next_rip(kvmx_emu_next_rip(key->mode, key->rip, insn));
 	} else {
 		vcpu->mmio.ctxt.insn = *insn;
-		vcpu->mmio.mode = key->mode;
 		vcpu->mmio.fast_read = true;
 		vcpu->pending_io = KVMX_IO_MMIO_READ;
 	}
@@ -399,24 +393,16 @@ static int complete_fast_read(struct kvmx_vcpu *vcpu)
 	vcpu->regs[KVMX_RSP] = vmcs_read(GUEST_RSP);
 	kvmx_emu_mov_load(insn, vcpu->regs, val);
 	vmcs_write(GUEST_RSP, vcpu->regs[KVMX_RSP]);
-	set_next_rip(vcpu, next_rip(vcpu->mmio.mode, vmcs_read(GUEST_RIP), insn));
+	kvmx_set_next_rip(kvmx_emu_next_rip(vcpu->mmio.key.mode, vmcs_read(GUEST_RIP), insn));
 	return 1;
 }
 
-/*
- * Whether the exit's @gpa is the access of the decoded instruction: true
- * for one memory operand within one page at the same page offset.  The
- * exit then gave its translation, and no page walk is needed for it.  (An
- * exit during event delivery, whose access is not the instruction's, never
- * gets here.)
- */
+/* The emulator's accesses to the operand's page need no page walk. */
 static void note_known_la(struct kvmx_vcpu *vcpu, u64 gpa)
 {
 	const struct kvmx_emu_insn *insn = &vcpu->mmio.ctxt.insn;
 
-	vcpu->mmio.known_la_valid = insn->dir != KVMX_EMU_DIR_COPY &&
-				    offset_in_page(insn->la) == offset_in_page(gpa) &&
-				    offset_in_page(insn->la) + insn->mem_bytes <= PAGE_SIZE;
+	vcpu->mmio.known_la_valid = exit_gpa_is_operand(insn, insn->la, gpa);
 	vcpu->mmio.known_la = insn->la & PAGE_MASK;
 	vcpu->mmio.known_gpa = gpa & PAGE_MASK;
 }
@@ -468,7 +454,6 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 {
 	struct kvmx_insn_key *key = &vcpu->mmio.key;
 	const struct kvmx_emu_insn *cached;
-	u64 cr0, efer;
 	int ret;
 
 	if (vcpu->reinject_info & INTR_INFO_VALID)
@@ -477,11 +462,7 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 	/* A gfn with no memslot is MMIO for every access: no lookup needed. */
 	vcpu->mmio.known_mmio = no_slot;
 	vcpu->mmio.known_gfn = gpa >> PAGE_SHIFT;
-	/* PE and PG as the CPU has them: the guest's, even where kvmx owns them. */
-	cr0 = vmcs_read(GUEST_CR0);
-	efer = vmcs_read(GUEST_IA32_EFER);
-	vcpu->mmio.mode = emu_mode(cr0, efer);
-	insn_key_read(vcpu, cr0, efer, vcpu->mmio.mode, key);
+	insn_key_read(vcpu, key);
 	cached = kvmx_insn_cache_lookup(vcpu, key);
 	if (cached) {
 		kvmx_stat_inc(vcpu, insn_cache_hit);

@@ -279,9 +279,7 @@ int kvmx_emu_execute(struct kvmx_emu_ctxt *ctxt)
 		return KVMX_EMU_UNHANDLEABLE;
 
 	copy_regs(&r, &ctxt->regs);
-	next_rip = r.rip + insn->len;
-	if (ctxt->mode != KVMX_EMU_MODE_64)
-		next_rip = (u32)next_rip;
+	next_rip = kvmx_emu_next_rip(ctxt->mode, r.rip, insn);
 
 	if (insn->op >= KVMX_EMU_OP_MOVS)
 		return step_string(ctxt, insn, &r, next_rip);

@@ -327,6 +327,13 @@ static inline u64 kvmx_emu_ea(const struct kvmx_emu_insn *insn, const u64 *gpr, 
 	return ea & kvmx_emu_mask(insn->ad_bytes);
 }
 
+/* The RIP after @insn at @rip: it wraps at 4 GiB outside 64-bit mode. */
+static inline u64 kvmx_emu_next_rip(u8 mode, u64 rip, const struct kvmx_emu_insn *insn)
+{
+	rip += insn->len;
+	return mode == KVMX_EMU_MODE_64 ? rip : (u32)rip;
+}
+
 /* The register operand's value at @bytes (AH..BH for KVMX_EMU_INSN_HREG). */
 static inline u64 kvmx_emu_get_reg(const u64 *gpr, const struct kvmx_emu_insn *insn,
 				   unsigned int bytes)

@@ -82,13 +82,8 @@ static bool long_mode_active(void)
 static void skip_instruction(struct kvmx_vcpu *vcpu)
 {
 	unsigned long rip = vmcs_read(GUEST_RIP) + vcpu->exit_insn_len;
-	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 
-	vmcs_write(GUEST_RIP, long_mode_active() ? rip : (u32)rip);
-	/* The instruction after STI or MOV SS has run: the blocking ends. */
-	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
-		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
-			   intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	kvmx_set_next_rip(long_mode_active() ? rip : (u32)rip);
 }
 
 static int inject_gp(struct kvmx_vcpu *vcpu)

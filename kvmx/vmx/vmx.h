@@ -73,6 +73,20 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data);
 int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host);
 extern const u32 kvmx_msr_list[];
 extern const unsigned int kvmx_msr_list_len;
+/*
+ * RIP moves past a completed instruction (skipped or emulated): the
+ * instruction after STI or MOV SS has run, so that blocking ends.
+ */
+static inline void kvmx_set_next_rip(u64 rip)
+{
+	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmcs_write(GUEST_RIP, rip);
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+			   intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
 void kvmx_queue_exception(struct kvmx_vcpu *vcpu, u8 vector, bool has_error, u32 error);
 int kvmx_guest_cpl(void);
 bool kvmx_interrupt_allowed(struct kvmx_vcpu *vcpu);
