@@ -10,11 +10,10 @@
 #include "lib/tiny_guest.h"
 
 using kvmx::Fd;
+using kvmx::test::open_device;
 using kvmx::test::TinyGuest;
 
 namespace {
-
-Fd open_device() { return Fd::open(kvmx::test::options().device, O_RDWR); }
 
 uint8_t *pio_data(const TinyGuest &g)
 {

@@ -21,13 +21,12 @@ using kvmx::Fd;
 using kvmx::Mapping;
 using kvmx::StatsReader;
 using kvmx::test::GuestMode;
+using kvmx::test::open_device;
 using kvmx::test::TinyGuest;
 
 namespace {
 
 constexpr uint64_t kMmio = 0x2000;
-
-Fd open_device() { return Fd::open(kvmx::test::options().device, O_RDWR); }
 
 bool testing_kvmx() { return kvmx::test::options().testing_kvmx(); }
 
@@ -74,16 +73,6 @@ std::string in_mode(GuestMode m, uint64_t v)
 	return std::string(name) + ": " + std::to_string(v);
 }
 
-void set_slot(const Fd &vm, uint32_t slot, uint64_t gpa, void *mem, uint64_t size)
-{
-	kvm_userspace_memory_region region{};
-	region.slot = slot;
-	region.guest_phys_addr = gpa;
-	region.memory_size = size;
-	region.userspace_addr = reinterpret_cast<uint64_t>(mem);
-	kvmx::ioctl_or_throw(vm, KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION",
-			     &region);
-}
 
 } // namespace
 
@@ -239,8 +228,8 @@ KVMX_TEST(memslot_change_misses)
 	Mapping moved = Mapping::anonymous(0x1000);
 	std::memcpy(moved.get(), g.ram.get(), 0x1000);
 	moved.as<uint8_t>()[4] = 0x22;
-	set_slot(g.vm, 0, TinyGuest::kCodeGpa, nullptr, 0);
-	set_slot(g.vm, 0, TinyGuest::kCodeGpa, moved.get(), 0x1000);
+	g.add_slot(0, TinyGuest::kCodeGpa, Mapping()); // size 0: delete
+	g.add_slot(0, TinyGuest::kCodeGpa, moved);
 	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_MMIO));
 	EXPECT_EQ(unsigned(g.run()->mmio.data[0]), 0x22u);
 	if (testing_kvmx())

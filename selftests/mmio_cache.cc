@@ -26,11 +26,10 @@ using kvmx::KmsgWatch;
 using kvmx::Mapping;
 using kvmx::StatsReader;
 using kvmx::test::GuestMode;
+using kvmx::test::open_device;
 using kvmx::test::TinyGuest;
 
 namespace {
-
-Fd open_device() { return Fd::open(kvmx::test::options().device, O_RDWR); }
 
 void require_kvmx()
 {

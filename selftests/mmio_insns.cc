@@ -32,6 +32,7 @@
 using kvmx::Fd;
 using kvmx::Mapping;
 using kvmx::test::GuestMode;
+using kvmx::test::open_device;
 using kvmx::test::TinyGuest;
 
 namespace {
@@ -107,8 +108,6 @@ struct Row {
 #include "mmio_insns.inc"
 #undef ROWS_BEGIN
 #undef ROWS_END
-
-Fd open_device() { return Fd::open(kvmx::test::options().device, O_RDWR); }
 
 const char *mode_name(GuestMode m)
 {

@@ -33,6 +33,7 @@ using kvmx::ioctl_or_throw;
 using kvmx::ioctl_result;
 using kvmx::StatDesc;
 using kvmx::StatsReader;
+using kvmx::test::open_device;
 using kvmx::test::options;
 using kvmx::test::TinyGuest;
 
@@ -43,8 +44,6 @@ constexpr uint32_t kCounter =
 constexpr uint32_t kInstant = KVM_STATS_TYPE_INSTANT | KVM_STATS_UNIT_NONE | KVM_STATS_BASE_POW10;
 constexpr uint32_t kNameSize = 48; // KVM_STATS_NAME_SIZE
 const char *const kDebugfs = "/sys/kernel/debug/kvmx";
-
-Fd open_device() { return Fd::open(options().device, O_RDWR); }
 
 bool on_kvmx() { return options().testing_kvmx(); }
 

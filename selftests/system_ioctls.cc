@@ -18,11 +18,10 @@
 
 using kvmx::Fd;
 using kvmx::ioctl_result;
+using kvmx::test::open_device;
 using kvmx::test::options;
 
 namespace {
-
-Fd open_device() { return Fd::open(options().device, O_RDWR); }
 
 // KVM capabilities kvmx backs today.  Each is proved by the case of the
 // same name in vm_caps.cc; a number may only be added here with its case.

@@ -17,11 +17,10 @@ using kvmx::Fd;
 using kvmx::ioctl_or_throw;
 using kvmx::ioctl_result;
 using kvmx::Mapping;
+using kvmx::test::open_device;
 using kvmx::test::TinyGuest;
 
 namespace {
-
-Fd open_device() { return Fd::open(kvmx::test::options().device, O_RDWR); }
 
 long check(const Fd &fd, long cap)
 {

@@ -21,11 +21,10 @@
 using kvmx::Fd;
 using kvmx::ioctl_result;
 using kvmx::KmsgWatch;
+using kvmx::test::open_device;
 using kvmx::test::TinyGuest;
 
 namespace {
-
-Fd open_device() { return Fd::open(kvmx::test::options().device, O_RDWR); }
 
 // kvmx's counts of live objects (debugfs), or SKIP where there are none.
 std::map<std::string, long> objects()

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "test.h"
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +47,8 @@ std::string basename_of(const char *path)
 } // namespace
 
 const Options &options() { return g_options; }
+
+Fd open_device() { return Fd::open(g_options.device, O_RDWR); }
 
 void diag(const std::string &line)
 {

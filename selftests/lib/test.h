@@ -19,6 +19,8 @@
 #include <string>
 #include <string_view>
 
+#include "sys.h"
+
 namespace kvmx::test {
 
 struct Options {
@@ -30,6 +32,9 @@ struct Options {
 };
 
 const Options &options();
+
+// The device under test (options().device), opened read-write.
+Fd open_device();
 
 // Thrown by ASSERT_* to end the current case (the failure is already noted).
 struct Abort {};
