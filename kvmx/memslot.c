@@ -11,7 +11,7 @@
  *      that anything that samples the generation during the update (MMIO
  *      SPTE caching) knows not to cache an answer;
  *   2. publish the new set, still marked, and wait for every reader of the
- *      old set (synchronize_srcu): faults that saw the old set have
+ *      old set (synchronize_srcu_expedited): faults that saw the old set have
  *      finished installing their mappings;
  *   3. zap what the old set mapped and the new one no longer does;
  *   4. clear the mark and add one: the new generation.
@@ -144,14 +144,19 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 	WRITE_ONCE(old->generation, gen | KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS);
 	new->generation = gen | KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS;
 	rcu_assign_pointer(vm->memslots, new);
-	synchronize_srcu(&vm->srcu);
+	/*
+	 * Expedited, as KVM's kvm_swap_active_memslots(): readers hold
+	 * vm->srcu only across one exit, so the wait is short, and a normal
+	 * grace period (several jiffies) would make every update as slow.
+	 */
+	synchronize_srcu_expedited(&vm->srcu);
 
 	if (change == KVMX_MR_MOVE || change == KVMX_MR_DELETE)
 		kvmx_tdp_zap(&vm->tdp, gone.base_gfn, gone.npages);
 	/*
 	 * Logging starts: from now on the first write to each page faults and
-	 * marks it.  After synchronize_srcu(), so that a fault that saw the old
-	 * set (and mapped writable without marking) is write-protected too.
+	 * marks it.  After the SRCU wait, so that a fault that saw the old set
+	 * (and mapped writable without marking) is write-protected too.
 	 */
 	if (start_logging)
 		kvmx_tdp_write_protect(&vm->tdp, slot.base_gfn, slot.npages);
@@ -167,7 +172,7 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 	WRITE_ONCE(new->generation, gen + 1);
 	kvmx_vm_stat_inc_locked(vm, memslot_updates);
 	mutex_unlock(&vm->lock);
-	/* No reader of the old set remains (synchronize_srcu above). */
+	/* No reader of the old set remains (the SRCU wait above). */
 	kvfree(stale_bitmap);
 	kvfree(old);
 	return 0;

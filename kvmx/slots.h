@@ -33,7 +33,7 @@ struct kvmx_memslot {
 	 * snapshot).  Ownership, as in KVM: the bitmap belongs to the slot id,
 	 * not to a set.  Copying a set copies the pointer, so the old and the
 	 * new set share it while an update is under way; the updater (under
-	 * vm->lock) frees it after synchronize_srcu() once the new set no
+	 * vm->lock) frees it after synchronize_srcu_expedited() once the new set no
 	 * longer refers to it (slot deleted, logging turned off), and before
 	 * publishing if the update fails.  kvmx_slots_check() carries it over
 	 * to a slot that keeps logging (flag change, move) and leaves NULL
