@@ -46,6 +46,7 @@
 #define KVMX_MMU_SHADOW_SPTE_H
 
 #include "../types.h"
+#include "walk.h"
 
 #define KVMX_SPT_P		KVMX_BIT(0)
 #define KVMX_SPT_W		KVMX_BIT(1)
@@ -146,6 +147,55 @@ static inline u64 kvmx_spt_mmio_gen(u64 spte)
 	return ((spte >> KVMX_SPT_GEN_LOW_SHIFT) & KVMX_GENMASK(KVMX_SPT_GEN_LOW_BITS - 1, 0)) |
 	       (((spte >> KVMX_SPT_GEN_HIGH_SHIFT) & KVMX_GENMASK(10, 0)) <<
 		KVMX_SPT_GEN_LOW_BITS);
+}
+
+/*
+ * bypass_guest_pf (seed 003).  With bit 14 (#PF) of the exception bitmap
+ * set, a guest #PF causes a VM exit only if (error code & PFEC_MASK) ==
+ * PFEC_MATCH.  Mask = match = P: a #PF on a not-present entry (P=0 in the
+ * error code) is delivered straight to the guest, while every other one
+ * (protection faults, and P|RSVD: trap values and MMIO SPTEs) exits.
+ * With bypass off, mask = match = 0: every #PF exits.
+ */
+static inline u32 kvmx_spt_pfec_mask(bool bypass)
+{
+	return bypass ? KVMX_PFERR_P : 0;
+}
+
+static inline u32 kvmx_spt_pfec_match(bool bypass)
+{
+	return bypass ? KVMX_PFERR_P : 0;
+}
+
+/* What the CPU does with a guest #PF of @error_code under @mask/@match. */
+static inline bool kvmx_spt_pf_exits(u32 error_code, u32 mask, u32 match)
+{
+	return (error_code & mask) == match;
+}
+
+/*
+ * The value of a shadow entry that kvmx has not made from a guest entry:
+ * with bypass off, not present (its #PF exits anyway); with bypass on, a
+ * trap, so the fault still reaches kvmx.
+ */
+static inline u64 kvmx_spt_unfilled(bool bypass)
+{
+	return bypass ? kvmx_spt_trap() : 0;
+}
+
+/*
+ * The value of a shadow entry for guest entry @gpte, read from a guest
+ * table kvmx write-protects (so it sees every change to it), before kvmx
+ * fills the entry in: notrap if the guest's entry is not present and
+ * bypass is on (the guest's own #PF, with the CPU's error code and CR2,
+ * goes straight to the guest), else unfilled.  A write to a guest table
+ * that leaves an entry not present makes the same choice.
+ */
+static inline u64 kvmx_spt_prefetch(u64 gpte, bool bypass)
+{
+	if (bypass && !(gpte & KVMX_SPT_P))
+		return kvmx_spt_notrap();
+	return kvmx_spt_unfilled(bypass);
 }
 
 /*

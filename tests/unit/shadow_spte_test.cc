@@ -85,6 +85,43 @@ TEST(ShadowSpte, TrapMmioAndRamNeverConfused)
 	}
 }
 
+TEST(ShadowSpte, BypassSendsOnlyNotPresentFaultsToTheGuest)
+{
+	uint32_t mask = kvmx_spt_pfec_mask(true), match = kvmx_spt_pfec_match(true);
+	// Every error code the CPU can give (P, W, U, RSVD, I/D).
+	for (uint32_t ec = 0; ec < 32; ec++) {
+		bool present = ec & KVMX_PFERR_P;
+		EXPECT_EQ(kvmx_spt_pf_exits(ec, mask, match), present) << ec;
+		// Bypass off: everything exits.
+		EXPECT_TRUE(kvmx_spt_pf_exits(ec, kvmx_spt_pfec_mask(false),
+					      kvmx_spt_pfec_match(false))) << ec;
+	}
+	// What the CPU reports for each kind of leaf: P|RSVD for trap and
+	// MMIO (they exit), P=0 for notrap (it does not).
+	EXPECT_TRUE(kvmx_spt_pf_exits(KVMX_PFERR_P | KVMX_PFERR_RSVD, mask, match));
+	EXPECT_FALSE(kvmx_spt_pf_exits(KVMX_PFERR_W | KVMX_PFERR_U, mask, match));
+}
+
+TEST(ShadowSpte, PrefetchLeavesNotrapOnlyForNotPresentGuestEntriesWithBypass)
+{
+	const uint64_t present = 0x1234067, absent = 0x1234066; // absent: P = 0
+	EXPECT_EQ(kvmx_spt_prefetch(absent, true), kvmx_spt_notrap());
+	EXPECT_EQ(kvmx_spt_prefetch(present, true), kvmx_spt_trap());
+	EXPECT_EQ(kvmx_spt_prefetch(0, true), kvmx_spt_notrap());
+	// Bypass off: nothing reaches the guest unseen, 0 exits too.
+	EXPECT_EQ(kvmx_spt_prefetch(absent, false), 0u);
+	EXPECT_EQ(kvmx_spt_prefetch(present, false), 0u);
+	EXPECT_EQ(kvmx_spt_unfilled(true), kvmx_spt_trap());
+	EXPECT_EQ(kvmx_spt_unfilled(false), 0u);
+	// A present guest entry never gets an entry the CPU would skip kvmx on.
+	uint32_t mask = kvmx_spt_pfec_mask(true), match = kvmx_spt_pfec_match(true);
+	for (uint64_t gpte : {present, uint64_t(1), uint64_t(0x7)}) {
+		uint64_t spte = kvmx_spt_prefetch(gpte, true);
+		uint32_t ec = (spte & KVMX_SPT_P) ? KVMX_PFERR_P | KVMX_PFERR_RSVD : 0;
+		EXPECT_TRUE(kvmx_spt_pf_exits(ec, mask, match)) << gpte;
+	}
+}
+
 TEST(ShadowSpte, HostMaxPhyAddr)
 {
 	EXPECT_TRUE(kvmx_spt_has_rsvd_bit(39));
