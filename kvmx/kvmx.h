@@ -73,7 +73,11 @@ struct kvmx_vm {
 	struct srcu_struct srcu;
 	struct kvmx_memslots __rcu *memslots;
 
-	/* The VM's MMU (mmu/mmu.h), set at creation, constant. */
+	/*
+	 * The VM's MMU (mmu/mmu.h).  Written under @lock before the first
+	 * vCPU exists (KVMX_CAP_MMU), constant after; read without a lock by
+	 * vCPUs and under @lock by everyone else.
+	 */
 	const struct kvmx_mmu_ops *mmu;
 	struct kvmx_tdp tdp;		/* the EPT MMU's state */
 

@@ -58,12 +58,15 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 	u64 flavour = cap->args[0];
 	int r = 0;
 
-	if (cap->cap != KVMX_CAP_MMIO_CACHING)
+	if (cap->cap != KVMX_CAP_MMIO_CACHING && cap->cap != KVMX_CAP_MMU)
 		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "capability %u cannot be enabled",
 				   cap->cap);
 	if (cap->flags || cap->args[1] || cap->args[2] || cap->args[3])
-		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMIO_CACHING",
-				   "flags %u; flags and args[1..3] must be 0", cap->flags);
+		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP",
+				   "capability %u, flags %u: flags and args[1..3] must be 0",
+				   cap->cap, cap->flags);
+	if (cap->cap == KVMX_CAP_MMU)
+		return kvmx_mmu_choose(vm, cap->args[0]);
 	if (flavour > KVMX_MMIO_CACHING_NOT_PRESENT)
 		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMIO_CACHING", "no flavour %llu", flavour);
 	mutex_lock(&vm->lock);
@@ -178,7 +181,9 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 					   "needs the module parameter debug_hooks=1");
 		if (copy_from_user(&d, argp, sizeof(d)))
 			return -EFAULT;
+		mutex_lock(&vm->lock);	/* vm->mmu's readers outside a vCPU hold it */
 		r = kvmx_mmu_debug_set_spte(vm, d.gpa >> PAGE_SHIFT, d.spte);
+		mutex_unlock(&vm->lock);
 		if (r)
 			return kvmx_refuse(r, "KVMX_DEBUG_SET_SPTE",
 					   "gpa 0x%llx spte 0x%llx: present, mapped or no memory",

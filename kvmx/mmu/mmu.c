@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/kvmx.h>
 #include <linux/mm.h>
 
 #include "mmu.h"
@@ -14,10 +15,52 @@
 #include "../stats.h"
 #include "../trace.h"
 
+/* The MMUs kvmx has, by KVMX_MMU_* number; NULL: not offered. */
+static const struct kvmx_mmu_ops *const mmus[] = {
+	[KVMX_MMU_EPT] = &kvmx_tdp_mmu_ops,
+	[KVMX_MMU_SHADOW] = NULL,	/* issue 11: not there yet */
+};
+
+u32 kvmx_mmus_offered(void)
+{
+	u32 offered = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(mmus); i++)
+		if (mmus[i])
+			offered |= BIT(i);
+	return offered;
+}
+
 int kvmx_mmu_init(struct kvmx_vm *vm)
 {
-	vm->mmu = &kvmx_tdp_mmu_ops;
+	vm->mmu = mmus[KVMX_MMU_EPT];
 	return vm->mmu->init(vm);
+}
+
+int kvmx_mmu_choose(struct kvmx_vm *vm, u64 which)
+{
+	const struct kvmx_mmu_ops *ops;
+	int r = 0;
+
+	if (which >= ARRAY_SIZE(mmus))
+		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMU", "no MMU %llu", which);
+	ops = mmus[which];
+	if (!ops)
+		return kvmx_refuse(-EOPNOTSUPP, "KVMX_CAP_MMU", "MMU %llu is not offered", which);
+	mutex_lock(&vm->lock);
+	if (vm->nr_vcpus) {
+		r = kvmx_refuse(-EBUSY, "KVMX_CAP_MMU", "after the first vCPU");
+	} else if (ops != vm->mmu) {
+		/* No vCPU has run: the old MMU maps nothing a guest used. */
+		r = ops->init(vm);
+		if (!r) {
+			vm->mmu->destroy(vm);
+			vm->mmu = ops;
+		}
+	}
+	mutex_unlock(&vm->lock);
+	return r;
 }
 
 void kvmx_mmu_destroy(struct kvmx_vm *vm)

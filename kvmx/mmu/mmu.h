@@ -84,9 +84,19 @@ struct kvmx_mmu_ops {
 
 extern const struct kvmx_mmu_ops kvmx_tdp_mmu_ops;
 
+/* KVM_CHECK_EXTENSION(KVMX_CAP_MMU): the MMUs offered, 1 << KVMX_MMU_*. */
+u32 kvmx_mmus_offered(void);
+
 /* Sets up a new VM's MMU, EPT; undone by kvmx_mmu_destroy(). */
 int kvmx_mmu_init(struct kvmx_vm *vm);
 void kvmx_mmu_destroy(struct kvmx_vm *vm);
+
+/*
+ * KVM_ENABLE_CAP(KVMX_CAP_MMU): @vm's MMU becomes KVMX_MMU_@which, before
+ * its first vCPU (-EBUSY after); -EINVAL for an unknown number,
+ * -EOPNOTSUPP for one this host does not offer.
+ */
+int kvmx_mmu_choose(struct kvmx_vm *vm, u64 which);
 
 static inline void kvmx_mmu_load(struct kvmx_vcpu *vcpu)
 {
