@@ -80,14 +80,15 @@ static noinline int mmio_spte_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_faul
 	struct kvmx_vm *vm = vcpu->vm;
 	u64 sptes[KVMX_MMU_MAX_LEVELS];
 	int n, i, root_level;
+	u64 gfn, gen;
 
 	n = vm->mmu->walk_lockless(vcpu, f->addr, sptes, &root_level);
-	if (n == root_level && kvmx_spte_is_mmio(&vm->mmio, sptes[n - 1])) {
-		if (!kvmx_mmio_gen_valid(&vm->mmio, kvmx_spte_mmio_gen(sptes[n - 1]), f->gen)) {
+	if (n == root_level && vm->mmu->mmio_spte(vm, sptes[n - 1], &gfn, &gen)) {
+		if (!kvmx_mmio_gen_valid(&vm->mmio, gen, f->gen)) {
 			kvmx_stat_inc(vcpu, mmio_spte_stale);
 			return -EAGAIN;
 		}
-		f->gfn = kvmx_spte_mmio_gfn(sptes[n - 1]);
+		f->gfn = gfn;
 		vcpu->last_mmio.valid = true;
 		vcpu->last_mmio.addr = f->addr & PAGE_MASK;
 		vcpu->last_mmio.gfn = f->gfn;

@@ -69,6 +69,12 @@ struct kvmx_mmu_ops {
 	 */
 	int (*walk_lockless)(struct kvmx_vcpu *vcpu, u64 addr,
 			     u64 sptes[KVMX_MMU_MAX_LEVELS], int *root_level);
+	/*
+	 * Whether @spte, a leaf, is one of the VM's MMIO SPTEs; if so, the
+	 * gfn and the generation bits it holds.  The MMIO fast path shared by
+	 * every MMU knows no SPTE layout but through this.
+	 */
+	bool (*mmio_spte)(const struct kvmx_vm *vm, u64 spte, u64 *gfn, u64 *gen);
 	/* Drop the mappings of @npages gfns from @gfn; flush the TLBs. */
 	void (*zap_gfns)(struct kvmx_vm *vm, u64 gfn, u64 npages);
 	/* Drop every MMIO SPTE (the generation wraps); returns how many. */

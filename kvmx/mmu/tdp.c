@@ -432,6 +432,15 @@ static int tdp_walk_lockless(struct kvmx_vcpu *vcpu, u64 gpa, u64 sptes[KVMX_MMU
 	return n;
 }
 
+static bool tdp_mmio_spte(const struct kvmx_vm *vm, u64 spte, u64 *gfn, u64 *gen)
+{
+	if (!kvmx_spte_is_mmio(&vm->mmio, spte))
+		return false;
+	*gfn = kvmx_spte_mmio_gfn(spte);
+	*gen = kvmx_spte_mmio_gen(spte);
+	return true;
+}
+
 static void tdp_load(struct kvmx_vcpu *vcpu)
 {
 	vmcs_write(EPT_POINTER, vcpu->vm->tdp.eptp);
@@ -470,6 +479,7 @@ const struct kvmx_mmu_ops kvmx_tdp_mmu_ops = {
 	.may_be_mmio_spte = tdp_may_be_mmio_spte,
 	.page_fault = tdp_page_fault,
 	.walk_lockless = tdp_walk_lockless,
+	.mmio_spte = tdp_mmio_spte,
 	.zap_gfns = tdp_zap_gfns,
 	.zap_mmio = tdp_zap_mmio,
 	.write_protect = tdp_write_protect,
