@@ -35,6 +35,8 @@
  */
 __printf(3, 4) int kvmx_refuse(int err, const char *what, const char *fmt, ...);
 
+struct kvmx_mmu_ops;
+
 /* Objects alive, for leak checks (debugfs "objects"). */
 struct kvmx_counts {
 	atomic_long_t vms;
@@ -71,7 +73,13 @@ struct kvmx_vm {
 	struct srcu_struct srcu;
 	struct kvmx_memslots __rcu *memslots;
 
-	struct kvmx_tdp tdp;
+	/*
+	 * The VM's MMU (mmu/mmu.h).  Written under @lock before the first
+	 * vCPU exists (KVMX_CAP_MMU), constant after; read without a lock by
+	 * vCPUs and under @lock by everyone else.
+	 */
+	const struct kvmx_mmu_ops *mmu;
+	struct kvmx_tdp tdp;		/* the EPT MMU's state */
 
 	/*
 	 * How this VM caches MMIO in SPTEs (seed 004).  Chosen with
@@ -204,12 +212,14 @@ struct kvmx_vcpu {
 	} mmio;
 
 	/*
-	 * The last gfn this vCPU found to be MMIO, and the memslot generation
-	 * then (seed 000's per-vCPU cache): the same gfn again at the same
-	 * generation is MMIO without looking at any SPTE.
+	 * The last page this vCPU found to be MMIO (its faulting address and
+	 * gfn), and the memslot generation then (seed 000's per-vCPU cache):
+	 * the same page again at the same generation is MMIO without looking
+	 * at any SPTE.
 	 */
 	struct {
 		bool valid;
+		u64 addr;		/* page of the faulting address */
 		u64 gfn;
 		u64 gen;
 	} last_mmio;

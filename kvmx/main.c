@@ -20,6 +20,7 @@
 #include <linux/seq_file.h>
 
 #include "kvmx.h"
+#include "mmu/mmu.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
@@ -106,6 +107,8 @@ long kvmx_check_extension(long cap)
 		/* Both flavours work on every EPT: 110b is a misconfiguration always. */
 		return BIT(KVMX_MMIO_CACHING_OFF) | BIT(KVMX_MMIO_CACHING_MISCONFIG) |
 		       BIT(KVMX_MMIO_CACHING_NOT_PRESENT);
+	case KVMX_CAP_MMU:
+		return kvmx_mmus_offered();
 	default:
 		return 0;	/* unknown or not backed, as KVM answers */
 	}

@@ -25,7 +25,7 @@
 #include <linux/uaccess.h>
 
 #include "kvmx.h"
-#include "mmu/tdp.h"
+#include "mmu/mmu.h"
 #include "stats.h"
 
 static struct kvmx_memslots *alloc_set(u32 nr)
@@ -152,21 +152,21 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 	synchronize_srcu_expedited(&vm->srcu);
 
 	if (change == KVMX_MR_MOVE || change == KVMX_MR_DELETE)
-		kvmx_tdp_zap(&vm->tdp, gone.base_gfn, gone.npages);
+		kvmx_mmu_zap_gfns(vm, gone.base_gfn, gone.npages);
 	/*
 	 * Logging starts: from now on the first write to each page faults and
 	 * marks it.  After the SRCU wait, so that a fault that saw the old set
 	 * (and mapped writable without marking) is write-protected too.
 	 */
 	if (start_logging)
-		kvmx_tdp_write_protect(&vm->tdp, slot.base_gfn, slot.npages);
+		kvmx_mmu_write_protect(vm, slot.base_gfn, slot.npages);
 
 	/*
 	 * The stored bits of the generation wrap: an MMIO SPTE made 2^bits
 	 * updates ago would look current again, so none may survive.
 	 */
 	if (kvmx_mmio_gen_wraps(&vm->mmio, gen + 1)) {
-		kvmx_tdp_zap_mmio(&vm->tdp, &vm->mmio);
+		kvmx_mmu_zap_mmio(vm);
 		kvmx_vm_stat_inc(vm, mmio_zap_all);
 	}
 	WRITE_ONCE(new->generation, gen + 1);

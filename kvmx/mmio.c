@@ -27,7 +27,6 @@
 #include "vmx/vmx.h"
 #include "vmx/vmcs.h"
 #include "vmx/guest.h"
-#include "mmu/tdp.h"
 #include "stats.h"
 #include "trace.h"
 
@@ -496,72 +495,4 @@ int kvmx_complete_mmio_write2(struct kvmx_vcpu *vcpu)
 	exit_mmio(vcpu, &vcpu->mmio.write2, true);
 	vcpu->mmio.write2.valid = false;
 	return 0;
-}
-
-/*
- * The MMIO fast path: an EPT misconfiguration (misconfig flavour), or an
- * EPT violation under the not-present flavour, on a gfn this vCPU or an
- * MMIO SPTE already knows to be MMIO.  No memslot is searched: the vCPU's
- * last-MMIO cache, or the SPTE found by a lockless walk, says so, if its
- * generation is the VM's current one.
- *
- * Returns 1 or 0 (re-enter, or exit to user space) when it handled the
- * fault, -EAGAIN when the normal fault path must resolve @gpa (no MMIO
- * SPTE there, or a stale one).
- */
-/* kvmx_mmio_spte_fault() with no help from the last-MMIO cache: walk the EPT. */
-static noinline int mmio_spte_walk(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig, u64 gen)
-{
-	struct kvmx_vm *vm = vcpu->vm;
-	u64 gfn = gpa >> PAGE_SHIFT;
-	u64 sptes[KVMX_EPT_LEVELS];
-	int n, i;
-
-	n = kvmx_tdp_walk_lockless(&vm->tdp, gfn, sptes);
-	if (n == KVMX_EPT_LEVELS && kvmx_spte_is_mmio(&vm->mmio, sptes[n - 1])) {
-		if (!kvmx_mmio_gen_valid(&vm->mmio, kvmx_spte_mmio_gen(sptes[n - 1]), gen)) {
-			kvmx_stat_inc(vcpu, mmio_spte_stale);
-			return -EAGAIN;
-		}
-		vcpu->last_mmio.valid = true;
-		vcpu->last_mmio.gfn = gfn;
-		vcpu->last_mmio.gen = gen;
-		return 1;
-	}
-	if (!misconfig)
-		return -EAGAIN;
-	/*
-	 * A misconfigured entry that is not an MMIO SPTE of this VM: kvmx
-	 * wrote a bad entry, or something corrupted the EPT.  Say what the
-	 * walk saw and stop the vCPU; the host carries on.  (If the entry
-	 * changed since the exit, re-entering is harmless, but a real
-	 * misconfiguration would loop; KVM stops too.)
-	 */
-	pr_err("vCPU %u: EPT misconfiguration at gpa 0x%llx that is not an MMIO SPTE\n",
-	       vcpu->id, gpa);
-	for (i = 0; i < n; i++)
-		pr_err("  level %d SPTE 0x%016llx\n", KVMX_EPT_LEVELS - i, sptes[i]);
-	vcpu->run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-	vcpu->run->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
-	vcpu->run->internal.ndata = 2;
-	vcpu->run->internal.data[0] = vcpu->exit_reason;
-	vcpu->run->internal.data[1] = gpa;
-	return 0;
-}
-
-int kvmx_mmio_spte_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig)
-{
-	u64 gen = kvmx_memslot_gen(vcpu->vm);
-	int r;
-
-	if (!vcpu->last_mmio.valid || vcpu->last_mmio.gfn != gpa >> PAGE_SHIFT ||
-	    vcpu->last_mmio.gen != gen || (gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS)) {
-		/* 1: an MMIO SPTE of this generation is there. */
-		r = mmio_spte_walk(vcpu, gpa, misconfig, gen);
-		if (r != 1)
-			return r;
-	}
-	kvmx_stat_inc(vcpu, mmio_fast);
-	trace_kvmx_mmio_fault(vcpu, gpa, true);
-	return kvmx_mmio_fault(vcpu, gpa, true);
 }

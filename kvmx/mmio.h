@@ -11,9 +11,6 @@ struct kvmx_vcpu;
  */
 int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot);
 
-/* The fast path on a cached MMIO gfn; -EAGAIN: take the normal path. */
-int kvmx_mmio_spte_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool misconfig);
-
 /* KVM_RUN after an MMIO read exit: finish the instruction with its data. */
 int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu);
 

@@ -19,7 +19,7 @@
 #include <linux/uaccess.h>
 
 #include "kvmx.h"
-#include "mmu/tdp.h"
+#include "mmu/mmu.h"
 
 bool kvmx_vm_owned_by_current(struct kvmx_vm *vm)
 {
@@ -34,7 +34,7 @@ static void vm_destroy(struct kref *ref)
 	kvmx_stats_vm_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmx_vcpu_free(vm->vcpus[i]);
-	kvmx_tdp_destroy(&vm->tdp);
+	kvmx_mmu_destroy(vm);
 	kvmx_memslots_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
 	mmdrop(vm->mm);
@@ -58,12 +58,15 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 	u64 flavour = cap->args[0];
 	int r = 0;
 
-	if (cap->cap != KVMX_CAP_MMIO_CACHING)
+	if (cap->cap != KVMX_CAP_MMIO_CACHING && cap->cap != KVMX_CAP_MMU)
 		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "capability %u cannot be enabled",
 				   cap->cap);
 	if (cap->flags || cap->args[1] || cap->args[2] || cap->args[3])
-		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMIO_CACHING",
-				   "flags %u; flags and args[1..3] must be 0", cap->flags);
+		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP",
+				   "capability %u, flags %u: flags and args[1..3] must be 0",
+				   cap->cap, cap->flags);
+	if (cap->cap == KVMX_CAP_MMU)
+		return kvmx_mmu_choose(vm, cap->args[0]);
 	if (flavour > KVMX_MMIO_CACHING_NOT_PRESENT)
 		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMIO_CACHING", "no flavour %llu", flavour);
 	mutex_lock(&vm->lock);
@@ -105,7 +108,7 @@ static int vm_get_dirty_log(struct kvmx_vm *vm, const struct kvm_dirty_log *log)
 	n = kvmx_dirty_bitmap_bytes(slot->npages);
 	snapshot = slot->dirty_bitmap + n / sizeof(long);
 	memset(snapshot, 0, n);
-	kvmx_tdp_harvest_dirty(&vm->tdp, slot, snapshot);
+	kvmx_mmu_harvest_dirty(vm, slot, snapshot);
 	if (copy_to_user(log->dirty_bitmap, snapshot, n))
 		r = kvmx_refuse(-EFAULT, "KVM_GET_DIRTY_LOG", "slot %u: bad dirty_bitmap %p",
 				log->slot, log->dirty_bitmap);
@@ -178,7 +181,9 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 					   "needs the module parameter debug_hooks=1");
 		if (copy_from_user(&d, argp, sizeof(d)))
 			return -EFAULT;
-		r = kvmx_tdp_debug_set_spte(&vm->tdp, d.gpa >> PAGE_SHIFT, d.spte);
+		mutex_lock(&vm->lock);	/* vm->mmu's readers outside a vCPU hold it */
+		r = kvmx_mmu_debug_set_spte(vm, d.gpa >> PAGE_SHIFT, d.spte);
+		mutex_unlock(&vm->lock);
 		if (r)
 			return kvmx_refuse(r, "KVMX_DEBUG_SET_SPTE",
 					   "gpa 0x%llx spte 0x%llx: present, mapped or no memory",
@@ -223,7 +228,7 @@ long kvmx_create_vm(unsigned long type)
 	fd = kvmx_memslots_init(vm);
 	if (fd)
 		goto free_srcu;
-	fd = kvmx_tdp_init(&vm->tdp);
+	fd = kvmx_mmu_init(vm);
 	if (fd)
 		goto free_memslots;
 	kvmx_stats_vm_init(vm);

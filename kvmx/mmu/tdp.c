@@ -18,9 +18,10 @@
 #include <linux/smp.h>
 #include <asm/io.h>
 
-#include "tdp.h"
+#include "mmu.h"
 #include "spte.h"
 #include "../vmx/vmx.h"
+#include "../vmx/vmcs.h"
 #include "../stats.h"
 #include "../trace.h"
 
@@ -44,8 +45,10 @@ static u64 *table_of(u64 spte)
 	return (u64 *)__va(kvmx_spte_pa(spte));
 }
 
-int kvmx_tdp_init(struct kvmx_tdp *tdp)
+static int tdp_init(struct kvmx_vm *vm)
 {
+	struct kvmx_tdp *tdp = &vm->tdp;
+
 	mutex_init(&tdp->lock);
 	tdp->root = alloc_table();
 	if (!tdp->root)
@@ -121,13 +124,14 @@ static u64 zap_mmio_leaf(u64 *sptep, u64 spte, const void *cfg)
 	return 1;
 }
 
-void kvmx_tdp_zap(struct kvmx_tdp *tdp, u64 gfn, u64 npages)
+static void tdp_zap_gfns(struct kvmx_vm *vm, u64 gfn, u64 npages)
 {
+	struct kvmx_tdp *tdp = &vm->tdp;
 	u64 zapped;
 
 	mutex_lock(&tdp->lock);
 	zapped = walk_leaves(tdp->root, KVMX_EPT_LEVELS, 0, gfn, gfn + npages, zap_leaf, NULL);
-	kvmx_vm_stat_sub(container_of(tdp, struct kvmx_vm, tdp), pages_pinned, zapped);
+	kvmx_vm_stat_sub(vm, pages_pinned, zapped);
 	/* Every CPU may cache translations of this EPT; flush them all. */
 	if (zapped)
 		kvmx_invept_all_cpus(tdp->eptp);
@@ -151,8 +155,10 @@ static void free_tables(u64 *table, int level)
 	free_table(table);
 }
 
-void kvmx_tdp_destroy(struct kvmx_tdp *tdp)
+static void tdp_destroy(struct kvmx_vm *vm)
 {
+	struct kvmx_tdp *tdp = &vm->tdp;
+
 	if (!tdp->root)
 		return;
 	free_tables(tdp->root, KVMX_EPT_LEVELS);
@@ -266,33 +272,39 @@ static bool fix_present(struct kvmx_tdp *tdp, const struct kvmx_memslot *slot, u
 	return true;
 }
 
-enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
+/*
+ * The normal path of an EPT violation at @f->addr: map the page behind
+ * its memslot, or say there is none.  The caller holds vm->srcu.
+ */
+static void tdp_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	const struct kvmx_memslots *slots;
 	const struct kvmx_memslot *slot;
-	u64 gfn = gpa >> PAGE_SHIFT;
-	enum kvmx_fault ret;
+	u64 gfn = f->addr >> PAGE_SHIFT;
+	bool write = f->write;
 	struct page *page;
 	bool writable, mapped;
 	long pinned;
-	int idx, err;
-	u64 gen, spte;
+	int err;
+	u64 spte;
 
-	idx = srcu_read_lock(&vm->srcu);
+	f->gpa = f->addr;
+	f->gfn = gfn;
 	slots = srcu_dereference(vm->memslots, &vm->srcu);
 	/* The generation of this set: an update after it makes the answer stale. */
-	gen = READ_ONCE(slots->generation);
+	f->gen = READ_ONCE(slots->generation);
 	slot = kvmx_slots_find_gfn(slots, gfn);
+	f->slot = slot;
 	if (!slot) {
-		cache_mmio(vcpu, gfn, gen);
-		ret = KVMX_FAULT_MMIO;
-		goto out;
+		cache_mmio(vcpu, gfn, f->gen);
+		f->result = KVMX_FAULT_MMIO;
+		return;
 	}
 	writable = !(slot->flags & KVMX_MEM_READONLY);
 	if (write && !writable) {
-		ret = KVMX_FAULT_RO_WRITE;
-		goto out;
+		f->result = KVMX_FAULT_RO_WRITE;
+		return;
 	}
 
 	/* Mapped already (dirty logging write-protected it, or another vCPU). */
@@ -300,8 +312,8 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 	mapped = fix_present(&vm->tdp, slot, gfn, write);
 	mutex_unlock(&vm->tdp.lock);
 	if (mapped) {
-		ret = KVMX_FAULT_FIXED;
-		goto out;
+		f->result = KVMX_FAULT_FIXED;
+		return;
 	}
 
 	/* pin_user_pages_unlocked() refuses FOLL_LONGTERM in 6.1; _fast() takes it. */
@@ -310,8 +322,8 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 	if (pinned != 1) {
 		pr_info_ratelimited("gfn 0x%llx: pinning hva 0x%llx failed (%ld)\n", gfn,
 				    kvmx_slot_hva(slot, gfn), pinned);
-		ret = KVMX_FAULT_EFAULT;
-		goto out;
+		f->result = KVMX_FAULT_EFAULT;
+		return;
 	}
 	atomic_long_inc(&kvmx_counts.pinned_pages);
 	kvmx_vm_stat_inc(vm, pages_pinned);
@@ -334,14 +346,13 @@ enum kvmx_fault kvmx_tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
 		atomic_long_dec(&kvmx_counts.pinned_pages);
 		kvmx_vm_stat_dec(vm, pages_pinned);
 	}
-	ret = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_FIXED;
-out:
-	srcu_read_unlock(&vm->srcu, idx);
-	return ret;
+	f->result = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_FIXED;
 }
 
-void kvmx_tdp_write_protect(struct kvmx_tdp *tdp, u64 gfn, u64 npages)
+static void tdp_write_protect(struct kvmx_vm *vm, u64 gfn, u64 npages)
 {
+	struct kvmx_tdp *tdp = &vm->tdp;
+
 	mutex_lock(&tdp->lock);
 	/* Taking a permission away: every CPU may cache the writable entries. */
 	if (walk_leaves(tdp->root, KVMX_EPT_LEVELS, 0, gfn, gfn + npages, wrprot_leaf, NULL))
@@ -349,9 +360,10 @@ void kvmx_tdp_write_protect(struct kvmx_tdp *tdp, u64 gfn, u64 npages)
 	mutex_unlock(&tdp->lock);
 }
 
-bool kvmx_tdp_harvest_dirty(struct kvmx_tdp *tdp, const struct kvmx_memslot *slot,
-			    unsigned long *snapshot)
+static bool tdp_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
+			      unsigned long *snapshot)
 {
+	struct kvmx_tdp *tdp = &vm->tdp;
 	u64 nlongs = kvmx_dirty_bitmap_bytes(slot->npages) / sizeof(long);
 	bool flush = false;
 	u64 i;
@@ -381,20 +393,31 @@ bool kvmx_tdp_harvest_dirty(struct kvmx_tdp *tdp, const struct kvmx_memslot *slo
 	return flush;
 }
 
-unsigned long kvmx_tdp_zap_mmio(struct kvmx_tdp *tdp, const struct kvmx_mmio_cfg *cfg)
+static unsigned long tdp_zap_mmio(struct kvmx_vm *vm)
 {
+	struct kvmx_tdp *tdp = &vm->tdp;
 	unsigned long zapped;
 
 	/* MMIO SPTEs are never cached by the CPU: no INVEPT needed. */
 	mutex_lock(&tdp->lock);
-	zapped = walk_leaves(tdp->root, KVMX_EPT_LEVELS, 0, 0, ALL_GFNS, zap_mmio_leaf, cfg);
+	zapped = walk_leaves(tdp->root, KVMX_EPT_LEVELS, 0, 0, ALL_GFNS, zap_mmio_leaf,
+			     &vm->mmio);
 	mutex_unlock(&tdp->lock);
 	return zapped;
 }
 
-int kvmx_tdp_walk_lockless(struct kvmx_tdp *tdp, u64 gfn, u64 sptes[KVMX_EPT_LEVELS])
+/*
+ * The lockless walk (the MMIO fast path).  Safe against concurrent zaps
+ * because EPT tables are freed only with the VM, when no vCPU runs: an
+ * entry read here may be stale by the time it is used, never freed
+ * memory.  Each entry is read once; the walk stops at the first entry
+ * that is not a present table.
+ */
+static int tdp_walk_lockless(struct kvmx_vcpu *vcpu, u64 gpa, u64 sptes[KVMX_MMU_MAX_LEVELS],
+			     int *root_level)
 {
-	u64 *table = tdp->root;
+	u64 *table = vcpu->vm->tdp.root;
+	u64 gfn = gpa >> PAGE_SHIFT;
 	int level, n = 0;
 
 	for (level = KVMX_EPT_LEVELS; level >= 1; level--) {
@@ -405,11 +428,36 @@ int kvmx_tdp_walk_lockless(struct kvmx_tdp *tdp, u64 gfn, u64 sptes[KVMX_EPT_LEV
 			break;
 		table = table_of(spte);
 	}
+	*root_level = KVMX_EPT_LEVELS;
 	return n;
 }
 
-int kvmx_tdp_debug_set_spte(struct kvmx_tdp *tdp, u64 gfn, u64 spte)
+static bool tdp_mmio_spte(const struct kvmx_vm *vm, u64 spte, u64 *gfn, u64 *gen)
 {
+	if (!kvmx_spte_is_mmio(&vm->mmio, spte))
+		return false;
+	*gfn = kvmx_spte_mmio_gfn(spte);
+	*gen = kvmx_spte_mmio_gen(spte);
+	return true;
+}
+
+static void tdp_load(struct kvmx_vcpu *vcpu)
+{
+	vmcs_write(EPT_POINTER, vcpu->vm->tdp.eptp);
+}
+
+/*
+ * On EPT, a misconfiguration (RSVD) comes from an MMIO SPTE or a bug, and
+ * under the not-present flavour an EPT violation may find one too.
+ */
+static bool tdp_may_be_mmio_spte(const struct kvmx_vm *vm, const struct kvmx_page_fault *f)
+{
+	return f->rsvd || vm->mmio.flavour == KVMX_MMIO_CACHING_NOT_PRESENT;
+}
+
+static int tdp_debug_set_spte(struct kvmx_vm *vm, u64 gfn, u64 spte)
+{
+	struct kvmx_tdp *tdp = &vm->tdp;
 	int err;
 
 	/* Never a present entry: the hook must not hand the guest host memory. */
@@ -420,3 +468,21 @@ int kvmx_tdp_debug_set_spte(struct kvmx_tdp *tdp, u64 gfn, u64 spte)
 	mutex_unlock(&tdp->lock);
 	return err;
 }
+
+const struct kvmx_mmu_ops kvmx_tdp_mmu_ops = {
+	.name = "ept",
+	.rsvd_fault_name = "EPT misconfiguration",
+	.addr_name = "gpa",
+	.init = tdp_init,
+	.destroy = tdp_destroy,
+	.load = tdp_load,
+	.may_be_mmio_spte = tdp_may_be_mmio_spte,
+	.page_fault = tdp_page_fault,
+	.walk_lockless = tdp_walk_lockless,
+	.mmio_spte = tdp_mmio_spte,
+	.zap_gfns = tdp_zap_gfns,
+	.zap_mmio = tdp_zap_mmio,
+	.write_protect = tdp_write_protect,
+	.harvest_dirty = tdp_harvest_dirty,
+	.debug_set_spte = tdp_debug_set_spte,
+};

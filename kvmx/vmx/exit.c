@@ -29,7 +29,7 @@
 #include "vmcs.h"
 #include "guest.h"
 #include "../kvmx.h"
-#include "../mmu/tdp.h"
+#include "../mmu/mmu.h"
 #include "../mmio.h"
 #include "../stats.h"
 #include "../trace.h"
@@ -583,64 +583,26 @@ static int handle_msr_write(struct kvmx_vcpu *vcpu)
 	return 1;
 }
 
-/* The normal fault path: look @gpa up in the memslots. */
-static int tdp_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool write)
-{
-	switch (kvmx_tdp_fault(vcpu, gpa, write)) {
-	case KVMX_FAULT_FIXED:
-		kvmx_stat_inc(vcpu, pf_fixed);
-		return 1;
-	case KVMX_FAULT_MMIO:
-		kvmx_stat_inc(vcpu, mmio_slow);
-		trace_kvmx_mmio_fault(vcpu, gpa, false);
-		return kvmx_mmio_fault(vcpu, gpa, true);
-	case KVMX_FAULT_RO_WRITE:
-		return kvmx_mmio_fault(vcpu, gpa, false);
-	case KVMX_FAULT_NOMEM:
-		return -ENOMEM;
-	default:
-		return kvmx_refuse(-EFAULT, "KVM_RUN", "gpa 0x%llx: its slot's user memory is gone",
-				   gpa);
-	}
-}
-
-/*
- * The EPT exits hold the VM's SRCU from the decision "RAM or MMIO" to the
- * end of the emulation that follows it, so a memslot update, which waits
- * for SRCU readers before it returns, never returns while a vCPU is still
- * acting on what the old memslots said.
- */
+/* Hardware walked the guest's tables; EPT refused the access. */
 static int handle_ept_violation(struct kvmx_vcpu *vcpu)
 {
-	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	int r = -EAGAIN, idx;
+	struct kvmx_page_fault f = {
+		.addr = vmcs_read(GUEST_PHYSICAL_ADDRESS),
+		.error_code = (vcpu->exit_qual & EPT_VIOLATION_WRITE) ? KVMX_PFERR_W : 0,
+	};
 
-	idx = srcu_read_lock(&vcpu->vm->srcu);
-	/* Under the not-present flavour, MMIO SPTEs cause EPT violations. */
-	if (vcpu->vm->mmio.flavour == KVMX_MMIO_CACHING_NOT_PRESENT)
-		r = kvmx_mmio_spte_fault(vcpu, gpa, false);
-	if (r == -EAGAIN)
-		r = tdp_fault(vcpu, gpa, vcpu->exit_qual & EPT_VIOLATION_WRITE);
-	srcu_read_unlock(&vcpu->vm->srcu, idx);
-	return r;
+	return kvmx_mmu_page_fault(vcpu, &f);
 }
 
+/* A misconfigured EPT entry: an MMIO SPTE, as a reserved-bit fault. */
 static int handle_ept_misconfig(struct kvmx_vcpu *vcpu)
 {
-	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	int r, idx;
+	struct kvmx_page_fault f = {
+		.addr = vmcs_read(GUEST_PHYSICAL_ADDRESS),
+		.error_code = KVMX_PFERR_P | KVMX_PFERR_RSVD,
+	};
 
-	idx = srcu_read_lock(&vcpu->vm->srcu);
-	r = kvmx_mmio_spte_fault(vcpu, gpa, true);
-	/*
-	 * A stale MMIO SPTE: the normal path resolves the gfn again.  The
-	 * exit says nothing about the access; a write to a read-only slot
-	 * made since then faults again, as a write.
-	 */
-	if (r == -EAGAIN)
-		r = tdp_fault(vcpu, gpa, false);
-	srcu_read_unlock(&vcpu->vm->srcu, idx);
-	return r;
+	return kvmx_mmu_page_fault(vcpu, &f);
 }
 
 static int handle_ud(struct kvmx_vcpu *vcpu)

@@ -27,6 +27,7 @@
 #include "vmx.h"
 #include "vmcs.h"
 #include "../kvmx.h"
+#include "../mmu/mmu.h"
 
 struct kvmx_vmcs_config kvmx_vmcs_config __ro_after_init;
 
@@ -297,7 +298,7 @@ void kvmx_vmcs_setup(struct kvmx_vcpu *vcpu)
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vmcs_write(CR0_GUEST_HOST_MASK, c->cr0_host_owned);
 	vmcs_write(CR4_GUEST_HOST_MASK, c->cr4_host_owned);
-	vmcs_write(EPT_POINTER, vcpu->vm->tdp.eptp);
+	kvmx_mmu_load(vcpu);
 	vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
 	setup_host_state();
 	setup_guest_state(vcpu);

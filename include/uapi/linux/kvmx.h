@@ -29,6 +29,18 @@
 #define KVMX_MMIO_CACHING_NOT_PRESENT	2	/* not present, marked: EPT violation */
 
 /*
+ * The VM's MMU, per VM.  KVM_CHECK_EXTENSION answers the bitmask of the
+ * MMUs this host offers (1 << KVMX_MMU_*); KVM_ENABLE_CAP with args[0] =
+ * an MMU chooses the VM's, before its first vCPU.  Every VM starts on
+ * EPT.  Shadow paging has its number but is not offered yet (the bit is
+ * clear and choosing it is -EOPNOTSUPP): user space that checks the
+ * bitmask keeps working when it comes.
+ */
+#define KVMX_CAP_MMU			(KVMX_CAP_BASE + 2)
+#define KVMX_MMU_EPT			0	/* two-dimensional paging: EPT */
+#define KVMX_MMU_SHADOW			1	/* shadow page tables, no EPT */
+
+/*
  * Debugging only, with the module parameter debug_hooks=1: write @spte,
  * which must not be present (bit 0 clear), as the EPT leaf of @gpa, e.g.
  * to see how kvmx handles a corrupted entry.  On the VM fd.

@@ -1,0 +1,3 @@
+add_executable(shadow_spte_test ${CMAKE_CURRENT_LIST_DIR}/shadow_spte_test.cc)
+target_link_libraries(shadow_spte_test PRIVATE kvmx_gtest)
+gtest_discover_tests(shadow_spte_test)
