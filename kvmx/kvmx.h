@@ -42,6 +42,8 @@ struct kvmx_counts {
 	atomic_long_t vcpus;
 	atomic_long_t ept_tables;
 	atomic_long_t pinned_pages;
+	atomic_long_t irqchips;
+	atomic_long_t lapics;
 };
 
 extern struct kvmx_counts kvmx_counts;

@@ -189,6 +189,8 @@ static int kvmx_objects_show(struct seq_file *m, void *unused)
 		   atomic_long_read(&kvmx_counts.vms), atomic_long_read(&kvmx_counts.vcpus),
 		   atomic_long_read(&kvmx_counts.ept_tables),
 		   atomic_long_read(&kvmx_counts.pinned_pages));
+	seq_printf(m, "irqchips %ld\nlapics %ld\n", atomic_long_read(&kvmx_counts.irqchips),
+		   atomic_long_read(&kvmx_counts.lapics));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_objects);

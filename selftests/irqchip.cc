@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <fstream>
+#include <map>
 #include <pthread.h>
 #include <string>
 #include <thread>
@@ -670,21 +672,15 @@ void guest_halt_forever()
 	GUEST_DONE();
 }
 
-} // namespace
-
-// HLT with IF=0 sleeps in KVM_RUN; a signal ends it with -EINTR and the
-// vCPU stays HALTED.
-KVMX_TEST(halt_ends_on_signal)
+// KVM_RUN of @vcpu, with SIGUSR1 sent to this thread every 50 ms until it
+// returns; returns what it returned.
+int run_until_signal(Vcpu &vcpu)
 {
-	KmsgWatch kmsg;
 	struct sigaction sa{}, old{};
 	sa.sa_handler = on_signal;
-	ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
-	Vm vm;
-	vm.create_irqchip();
-	Vcpu &vcpu = vm.add_vcpu(guest_halt_forever);
+	if (sigaction(SIGUSR1, &sa, &old))
+		throw_errno("sigaction");
 	std::atomic<bool> done{false};
-	int r = 0;
 	pthread_t self = pthread_self();
 	std::thread killer([&] {
 		while (!done) {
@@ -693,10 +689,24 @@ KVMX_TEST(halt_ends_on_signal)
 				pthread_kill(self, SIGUSR1);
 		}
 	});
-	r = vcpu.run_raw();
+	int r = vcpu.run_raw();
 	done = true;
 	killer.join();
 	sigaction(SIGUSR1, &old, nullptr);
+	return r;
+}
+
+} // namespace
+
+// HLT with IF=0 sleeps in KVM_RUN; a signal ends it with -EINTR and the
+// vCPU stays HALTED.
+KVMX_TEST(halt_ends_on_signal)
+{
+	KmsgWatch kmsg;
+	Vm vm;
+	vm.create_irqchip();
+	Vcpu &vcpu = vm.add_vcpu(guest_halt_forever);
+	int r = run_until_signal(vcpu);
 	EXPECT_EQ(r, -EINTR);
 	EXPECT_EQ(vcpu.run_area().exit_reason, uint32_t(KVM_EXIT_INTR));
 	EXPECT_EQ(vcpu.mp_state(), uint32_t(KVM_MP_STATE_HALTED));
@@ -754,5 +764,63 @@ KVMX_TEST(split_irqchip_eoi_exit)
 	ASSERT_EQ(exit_reason_name(vcpu.run()), exit_reason_name(KVM_EXIT_IOAPIC_EOI));
 	EXPECT_EQ(vcpu.run_area().eoi.vector, 0x45);
 	vcpu.expect_done();
+	EXPECT_EQ(kmsg.first_splat(), std::string());
+}
+
+// ---- Teardown ------------------------------------------------------------
+
+namespace {
+
+// kvmx's counts of live objects (debugfs), or SKIP on KVM.
+std::map<std::string, long> objects()
+{
+	if (!test::options().testing_kvmx())
+		SKIP("object counts are kvmx's own");
+	std::ifstream in("/sys/kernel/debug/kvmx/objects");
+	if (!in)
+		SKIP("debugfs is not mounted");
+	std::map<std::string, long> counts;
+	std::string name;
+	long value;
+	while (in >> name >> value)
+		counts[name] = value;
+	return counts;
+}
+
+void guest_arm_and_leave()
+{
+	apic_enable();
+	apic_write(APIC_TDCR, 0xb);
+	apic_write(APIC_LVTT, 0x51 | (1 << 17));	// periodic, 200 us
+	apic_write(APIC_TMICT, 200000);
+	send_ipi(1, 0x60);				// pending in vCPU 1's IRR
+	GUEST_DONE();
+}
+
+} // namespace
+
+// A VM destroyed with an armed periodic timer, a pending IPI, an AP that
+// never started and a vCPU halted in the kernel frees everything.
+KVMX_TEST(destroy_with_armed_timers_frees_everything)
+{
+	const auto before = objects();
+	KmsgWatch kmsg;
+	{
+		Vm vm;
+		vm.create_irqchip();
+		vm.install_handler(0x60, ping_handler);
+		Vcpu &v0 = vm.add_vcpu(guest_arm_and_leave);
+		Vcpu &v1 = vm.add_vcpu(guest_halt_forever);
+		vm.add_vcpu(false);
+		v0.expect_done();
+		// v1 halts with IF=0 and the IPI pending; a signal ends KVM_RUN.
+		EXPECT_EQ(run_until_signal(v1), -EINTR);
+		EXPECT_EQ(v1.mp_state(), uint32_t(KVM_MP_STATE_HALTED));
+	}
+	const auto after = objects();
+	for (const auto &[name, count] : before)
+		EXPECT_EQ(after.at(name), count);
+	EXPECT_EQ(after.at("irqchips"), 0L);
+	EXPECT_EQ(after.at("lapics"), 0L);
 	EXPECT_EQ(kmsg.first_splat(), std::string());
 }

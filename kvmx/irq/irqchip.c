@@ -380,6 +380,7 @@ static struct kvmx_irqchip *chip_alloc(struct kvmx_vm *vm, enum kvmx_irqchip_mod
 
 	if (!chip)
 		return NULL;
+	atomic_long_inc(&kvmx_counts.irqchips);
 	chip->mode = mode;
 	spin_lock_init(&chip->lock);
 	kvmx_pic_init(&chip->pic);
@@ -407,6 +408,8 @@ int kvmx_irqchip_create(struct kvmx_vm *vm)
 	chip = chip_alloc(vm, KVMX_IRQCHIP_KERNEL);
 	rt = default_routing();
 	if (!chip || !rt) {
+		if (chip)
+			atomic_long_dec(&kvmx_counts.irqchips);
 		kfree(chip);
 		kvfree(rt);
 		r = kvmx_refuse(-ENOMEM, "KVM_CREATE_IRQCHIP", "no memory");
@@ -462,6 +465,7 @@ void kvmx_irqchip_destroy(struct kvmx_vm *vm)
 	kvfree(rcu_dereference_protected(chip->routing, true));
 	kfree(chip);
 	vm->irqchip = NULL;
+	atomic_long_dec(&kvmx_counts.irqchips);
 }
 
 /* ---- KVM_GET/SET_IRQCHIP ---- */

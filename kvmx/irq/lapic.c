@@ -268,7 +268,7 @@ static enum hrtimer_restart timer_fn(struct hrtimer *t)
 	kvmx_vcpu_kick(apic->vcpu);
 	if (READ_ONCE(apic->timer_mode) == KVMX_APIC_TIMER_PERIODIC && period) {
 		hrtimer_add_expires_ns(t, period);
-		apic->target = hrtimer_get_expires(t);
+		WRITE_ONCE(apic->target, hrtimer_get_expires(t));
 		return HRTIMER_RESTART;
 	}
 	return HRTIMER_NORESTART;
@@ -311,8 +311,10 @@ static void start_tsc_deadline(struct kvmx_lapic *apic)
 	cancel_timer(apic);
 	if (!apic->tsc_deadline)
 		return;
+	/* Any u64 from the guest: a deadline past ~292 years is "far away". */
 	if (apic->tsc_deadline > now && tsc_khz)
-		ns = mul_u64_u32_div(apic->tsc_deadline - now, 1000000, tsc_khz);
+		ns = apic->tsc_deadline - now > U64_MAX / 1000000 ? S64_MAX / 2 :
+		     div_u64((apic->tsc_deadline - now) * 1000000, tsc_khz);
 	apic->target = ktime_add_ns(ktime_get(), ns);
 	hrtimer_start(&apic->timer, apic->target, HRTIMER_MODE_ABS_HARD);
 }
@@ -882,6 +884,7 @@ int kvmx_lapic_create(struct kvmx_vcpu *vcpu)
 		kfree(apic);
 		return -ENOMEM;
 	}
+	atomic_long_inc(&kvmx_counts.lapics);
 	apic->vcpu = vcpu;
 	hrtimer_init(&apic->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	apic->timer.function = timer_fn;
@@ -902,4 +905,5 @@ void kvmx_lapic_free(struct kvmx_vcpu *vcpu)
 	kfree(apic->regs);
 	kfree(apic);
 	vcpu->apic = NULL;
+	atomic_long_dec(&kvmx_counts.lapics);
 }

@@ -4,6 +4,7 @@
 // the behaviour of KVM's lapic.c, i8259.c and ioapic.c.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -355,6 +356,20 @@ TEST(Ioapic, NoDestination)
 	EXPECT_EQ(kvmx_ioapic_set_irq(&a.io, 5, 1), -1);
 	EXPECT_TRUE(a.io.irr & (1u << 5));			// stays pending
 	EXPECT_EQ(kvmx_ioapic_set_irq(&a.io, 30, 1), -1);	// no such pin
+}
+
+TEST(Ioapic, AnyStateAnyAccess)
+{
+	// KVM_SET_IRQCHIP may load any bytes; every access stays defined.
+	Ioapic a;
+	std::memset(&a.io, 0xff, offsetof(kvmx_ioapic, irr_delivered));
+	for (uint32_t i = 0; i < 3000; i++) {
+		kvmx_ioapic_write(&a.io, (i % 3) * 0x10, i * 2654435761u);
+		kvmx_ioapic_read(&a.io, (i % 5) * 0x10);
+		kvmx_ioapic_set_irq(&a.io, i % 26, i & 1);
+		kvmx_ioapic_eoi(&a.io, (uint8_t)i);
+	}
+	SUCCEED();
 }
 
 } // namespace
