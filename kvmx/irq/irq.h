@@ -26,15 +26,18 @@ enum kvmx_irqchip_mode {
  * What KVM_IRQ_LINE does: set GSI @gsi to @level through the routing
  * table.  Returns as KVM's kvm_set_irq(): -1 when no route reached a
  * destination (masked, or no route), 0 when the interrupt was coalesced
- * (already pending), otherwise how many destinations took it.  Any context
- * that may sleep; callers hold no kvmx lock.
+ * (already pending), otherwise how many destinations took it.  It never
+ * sleeps (RCU for the routing table, the irqchip's irqsave spinlock,
+ * atomic IRR bits and kvmx_vcpu_kick()), so any context but NMI may call
+ * it, an eventfd wakeup callback included; the caller holds no kvmx lock.
  */
 int kvmx_irq_set(struct kvmx_vm *vm, u32 gsi, int level, bool line_status);
 
 /*
  * What KVM_SIGNAL_MSI does: deliver the MSI (@address, @data) to the
- * LAPICs it names.  Returns as KVM's kvm_set_msi(): -1 when no LAPIC
- * matched, else how many took it.  Any context that may sleep.
+ * LAPICs it names.  Returns as KVM's kvm_set_msi() (0 or more: how many
+ * took it; -1 from the broadcast path when none matched).  Never sleeps,
+ * like kvmx_irq_set().
  */
 int kvmx_irq_deliver_msi(struct kvmx_vm *vm, u64 address, u32 data);
 
