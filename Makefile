@@ -3,7 +3,7 @@
 #   make            build kvmx.ko for Debian's current kernel (KDIR=... for another)
 #   make demo       boot the emulated test host, load kvmx, show the VMX features it found
 #   make check      unit tests, checkpatch, then one test-host boot running every selftest
-#   make bench      one test-host boot measuring MMIO/PIO round trips, kvmx and kvm_intel
+#   make bench      one test-host boot measuring MMIO/PIO round trips and memslot updates, kvmx and kvm_intel
 #   make fuzz       the libFuzzer target for the instruction emulator (SECONDS=600)
 #   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
 #   make selftests  build the selftests (static binaries in build/selftests)
