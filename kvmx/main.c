@@ -95,7 +95,13 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_SPLIT_IRQCHIP:
 		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return 4096;	/* KVM_MAX_IRQ_ROUTES: kvmx/irq/irqchip.h */
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return KVMX_MAX_VCPUS;
@@ -186,6 +192,8 @@ static int kvmx_objects_show(struct seq_file *m, void *unused)
 		   atomic_long_read(&kvmx_counts.vms), atomic_long_read(&kvmx_counts.vcpus),
 		   atomic_long_read(&kvmx_counts.ept_tables),
 		   atomic_long_read(&kvmx_counts.pinned_pages));
+	seq_printf(m, "irqchips %ld\nlapics %ld\n", atomic_long_read(&kvmx_counts.irqchips),
+		   atomic_long_read(&kvmx_counts.lapics));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_objects);

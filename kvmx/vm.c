@@ -20,6 +20,7 @@
 
 #include "kvmx.h"
 #include "mmu/mmu.h"
+#include "irq/irq.h"
 
 bool kvmx_vm_owned_by_current(struct kvmx_vm *vm)
 {
@@ -34,6 +35,7 @@ static void vm_destroy(struct kref *ref)
 	kvmx_stats_vm_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmx_vcpu_free(vm->vcpus[i]);
+	kvmx_irqchip_destroy(vm);
 	kvmx_mmu_destroy(vm);
 	kvmx_memslots_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
@@ -58,6 +60,8 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 	u64 flavour = cap->args[0];
 	int r = 0;
 
+	if (cap->cap == KVM_CAP_SPLIT_IRQCHIP)
+		return kvmx_irqchip_enable_split(vm, cap);
 	if (cap->cap != KVMX_CAP_MMIO_CACHING && cap->cap != KVMX_CAP_MMU)
 		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "capability %u cannot be enabled",
 				   cap->cap);
@@ -143,6 +147,14 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 	}
 	case KVM_CHECK_EXTENSION:
 		return kvmx_check_extension(arg);
+	case KVM_CREATE_IRQCHIP:
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_SET_GSI_ROUTING:
+	case KVM_SIGNAL_MSI:
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+		return kvmx_irqchip_vm_ioctl(vm, ioctl, argp);
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vm_fd(vm);
 	/*

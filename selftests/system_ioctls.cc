@@ -40,6 +40,11 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_MAX_VCPU_ID},	    // max_vcpus_and_ids
 	long{KVM_CAP_NR_MEMSLOTS},	    // nr_memslots
 	long{KVM_CAP_BINARY_STATS_FD},	    // binary_stats_fd
+	long{KVM_CAP_IRQCHIP},		    // irqchip
+	long{KVM_CAP_IRQ_ROUTING},	    // irq_routing
+	long{KVM_CAP_IRQ_INJECT_STATUS},    // irq_inject_status
+	long{KVM_CAP_SIGNAL_MSI},	    // signal_msi
+	long{KVM_CAP_SPLIT_IRQCHIP},	    // split_irqchip
 };
 
 bool backed(long cap)
