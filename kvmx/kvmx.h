@@ -17,6 +17,7 @@
 #include <linux/types.h>
 #include <asm/fpu/api.h>
 
+#include "iobus.h"
 #include "slots.h"
 #include "stats.h"
 #include "emulate/emulate.h"
@@ -41,6 +42,7 @@ struct kvmx_counts {
 	atomic_long_t vcpus;
 	atomic_long_t ept_tables;
 	atomic_long_t pinned_pages;
+	atomic_long_t ioeventfds;
 };
 
 extern struct kvmx_counts kvmx_counts;
@@ -79,6 +81,17 @@ struct kvmx_vm {
 	 * @lock; constant once a vCPU exists, so vCPUs read it without a lock.
 	 */
 	struct kvmx_mmio_cfg mmio;
+
+	/*
+	 * KVM_IOEVENTFD registrations, one immutable sorted array per bus
+	 * (iobus.h; NULL when empty).  Replaced whole under @lock and
+	 * published with rcu_assign_pointer(); the exit paths read them under
+	 * @srcu without a lock (kvmx_ioeventfd_write()).  An array and the
+	 * eventfd references it dropped are freed after
+	 * synchronize_srcu_expedited().  A registration owns one reference to
+	 * its eventfd_ctx; the last arrays go with the VM.
+	 */
+	struct kvmx_iobus __rcu *iobus[KVMX_NR_IOBUS];
 
 	/* Written under @lock; read by anyone holding a VM reference. */
 	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
@@ -240,6 +253,12 @@ void kvmx_vcpu_free(struct kvmx_vcpu *vcpu);
 int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id);
 int kvmx_read_guest(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len);
 int kvmx_write_guest(struct kvmx_vm *vm, u64 gpa, const void *buf, unsigned int len);
+
+/* eventfd.c */
+int kvmx_ioeventfd(struct kvmx_vm *vm, const struct kvm_ioeventfd *args);
+void kvmx_ioeventfd_destroy(struct kvmx_vm *vm);
+bool kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr, u32 len,
+			  const void *data);
 
 /* main.c: the module parameters' choices for new VMs. */
 struct kvmx_mmio_cfg kvmx_default_mmio_cfg(void);

@@ -94,6 +94,9 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
@@ -179,10 +182,11 @@ DEFINE_SHOW_ATTRIBUTE(kvmx_vmx_caps);
 /* Objects alive: what a leak test compares before and after. */
 static int kvmx_objects_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "vms %ld\nvcpus %ld\nept_tables %ld\npinned_pages %ld\n",
+	seq_printf(m, "vms %ld\nvcpus %ld\nept_tables %ld\npinned_pages %ld\nioeventfds %ld\n",
 		   atomic_long_read(&kvmx_counts.vms), atomic_long_read(&kvmx_counts.vcpus),
 		   atomic_long_read(&kvmx_counts.ept_tables),
-		   atomic_long_read(&kvmx_counts.pinned_pages));
+		   atomic_long_read(&kvmx_counts.pinned_pages),
+		   atomic_long_read(&kvmx_counts.ioeventfds));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_objects);

@@ -34,6 +34,7 @@ static void vm_destroy(struct kref *ref)
 	kvmx_stats_vm_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmx_vcpu_free(vm->vcpus[i]);
+	kvmx_ioeventfd_destroy(vm);
 	kvmx_tdp_destroy(&vm->tdp);
 	kvmx_memslots_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
@@ -137,6 +138,13 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		if (copy_from_user(&log, argp, sizeof(log)))
 			return -EFAULT;
 		return vm_get_dirty_log(vm, &log);
+	}
+	case KVM_IOEVENTFD: {
+		struct kvm_ioeventfd io;
+
+		if (copy_from_user(&io, argp, sizeof(io)))
+			return -EFAULT;
+		return kvmx_ioeventfd(vm, &io);
 	}
 	case KVM_CHECK_EXTENSION:
 		return kvmx_check_extension(arg);

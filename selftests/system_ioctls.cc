@@ -40,6 +40,9 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_MAX_VCPU_ID},	    // max_vcpus_and_ids
 	long{KVM_CAP_NR_MEMSLOTS},	    // nr_memslots
 	long{KVM_CAP_BINARY_STATS_FD},	    // binary_stats_fd
+	long{KVM_CAP_IOEVENTFD},	    // ioeventfd
+	long{KVM_CAP_IOEVENTFD_NO_LENGTH},  // ioeventfd_no_length
+	long{KVM_CAP_IOEVENTFD_ANY_LENGTH}, // ioeventfd_any_length
 };
 
 bool backed(long cap)
