@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/signal.h>
+#include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
 #include <asm/fpu/api.h>
@@ -43,6 +44,8 @@ struct kvmx_counts {
 	atomic_long_t ept_tables;
 	atomic_long_t pinned_pages;
 	atomic_long_t ioeventfds;
+	atomic_long_t irqfds;
+	atomic_long_t irqfd_injections;	/* cumulative; see eventfd.c */
 };
 
 extern struct kvmx_counts kvmx_counts;
@@ -92,6 +95,18 @@ struct kvmx_vm {
 	 * its eventfd_ctx; the last arrays go with the VM.
 	 */
 	struct kvmx_iobus __rcu *iobus[KVMX_NR_IOBUS];
+
+	/*
+	 * KVM_IRQFD registrations (eventfd.c).  @irqfds.lock protects
+	 * @irqfds.items and is taken with interrupts off: an eventfd's wakeup
+	 * callback takes it under the eventfd's wait-queue lock.  An irqfd
+	 * leaves the list when it is deactivated (deassigned, its eventfd
+	 * closed, the VM destroyed) and its shutdown work frees it.
+	 */
+	struct {
+		spinlock_t lock;	/* see above */
+		struct list_head items;
+	} irqfds;
 
 	/* Written under @lock; read by anyone holding a VM reference. */
 	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
@@ -259,6 +274,11 @@ int kvmx_ioeventfd(struct kvmx_vm *vm, const struct kvm_ioeventfd *args);
 void kvmx_ioeventfd_destroy(struct kvmx_vm *vm);
 bool kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr, u32 len,
 			  const void *data);
+int kvmx_irqfd_init(void);
+void kvmx_irqfd_exit(void);
+void kvmx_irqfd_vm_init(struct kvmx_vm *vm);
+int kvmx_irqfd(struct kvmx_vm *vm, const struct kvm_irqfd *args);
+void kvmx_irqfd_release(struct kvmx_vm *vm);
 
 /* main.c: the module parameters' choices for new VMs. */
 struct kvmx_mmio_cfg kvmx_default_mmio_cfg(void);

@@ -187,6 +187,9 @@ static int kvmx_objects_show(struct seq_file *m, void *unused)
 		   atomic_long_read(&kvmx_counts.ept_tables),
 		   atomic_long_read(&kvmx_counts.pinned_pages),
 		   atomic_long_read(&kvmx_counts.ioeventfds));
+	/* The second is a cumulative count, not objects (debug_hooks only). */
+	seq_printf(m, "irqfds %ld\nirqfd_injections %ld\n", atomic_long_read(&kvmx_counts.irqfds),
+		   atomic_long_read(&kvmx_counts.irqfd_injections));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_objects);
@@ -228,9 +231,14 @@ static int __init kvmx_init(void)
 		return -EINVAL;
 	}
 
-	ret = kvmx_vmx_init();
+	ret = kvmx_irqfd_init();
 	if (ret)
 		return ret;
+	ret = kvmx_vmx_init();
+	if (ret) {
+		kvmx_irqfd_exit();
+		return ret;
+	}
 	/* vCPUs follow their thread across CPUs with preempt notifiers. */
 	preempt_notifier_inc();
 
@@ -250,6 +258,7 @@ static int __init kvmx_init(void)
 		debugfs_remove(kvmx_debugfs);
 		preempt_notifier_dec();
 		kvmx_vmx_exit();
+		kvmx_irqfd_exit();
 		return ret;
 	}
 
@@ -263,6 +272,7 @@ static void __exit kvmx_exit(void)
 	misc_deregister(&kvmx_dev);
 	preempt_notifier_dec();
 	kvmx_vmx_exit();
+	kvmx_irqfd_exit();
 	pr_info("unloaded\n");
 }
 
