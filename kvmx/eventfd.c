@@ -187,21 +187,14 @@ void kvmx_ioeventfd_destroy(struct kvmx_vm *vm)
 	}
 }
 
-/*
- * A guest write of @len bytes at @data to @addr on @bus: signal the
- * registration it hits, if any.  Returns whether one was hit (the write is
- * then done).  Called from a vCPU's exit path, preemptible.
- */
-bool kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr, u32 len,
-			  const void *data)
+/* kvmx_ioeventfd_write() (kvmx.h) on a bus with registrations. */
+bool __kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr, u32 len,
+			    const void *data)
 {
 	const struct kvmx_iobus *b;
 	bool hit = false;
 	int idx, i;
 
-	/* Most VMs register nothing on most buses: no SRCU section then. */
-	if (!rcu_access_pointer(vm->iobus[bus]))
-		return false;
 	idx = srcu_read_lock(&vm->srcu);
 	b = srcu_dereference(vm->iobus[bus], &vm->srcu);
 	i = kvmx_iobus_find(b, addr, len, kvmx_io_value(data, len));

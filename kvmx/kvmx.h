@@ -272,8 +272,8 @@ int kvmx_write_guest(struct kvmx_vm *vm, u64 gpa, const void *buf, unsigned int 
 /* eventfd.c */
 int kvmx_ioeventfd(struct kvmx_vm *vm, const struct kvm_ioeventfd *args);
 void kvmx_ioeventfd_destroy(struct kvmx_vm *vm);
-bool kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr, u32 len,
-			  const void *data);
+bool __kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr, u32 len,
+			    const void *data);
 int kvmx_irqfd_init(void);
 void kvmx_irqfd_exit(void);
 void kvmx_irqfd_vm_init(struct kvmx_vm *vm);
@@ -322,6 +322,21 @@ static inline const struct kvmx_memslot *kvmx_gfn_to_slot(struct kvmx_vm *vm, u6
 static inline u64 kvmx_memslot_gen(struct kvmx_vm *vm)
 {
 	return READ_ONCE(srcu_dereference(vm->memslots, &vm->srcu)->generation);
+}
+
+/*
+ * A guest write of @len bytes at @data to @addr on @bus: signal the
+ * KVM_IOEVENTFD registration it hits, if any (eventfd.c).  Returns whether
+ * one was hit (the write is then done).  Called from a vCPU's exit path,
+ * preemptible.  Most VMs register nothing on most buses: inline, that
+ * costs one pointer test.
+ */
+static inline bool kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr,
+					u32 len, const void *data)
+{
+	if (!rcu_access_pointer(vm->iobus[bus]))
+		return false;
+	return __kvmx_ioeventfd_write(vm, bus, addr, len, data);
 }
 
 #endif /* KVMX_KVMX_H */
