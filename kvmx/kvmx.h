@@ -12,6 +12,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/preempt.h>
+#include <linux/rcuwait.h>
 #include <linux/signal.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
@@ -110,7 +111,13 @@ struct kvmx_vm {
 
 	/* Written under @lock; read by anyone holding a VM reference. */
 	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
-	int nr_vcpus;
+	int nr_vcpus;			/* published with smp_store_release() */
+
+	/*
+	 * The in-kernel irqchip (irq/irqchip.h), NULL without one.  Set once,
+	 * under @lock, before the first vCPU; read with smp_load_acquire().
+	 */
+	struct kvmx_irqchip *irqchip;
 
 	struct kvmx_vm_stat stat;	/* see stats.h for who writes what */
 };
@@ -178,6 +185,20 @@ struct kvmx_vcpu {
 
 	sigset_t sigset;		/* KVM_SET_SIGNAL_MASK, during KVM_RUN */
 	bool sigset_active;
+
+	/*
+	 * The in-kernel irqchip's side of the vCPU (irq/lapic.c): its LAPIC
+	 * (NULL without an irqchip), its KVM_MP_STATE_* (the vCPU's thread
+	 * only), requests (KVMX_REQ_*, set by anyone with atomic bitops, then
+	 * kvmx_vcpu_kick()), the CPU it runs the guest on (-1 outside the
+	 * guest; written by the vCPU's thread with interrupts off) and where
+	 * it sleeps in HLT.
+	 */
+	struct kvmx_lapic *apic;
+	u32 mp_state;
+	unsigned long requests;
+	int guest_cpu;
+	struct rcuwait wait;
 
 	/* Events to deliver at the next entry. */
 	int irq;			/* from KVM_INTERRUPT, -1 if none */

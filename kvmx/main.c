@@ -97,7 +97,13 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_IOEVENTFD:
 	case KVM_CAP_IOEVENTFD_NO_LENGTH:
 	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_SPLIT_IRQCHIP:
 		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return 4096;	/* KVM_MAX_IRQ_ROUTES: kvmx/irq/irqchip.h */
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return KVMX_MAX_VCPUS;

@@ -30,6 +30,7 @@
 #include "mmu/tdp.h"
 #include "stats.h"
 #include "trace.h"
+#include "irq/irq.h"
 
 static bool is_mmio_gpa(struct kvmx_vm *vm, u64 gpa, bool write)
 {
@@ -101,6 +102,8 @@ static int access(struct kvmx_vcpu *vcpu, u64 la, u8 *buf, unsigned int len, boo
 			if (write ? kvmx_write_guest(vcpu->vm, res.gpa, buf, n) :
 				    kvmx_read_guest(vcpu->vm, res.gpa, buf, n))
 				return walk_fault(KVMX_WALK_BAD_GPA, &res, fault);
+		} else if (vcpu->apic && kvmx_irq_mmio(vcpu, res.gpa, buf, n, write)) {
+			/* The in-kernel LAPIC or IOAPIC answered. */
 		} else if (write) {
 			f = &wr[nr_mmio++];
 			*f = (struct kvmx_mmio_frag){ .valid = true, .len = n, .gpa = res.gpa };
@@ -482,7 +485,9 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 	cached = kvmx_insn_cache_lookup(vcpu, key);
 	if (cached) {
 		kvmx_stat_inc(vcpu, insn_cache_hit);
-		ret = fast_mov(vcpu, key, cached, gpa);
+		/* The fast path exits to user space: not for in-kernel devices. */
+		ret = vcpu->apic && kvmx_irq_mmio_claims(vcpu, gpa) ? -EAGAIN :
+		      fast_mov(vcpu, key, cached, gpa);
 		if (ret != -EAGAIN)
 			return ret;
 	}

@@ -24,11 +24,13 @@
 
 #include "kvmx.h"
 #include "mmio.h"
+#include "irq/irq.h"
 #include "vmx/vmx.h"
 #include "vmx/vmcs.h"
 
 void kvmx_vcpu_free(struct kvmx_vcpu *vcpu)
 {
+	kvmx_lapic_free(vcpu);
 	kvmx_vmcs_free(vcpu);
 	if (vcpu->fpu.fpstate)
 		fpu_free_guest_fpstate(&vcpu->fpu);
@@ -82,9 +84,11 @@ static void post_run(struct kvmx_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 
 	run->if_flag = !!(vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF);
-	run->cr8 = vcpu->cr8;
+	run->cr8 = vcpu->apic ? kvmx_lapic_get_cr8(vcpu) : vcpu->cr8;
 	run->apic_base = vcpu->apic_base;
-	run->ready_for_interrupt_injection = vcpu->irq < 0 && kvmx_interrupt_allowed(vcpu);
+	/* As KVM: always "ready" when the PICs are in the kernel. */
+	run->ready_for_interrupt_injection = kvmx_pic_in_kernel(vcpu->vm) ||
+		(vcpu->irq < 0 && kvmx_interrupt_allowed(vcpu));
 }
 
 /* VMLAUNCH/VMRESUME failed: the VMCS itself is wrong. */
@@ -127,7 +131,11 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 		goto out;
 	}
 	for (;;) {
-		if (signal_pending(current)) {
+		/* The irqchip: timers, INIT/SIPI, and sleeping in HLT. */
+		r = kvmx_lapic_before_entry(vcpu);
+		if (r == 0 || r == -EAGAIN)
+			break;
+		if (r < 0 || signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			kvmx_stat_inc(vcpu, signal_exits);
 			r = -EINTR;
@@ -137,12 +145,17 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 
 		preempt_disable();
 		local_irq_disable();
-		if (signal_pending(current) || need_resched()) {
+		/* Publish the CPU before looking at requests: see kvmx_vcpu_kick(). */
+		smp_store_mb(vcpu->guest_cpu, smp_processor_id());
+		if (signal_pending(current) || need_resched() ||
+		    test_bit(KVMX_REQ_EVENT, &vcpu->requests)) {
+			WRITE_ONCE(vcpu->guest_cpu, -1);
 			local_irq_enable();
 			preempt_enable();
 			continue;
 		}
 		fail = kvmx_vmx_enter(vcpu);
+		WRITE_ONCE(vcpu->guest_cpu, -1);
 		local_irq_enable();
 		preempt_enable();
 
@@ -150,7 +163,7 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 		if (r <= 0)
 			break;
 		if (run->request_interrupt_window && vcpu->irq < 0 &&
-		    kvmx_interrupt_allowed(vcpu)) {
+		    !kvmx_pic_in_kernel(vcpu->vm) && kvmx_interrupt_allowed(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			r = 0;
 			break;
@@ -291,6 +304,7 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		struct kvm_interrupt irq;
 		struct kvm_mp_state mp;
 	} u;
+	int r;
 
 	switch (ioctl) {
 	case KVM_RUN:
@@ -328,6 +342,9 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 			return -EFAULT;
 		if (u.irq.irq >= 256)
 			return kvmx_refuse(-EINVAL, "KVM_INTERRUPT", "vector %u", u.irq.irq);
+		/* As KVM: with the PICs in the kernel, there is nothing to inject. */
+		if (kvmx_pic_in_kernel(vcpu->vm))
+			return kvmx_refuse(-ENXIO, "KVM_INTERRUPT", "the PICs are in the kernel");
 		if (vcpu->irq >= 0)
 			return kvmx_refuse(-EEXIST, "KVM_INTERRUPT",
 					   "vector %d is still pending", vcpu->irq);
@@ -335,14 +352,26 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		return 0;
 	case KVM_GET_MP_STATE:
 		u.mp.mp_state = KVM_MP_STATE_RUNNABLE;
+		if (vcpu->apic)
+			kvmx_lapic_get_mp_state(vcpu, &u.mp.mp_state);
 		return copy_to_user(argp, &u.mp, sizeof(u.mp)) ? -EFAULT : 0;
 	case KVM_SET_MP_STATE:
 		if (copy_from_user(&u.mp, argp, sizeof(u.mp)))
 			return -EFAULT;
+		if (vcpu->apic) {
+			r = kvmx_lapic_set_mp_state(vcpu, u.mp.mp_state);
+			if (r)
+				return kvmx_refuse(r, "KVM_SET_MP_STATE", "state %u",
+						   u.mp.mp_state);
+			return 0;
+		}
 		if (u.mp.mp_state != KVM_MP_STATE_RUNNABLE)
 			return kvmx_refuse(-EINVAL, "KVM_SET_MP_STATE", "state %u: only RUNNABLE",
 					   u.mp.mp_state);
 		return 0;
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+		return kvmx_lapic_vcpu_ioctl(vcpu, ioctl, argp);
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vcpu_fd(vcpu);
 	case KVM_SET_SIGNAL_MASK:
@@ -390,6 +419,8 @@ static struct kvmx_vcpu *vcpu_alloc(struct kvmx_vm *vm, u32 id)
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->irq = -1;
+	vcpu->guest_cpu = -1;
+	rcuwait_init(&vcpu->wait);
 	mutex_init(&vcpu->mutex);
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
@@ -401,6 +432,12 @@ static struct kvmx_vcpu *vcpu_alloc(struct kvmx_vm *vm, u32 id)
 	vcpu->tsc_offset = -rdtsc();
 	kvmx_vcpu_init_msrs(vcpu);
 	kvmx_vmcs_setup(vcpu);
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	/* vm->lock is held: the irqchip cannot appear meanwhile. */
+	if (vm->irqchip && kvmx_lapic_create(vcpu)) {
+		kvmx_vcpu_free(vcpu);
+		return NULL;
+	}
 	return vcpu;
 }
 
@@ -436,7 +473,9 @@ int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id)
 		kvmx_vm_put(vm);
 		goto out;
 	}
-	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	vm->vcpus[vm->nr_vcpus] = vcpu;
+	/* Delivery reads vcpus[] without vm->lock: the vCPU before the count. */
+	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
 	kvmx_stats_vcpu_init(vcpu);
 out:
 	mutex_unlock(&vm->lock);

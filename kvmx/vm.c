@@ -20,6 +20,7 @@
 
 #include "kvmx.h"
 #include "mmu/tdp.h"
+#include "irq/irq.h"
 
 bool kvmx_vm_owned_by_current(struct kvmx_vm *vm)
 {
@@ -37,6 +38,7 @@ static void vm_destroy(struct kref *ref)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmx_vcpu_free(vm->vcpus[i]);
 	kvmx_ioeventfd_destroy(vm);
+	kvmx_irqchip_destroy(vm);
 	kvmx_tdp_destroy(&vm->tdp);
 	kvmx_memslots_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
@@ -61,6 +63,8 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 	u64 flavour = cap->args[0];
 	int r = 0;
 
+	if (cap->cap == KVM_CAP_SPLIT_IRQCHIP)
+		return kvmx_irqchip_enable_split(vm, cap);
 	if (cap->cap != KVMX_CAP_MMIO_CACHING)
 		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "capability %u cannot be enabled",
 				   cap->cap);
@@ -157,6 +161,14 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 	}
 	case KVM_CHECK_EXTENSION:
 		return kvmx_check_extension(arg);
+	case KVM_CREATE_IRQCHIP:
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_SET_GSI_ROUTING:
+	case KVM_SIGNAL_MSI:
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+		return kvmx_irqchip_vm_ioctl(vm, ioctl, argp);
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vm_fd(vm);
 	/*

@@ -20,6 +20,7 @@ using kvmx::ioctl_result;
 using kvmx::Mapping;
 using kvmx::test::open_device;
 using kvmx::test::TinyGuest;
+using kvmx::test::GuestMode;
 
 namespace {
 
@@ -307,4 +308,97 @@ KVMX_TEST(ioeventfd_no_length)
 	Fd e = ioeventfd(g.vm, 0x2000, 0, 0);
 	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
 	EXPECT_EQ(signals(e), 2ULL);
+}
+
+namespace {
+
+void create_irqchip(const Fd &vm)
+{
+	ioctl_or_throw(vm, KVM_CREATE_IRQCHIP, "KVM_CREATE_IRQCHIP");
+}
+
+} // namespace
+
+// The PICs answer their ports in the kernel: IN from 0x21 does not exit.
+KVMX_TEST(irqchip)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_IRQCHIP), 1L);
+	// in al,0x21; out 0x80,al
+	TinyGuest g(dev, {0xe4, 0x21, 0xe6, 0x80}, GuestMode::kReal, create_irqchip);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_IO));
+	EXPECT_EQ(g.run()->io.port, 0x80);
+	EXPECT_EQ(ioctl_result(g.vm, KVM_CREATE_IRQCHIP), -EEXIST);
+}
+
+// GSIs 0 .. KVM_CAP_IRQ_ROUTING - 1 can be routed.
+KVMX_TEST(irq_routing)
+{
+	Fd dev = open_device();
+	long max = check(dev, KVM_CAP_IRQ_ROUTING);
+	ASSERT_TRUE(max >= 24);
+	TinyGuest g(dev, {0xf4}, GuestMode::kReal, create_irqchip);
+	alignas(8) uint8_t buf[sizeof(kvmx::abi::IrqRouting) + sizeof(kvm_irq_routing_entry)]{};
+	auto *hdr = reinterpret_cast<kvmx::abi::IrqRouting *>(buf);
+	auto *e = kvmx::abi::entries_of<kvm_irq_routing_entry>(hdr);
+	hdr->nr = 1;
+	e->gsi = static_cast<uint32_t>(max - 1);
+	e->type = KVM_IRQ_ROUTING_MSI;
+	e->u.msi.address_lo = 0xfee00000;
+	e->u.msi.data = 0x40;
+	EXPECT_EQ(ioctl_result(g.vm, KVM_SET_GSI_ROUTING, hdr), 0L);
+	e->gsi = static_cast<uint32_t>(max);
+	EXPECT_EQ(ioctl_result(g.vm, KVM_SET_GSI_ROUTING, hdr), -EINVAL);
+}
+
+// KVM_IRQ_LINE_STATUS says what became of the line: a masked IOAPIC pin
+// that no PIC shares took nothing.
+KVMX_TEST(irq_inject_status)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_IRQ_INJECT_STATUS), 1L);
+	TinyGuest g(dev, {0xf4}, GuestMode::kReal, create_irqchip);
+	kvm_irq_level l{};
+	l.irq = 20;
+	l.level = 1;
+	ASSERT_EQ(ioctl_result(g.vm, KVM_IRQ_LINE_STATUS, &l), 0L);
+	EXPECT_EQ(l.status, -1);
+}
+
+// KVM_SIGNAL_MSI needs an irqchip and no flags but KVM_MSI_VALID_DEVID.
+KVMX_TEST(signal_msi)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_SIGNAL_MSI), 1L);
+	kvm_msi msi{};
+	msi.address_lo = 0xfee00000;
+	msi.data = 0x40;
+	TinyGuest plain(dev, {0xf4});
+	EXPECT_EQ(ioctl_result(plain.vm, KVM_SIGNAL_MSI, &msi), -EINVAL);
+	TinyGuest g(dev, {0xf4}, GuestMode::kReal, create_irqchip);
+	EXPECT_TRUE(ioctl_result(g.vm, KVM_SIGNAL_MSI, &msi) >= 0);
+	msi.flags = 2;
+	EXPECT_EQ(ioctl_result(g.vm, KVM_SIGNAL_MSI, &msi), -EINVAL);
+}
+
+// The split irqchip is the LAPICs alone: no PIC, no IOAPIC state.
+KVMX_TEST(split_irqchip)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_SPLIT_IRQCHIP), 1L);
+	auto split = [](const Fd &vm) {
+		kvm_enable_cap cap{};
+		cap.cap = KVM_CAP_SPLIT_IRQCHIP;
+		cap.args[0] = 24;
+		ioctl_or_throw(vm, KVM_ENABLE_CAP, "KVM_ENABLE_CAP", &cap);
+		EXPECT_EQ(ioctl_result(vm, KVM_ENABLE_CAP, &cap), -EEXIST);
+	};
+	// in al,0x21 exits: the PIC is user space's.
+	TinyGuest g(dev, {0xe4, 0x21}, GuestMode::kReal, split);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_IO));
+	EXPECT_EQ(g.run()->io.port, 0x21);
+	kvm_irqchip chip{};
+	EXPECT_EQ(ioctl_result(g.vm, KVM_GET_IRQCHIP, &chip), -ENXIO);
+	kvm_lapic_state s{};
+	EXPECT_EQ(ioctl_result(g.vcpu, KVM_GET_LAPIC, &s), 0L);
 }

@@ -33,6 +33,7 @@
 #include "../mmio.h"
 #include "../stats.h"
 #include "../trace.h"
+#include "../irq/irq.h"
 
 static const u32 swapped_msr_index[KVMX_NR_SWAPPED_MSRS] = {
 	[KVMX_MSR_STAR] = MSR_STAR,
@@ -141,8 +142,15 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		} else {
 			window = true;
 		}
+	} else if (vcpu->apic) {
+		int vec = kvmx_lapic_inject(vcpu, kvmx_interrupt_allowed(vcpu), &window);
+
+		if (vec >= 0)
+			info = vec | INTR_TYPE_EXT_INTR | INTR_INFO_VALID;
 	}
-	if (vcpu->run->request_interrupt_window && vcpu->irq < 0 && !info)
+	/* With the PICs in the kernel, user space asks for no windows (as KVM). */
+	if (vcpu->run->request_interrupt_window && vcpu->irq < 0 && !info &&
+	    !kvmx_pic_in_kernel(vcpu->vm))
 		window = true;
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
 	if (window)
@@ -269,7 +277,8 @@ static int handle_triple_fault(struct kvmx_vcpu *vcpu)
 static int handle_interrupt_window(struct kvmx_vcpu *vcpu)
 {
 	vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_INTR_WINDOW_EXITING);
-	if (vcpu->run->request_interrupt_window && vcpu->irq < 0) {
+	if (vcpu->run->request_interrupt_window && vcpu->irq < 0 &&
+	    !kvmx_pic_in_kernel(vcpu->vm)) {
 		vcpu->run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 		return 0;
 	}
@@ -306,6 +315,11 @@ static int handle_cpuid(struct kvmx_vcpu *vcpu)
 static int handle_hlt(struct kvmx_vcpu *vcpu)
 {
 	skip_instruction(vcpu);
+	/* With an in-kernel LAPIC the vCPU sleeps in KVM_RUN until an event. */
+	if (vcpu->apic) {
+		kvmx_lapic_halt(vcpu);
+		return 1;
+	}
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }
@@ -342,6 +356,11 @@ static int handle_cr(struct kvmx_vcpu *vcpu)
 		if (cr == 8) {
 			if (val & ~0xfUL)
 				return inject_gp(vcpu);
+			if (vcpu->apic) {
+				kvmx_lapic_set_cr8(vcpu, val);
+				skip_instruction(vcpu);
+				return 1;
+			}
 			old_cr8 = vcpu->cr8;
 			vcpu->cr8 = val;
 			skip_instruction(vcpu);
@@ -359,7 +378,7 @@ static int handle_cr(struct kvmx_vcpu *vcpu)
 	case 1:	/* MOV from CR: only CR8 exits */
 		if (cr != 8)
 			break;
-		set_reg(vcpu, reg, vcpu->cr8);
+		set_reg(vcpu, reg, vcpu->apic ? kvmx_lapic_get_cr8(vcpu) : vcpu->cr8);
 		skip_instruction(vcpu);
 		return 1;
 	case 3:	/* LMSW: cannot clear PE */
@@ -535,6 +554,16 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 	vcpu->pio.string = false;
 	vcpu->pio.in = in;
 	vcpu->pio.size = size;
+	/* The in-kernel PICs' ports: done here, no exit. */
+	if (vcpu->apic) {
+		if (!in)
+			memcpy(vcpu->pio_data, &vcpu->regs[KVMX_RAX], size);
+		if (kvmx_irq_pio(vcpu, q >> 16, vcpu->pio_data, size, in)) {
+			kvmx_complete_pio(vcpu);
+			return 1;
+		}
+	}
+
 	vcpu->pending_io = KVMX_IO_PIO;
 	if (!in)
 		memcpy(vcpu->pio_data, &vcpu->regs[KVMX_RAX], size);

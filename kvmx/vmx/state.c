@@ -13,6 +13,7 @@
 #include "vmx.h"
 #include "vmcs.h"
 #include "../kvmx.h"
+#include "../irq/irq.h"
 
 /* IA32_MTRRCAP: kvmx offers no MTRRs, so it reads as 0. */
 #define KVMX_MSR_MTRRCAP	0xfe
@@ -195,7 +196,7 @@ void kvmx_get_sregs(struct kvmx_vcpu *vcpu, struct kvm_sregs *s)
 	s->cr2 = vcpu->cr2;
 	s->cr3 = vmcs_read(GUEST_CR3);
 	s->cr4 = kvmx_get_cr4();
-	s->cr8 = vcpu->cr8;
+	s->cr8 = vcpu->apic ? kvmx_lapic_get_cr8(vcpu) : vcpu->cr8;
 	s->efer = vmcs_read(GUEST_IA32_EFER);
 	s->apic_base = vcpu->apic_base;
 	if (vcpu->irq >= 0)
@@ -230,6 +231,12 @@ int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *s)
 		return -EINVAL;
 	if (s->cr4 & ~(~kvmx_vmcs_config.cr4_host_owned & kvmx_vmx.cr4_fixed1))
 		return -EINVAL;
+	/* With an in-kernel LAPIC, APIC_BASE is checked as a host MSR write (KVM). */
+	if (vcpu->apic) {
+		if (kvmx_lapic_set_msr(vcpu, MSR_IA32_APICBASE, s->apic_base, true))
+			return -EINVAL;
+		kvmx_lapic_set_cr8(vcpu, s->cr8);
+	}
 
 	vmcs_write(GUEST_IDTR_BASE, s->idt.base);
 	vmcs_write(GUEST_IDTR_LIMIT, s->idt.limit);
@@ -243,7 +250,8 @@ int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *s)
 	vmcs_write(CR0_READ_SHADOW, s->cr0);
 	vmcs_write(GUEST_CR0, (s->cr0 | X86_CR0_NE) & ~(X86_CR0_CD | X86_CR0_NW));
 	kvmx_set_cr4(vcpu, s->cr4);
-	vcpu->apic_base = s->apic_base;
+	if (!vcpu->apic)
+		vcpu->apic_base = s->apic_base;
 
 	set_segment(KVMX_SEG_CS, &s->cs);
 	set_segment(KVMX_SEG_DS, &s->ds);
@@ -297,7 +305,13 @@ static int swapped_index(u32 index)
 /* Returns 0, or -EINVAL for an MSR kvmx does not know (#GP for a guest). */
 int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
 {
-	int swapped = swapped_index(index);
+	int swapped = swapped_index(index), r;
+
+	if (vcpu->apic) {
+		r = kvmx_lapic_get_msr(vcpu, index, data);
+		if (r != -ENOENT)
+			return r;
+	}
 
 	if (swapped >= 0) {
 		*data = vcpu->msrs[swapped];
@@ -359,7 +373,13 @@ static bool pat_valid(u64 pat)
 /* Returns 0, or -EINVAL when the guest would get #GP (or the host an error). */
 int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 {
-	int swapped = swapped_index(index);
+	int swapped = swapped_index(index), r;
+
+	if (vcpu->apic) {
+		r = kvmx_lapic_set_msr(vcpu, index, data, host);
+		if (r != -ENOENT)
+			return r;
+	}
 
 	if (swapped >= 0) {
 		if (index != MSR_STAR && index != MSR_SYSCALL_MASK && !is_canonical(data))

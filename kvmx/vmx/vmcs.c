@@ -277,6 +277,32 @@ static void setup_guest_state(struct kvmx_vcpu *vcpu)
 			  (vcpu->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
 }
 
+/* INIT: the state after RESET, but IA32_APIC_BASE stays (vCPU loaded). */
+void kvmx_vcpu_init_event(struct kvmx_vcpu *vcpu)
+{
+	u64 apic_base = vcpu->apic_base;
+
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	vcpu->cr2 = 0;
+	vcpu->cr8 = 0;
+	vcpu->irq = -1;
+	vcpu->exception.pending = false;
+	vcpu->reinject_info = 0;
+	vmcs_clear_bits(VM_ENTRY_CONTROLS, ENTRY_IA32E_MODE);
+	vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_INTR_WINDOW_EXITING);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	setup_guest_state(vcpu);
+	vcpu->apic_base = apic_base;
+}
+
+/* SIPI: start at @vector:0000 in real mode. */
+void kvmx_vcpu_sipi(struct kvmx_vcpu *vcpu, u8 vector)
+{
+	vmcs_write(GUEST_CS_SELECTOR, (u16)vector << 8);
+	vmcs_write(GUEST_CS_BASE, (u64)vector << 12);
+	vmcs_write(GUEST_RIP, 0);
+}
+
 void kvmx_vmcs_setup(struct kvmx_vcpu *vcpu)
 {
 	const struct kvmx_vmcs_config *c = &kvmx_vmcs_config;

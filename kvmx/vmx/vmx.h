@@ -91,6 +91,10 @@ void kvmx_queue_exception(struct kvmx_vcpu *vcpu, u8 vector, bool has_error, u32
 int kvmx_guest_cpl(void);
 bool kvmx_interrupt_allowed(struct kvmx_vcpu *vcpu);
 
+/* vmcs.c: INIT (KVM's kvm_vcpu_reset(init_event)) and SIPI. */
+void kvmx_vcpu_init_event(struct kvmx_vcpu *vcpu);
+void kvmx_vcpu_sipi(struct kvmx_vcpu *vcpu, u8 vector);
+
 /* exit.c */
 void kvmx_exit_init(void);
 void kvmx_vcpu_init_msrs(struct kvmx_vcpu *vcpu);

@@ -32,6 +32,10 @@ struct MsrList {
 struct SignalMask {
 	uint32_t len;
 };
+struct IrqRouting {
+	uint32_t nr;
+	uint32_t flags;
+};
 static_assert(sizeof(Cpuid2) == 8 && sizeof(Msrs) == 8 && sizeof(MsrList) == 4 &&
 	      sizeof(SignalMask) == 4);
 
@@ -51,6 +55,8 @@ template <typename Entry, typename Header> Entry *entries_of(Header *h)
 #undef KVM_GET_MSRS
 #undef KVM_SET_MSRS
 #undef KVM_SET_SIGNAL_MASK
+#undef KVM_SET_GSI_ROUTING
+#define KVM_SET_GSI_ROUTING _IOW(KVMIO, 0x6a, kvmx::abi::IrqRouting)
 #define KVM_GET_MSR_INDEX_LIST _IOWR(KVMIO, 0x02, kvmx::abi::MsrList)
 #define KVM_GET_MSR_FEATURE_INDEX_LIST _IOWR(KVMIO, 0x0a, kvmx::abi::MsrList)
 #define KVM_GET_SUPPORTED_CPUID _IOWR(KVMIO, 0x05, kvmx::abi::Cpuid2)

@@ -383,15 +383,36 @@ std::string Vm::read_string(uint64_t gva, size_t max)
 	return s;
 }
 
-Vcpu &Vm::add_vcpu()
+Vcpu &Vm::add_vcpu(bool runnable)
 {
 	auto v = std::make_unique<Vcpu>(*this, static_cast<uint32_t>(vcpus_.size()));
 	v->set_cpuid(cpuid_);
+	if (irqchip_ && runnable)
+		v->set_mp_state(KVM_MP_STATE_RUNNABLE);
 	vcpus_.push_back(std::move(v));
 	return *vcpus_.back();
 }
 
+void Vm::create_irqchip()
+{
+	ioctl_or_throw(fd_, KVM_CREATE_IRQCHIP, "KVM_CREATE_IRQCHIP");
+	irqchip_ = true;
+}
+
 // ---- Vcpu -----------------------------------------------------------------
+
+uint32_t Vcpu::mp_state() const
+{
+	kvm_mp_state mp{};
+	ioctl_or_throw(fd_, KVM_GET_MP_STATE, "KVM_GET_MP_STATE", &mp);
+	return mp.mp_state;
+}
+
+void Vcpu::set_mp_state(uint32_t state)
+{
+	kvm_mp_state mp{state};
+	ioctl_or_throw(fd_, KVM_SET_MP_STATE, "KVM_SET_MP_STATE", &mp);
+}
 
 Vcpu::Vcpu(Vm &vm, uint32_t id)
 	: vm_(vm), id_(id),

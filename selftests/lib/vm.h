@@ -132,6 +132,9 @@ public:
 	uint64_t get_msr(uint32_t index) const;
 	void set_msr(uint32_t index, uint64_t value);
 	void set_cpuid(const std::vector<kvm_cpuid_entry2> &entries);
+	// KVM_GET/SET_MP_STATE.
+	uint32_t mp_state() const;
+	void set_mp_state(uint32_t state);
 	// Arguments of the guest entry function (RDI, RSI, RDX, RCX).
 	void set_args(std::initializer_list<uint64_t> args);
 
@@ -178,8 +181,14 @@ public:
 		v.enter_long_mode(reinterpret_cast<uint64_t>(guest_code));
 		return v;
 	}
-	// A vCPU with the next id in its reset state (CPUID set).
-	Vcpu &add_vcpu();
+	// A vCPU with the next id in its reset state (CPUID set).  With an
+	// irqchip, APs are made RUNNABLE as upstream's kvm_util does, unless
+	// @runnable is false (then they wait for INIT and SIPI).
+	Vcpu &add_vcpu(bool runnable = true);
+
+	// KVM_CREATE_IRQCHIP (before the first vCPU).
+	void create_irqchip();
+	[[nodiscard]] bool has_irqchip() const { return irqchip_; }
 	[[nodiscard]] std::vector<std::unique_ptr<Vcpu>> &vcpus() { return vcpus_; }
 
 	// Guest-physical allocator in memslot 0; returns zeroed memory.
@@ -227,6 +236,7 @@ private:
 	std::map<uint32_t, std::unique_ptr<Memslot>> slots_;
 	std::vector<std::unique_ptr<Vcpu>> vcpus_;
 	std::vector<kvm_cpuid_entry2> cpuid_;
+	bool irqchip_ = false;
 	struct Range {
 		uint64_t start, end;
 	};
