@@ -28,6 +28,7 @@
 
 #include "kvmx.h"
 #include "iobus.h"
+#include "irq/irq.h"
 
 static const char *const bus_name[KVMX_NR_IOBUS] = {
 	[KVMX_IOBUS_MMIO] = "MMIO",
@@ -225,12 +226,12 @@ bool __kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr
  * with synchronize_srcu_expedited(), so it never unhooks an entry that is
  * not yet hooked.
  *
- * Delivery needs the in-kernel irqchip, which kvmx does not have yet:
- * until it does, KVM_IRQFD is refused with -EINVAL, KVM's answer for a VM
- * without one.  With the module parameter debug_hooks=1 a VM accepts
- * irqfds anyway (not KVM_IRQFD_FLAG_RESAMPLE) and an injection only counts
- * in debugfs ("irqfd_injections" in kvmx/objects), so that the
- * registration and teardown machinery can be tested.
+ * Delivery is the irqchip's kvmx_irq_set() (kvmx/irq/irq.h): a pulse, 1
+ * then 0, as KVM's irqfd_inject() for an irqfd without a resampler.  As in
+ * KVM, an irqfd needs an in-kernel LAPIC (KVM_CREATE_IRQCHIP or the split
+ * irqchip), else -EINVAL.  KVM_IRQFD_FLAG_RESAMPLE is refused with -EINVAL:
+ * it needs ack notifiers and an IRQ source of its own from the irqchip,
+ * which does not have them yet (KVM accepts it with KVM_CREATE_IRQCHIP).
  */
 struct kvmx_irqfd {
 	struct kvmx_vm *vm;
@@ -262,15 +263,19 @@ void kvmx_irqfd_vm_init(struct kvmx_vm *vm)
 	INIT_LIST_HEAD(&vm->irqfds.items);
 }
 
-/* As KVM's kvm_arch_irqfd_allowed(); see above for debug_hooks. */
+/* KVM's kvm_arch_irqfd_allowed(), less resampling (see above). */
 static bool irqfd_allowed(struct kvmx_vm *vm, bool resample)
 {
-	return !resample && kvmx_debug_hooks();
+	return !resample && kvmx_irqchip_in_kernel(vm);
 }
 
+/* On system_wq: kvmx_irq_set() may sleep. */
 static void irqfd_inject(struct work_struct *work)
 {
-	/* Only the debug hook gets here until the irqchip exists. */
+	struct kvmx_irqfd *irqfd = container_of(work, struct kvmx_irqfd, inject);
+
+	kvmx_irq_set(irqfd->vm, irqfd->gsi, 1, false);
+	kvmx_irq_set(irqfd->vm, irqfd->gsi, 0, false);
 	atomic_long_inc(&kvmx_counts.irqfd_injections);
 }
 
@@ -334,7 +339,7 @@ static int irqfd_assign(struct kvmx_vm *vm, const struct kvm_irqfd *args)
 
 	if (!irqfd_allowed(vm, resample))
 		return kvmx_refuse(-EINVAL, "KVM_IRQFD", "%s",
-				   resample ? "RESAMPLE needs KVM_CREATE_IRQCHIP" :
+				   resample ? "RESAMPLE is not supported yet" :
 					      "the VM has no in-kernel irqchip");
 	irqfd = kzalloc(sizeof(*irqfd), GFP_KERNEL_ACCOUNT);
 	if (!irqfd)

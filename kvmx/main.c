@@ -97,6 +97,7 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_IOEVENTFD:
 	case KVM_CAP_IOEVENTFD_NO_LENGTH:
 	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_IRQFD:
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:
 	case KVM_CAP_SIGNAL_MSI:
@@ -193,7 +194,7 @@ static int kvmx_objects_show(struct seq_file *m, void *unused)
 		   atomic_long_read(&kvmx_counts.ept_tables),
 		   atomic_long_read(&kvmx_counts.pinned_pages),
 		   atomic_long_read(&kvmx_counts.ioeventfds));
-	/* The second is a cumulative count, not objects (debug_hooks only). */
+	/* The second is a cumulative count, not objects. */
 	seq_printf(m, "irqfds %ld\nirqfd_injections %ld\n", atomic_long_read(&kvmx_counts.irqfds),
 		   atomic_long_read(&kvmx_counts.irqfd_injections));
 	return 0;

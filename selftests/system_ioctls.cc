@@ -43,6 +43,7 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_IOEVENTFD},	    // ioeventfd
 	long{KVM_CAP_IOEVENTFD_NO_LENGTH},  // ioeventfd_no_length
 	long{KVM_CAP_IOEVENTFD_ANY_LENGTH}, // ioeventfd_any_length
+	long{KVM_CAP_IRQFD},		    // irqfd
 	long{KVM_CAP_IRQCHIP},		    // irqchip
 	long{KVM_CAP_IRQ_ROUTING},	    // irq_routing
 	long{KVM_CAP_IRQ_INJECT_STATUS},    // irq_inject_status

@@ -402,3 +402,32 @@ KVMX_TEST(split_irqchip)
 	kvm_lapic_state s{};
 	EXPECT_EQ(ioctl_result(g.vcpu, KVM_GET_LAPIC, &s), 0L);
 }
+
+// A signal on an irqfd is an edge on its GSI: GSI 3 reaches the master
+// PIC, whose IRR keeps it (selftests/irqfd.cc delivers to guests).
+KVMX_TEST(irqfd)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_IRQFD), 1L);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	ASSERT_EQ(check(vm, KVM_CAP_IRQFD), 1L);
+	create_irqchip(vm);
+	Fd e(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	ASSERT_TRUE(e.valid());
+	kvm_irqfd a{};
+	a.fd = static_cast<uint32_t>(e.get());
+	a.gsi = 3;
+	ASSERT_EQ(ioctl_result(vm, KVM_IRQFD, &a), 0L);
+	uint64_t one = 1;
+	ASSERT_EQ(::write(e.get(), &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+	// The injection runs from a workqueue, in KVM too.
+	kvm_irqchip chip{};
+	for (int i = 0; i < 200; i++) {
+		chip.chip_id = KVM_IRQCHIP_PIC_MASTER;
+		ASSERT_EQ(ioctl_result(vm, KVM_GET_IRQCHIP, &chip), 0L);
+		if (chip.chip.pic.irr & (1u << 3))
+			break;
+		::usleep(10000);
+	}
+	EXPECT_EQ(chip.chip.pic.irr & (1u << 3), 1u << 3);
+}
