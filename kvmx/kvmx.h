@@ -14,10 +14,12 @@
 #include <linux/preempt.h>
 #include <linux/rcuwait.h>
 #include <linux/signal.h>
+#include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
 #include <asm/fpu/api.h>
 
+#include "iobus.h"
 #include "slots.h"
 #include "stats.h"
 #include "emulate/emulate.h"
@@ -46,6 +48,9 @@ struct kvmx_counts {
 	atomic_long_t pinned_pages;
 	atomic_long_t irqchips;
 	atomic_long_t lapics;
+	atomic_long_t ioeventfds;
+	atomic_long_t irqfds;
+	atomic_long_t irqfd_injections;	/* cumulative; see eventfd.c */
 };
 
 extern struct kvmx_counts kvmx_counts;
@@ -90,6 +95,29 @@ struct kvmx_vm {
 	 * @lock; constant once a vCPU exists, so vCPUs read it without a lock.
 	 */
 	struct kvmx_mmio_cfg mmio;
+
+	/*
+	 * KVM_IOEVENTFD registrations, one immutable sorted array per bus
+	 * (iobus.h; NULL when empty).  Replaced whole under @lock and
+	 * published with rcu_assign_pointer(); the exit paths read them under
+	 * @srcu without a lock (kvmx_ioeventfd_write()).  An array and the
+	 * eventfd references it dropped are freed after
+	 * synchronize_srcu_expedited().  A registration owns one reference to
+	 * its eventfd_ctx; the last arrays go with the VM.
+	 */
+	struct kvmx_iobus __rcu *iobus[KVMX_NR_IOBUS];
+
+	/*
+	 * KVM_IRQFD registrations (eventfd.c).  @irqfds.lock protects
+	 * @irqfds.items and is taken with interrupts off: an eventfd's wakeup
+	 * callback takes it under the eventfd's wait-queue lock.  An irqfd
+	 * leaves the list when it is deactivated (deassigned, its eventfd
+	 * closed, the VM destroyed) and its shutdown work frees it.
+	 */
+	struct {
+		spinlock_t lock;	/* see above */
+		struct list_head items;
+	} irqfds;
 
 	/* Written under @lock; read by anyone holding a VM reference. */
 	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
@@ -274,6 +302,17 @@ int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id);
 int kvmx_read_guest(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len);
 int kvmx_write_guest(struct kvmx_vm *vm, u64 gpa, const void *buf, unsigned int len);
 
+/* eventfd.c */
+int kvmx_ioeventfd(struct kvmx_vm *vm, const struct kvm_ioeventfd *args);
+void kvmx_ioeventfd_destroy(struct kvmx_vm *vm);
+bool __kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr, u32 len,
+			    const void *data);
+int kvmx_irqfd_init(void);
+void kvmx_irqfd_exit(void);
+void kvmx_irqfd_vm_init(struct kvmx_vm *vm);
+int kvmx_irqfd(struct kvmx_vm *vm, const struct kvm_irqfd *args);
+void kvmx_irqfd_release(struct kvmx_vm *vm);
+
 /* main.c: the module parameters' choices for new VMs. */
 struct kvmx_mmio_cfg kvmx_default_mmio_cfg(void);
 bool kvmx_debug_hooks(void);
@@ -316,6 +355,21 @@ static inline const struct kvmx_memslot *kvmx_gfn_to_slot(struct kvmx_vm *vm, u6
 static inline u64 kvmx_memslot_gen(struct kvmx_vm *vm)
 {
 	return READ_ONCE(srcu_dereference(vm->memslots, &vm->srcu)->generation);
+}
+
+/*
+ * A guest write of @len bytes at @data to @addr on @bus: signal the
+ * KVM_IOEVENTFD registration it hits, if any (eventfd.c).  Returns whether
+ * one was hit (the write is then done).  Called from a vCPU's exit path,
+ * preemptible.  Most VMs register nothing on most buses: inline, that
+ * costs one pointer test.
+ */
+static inline bool kvmx_ioeventfd_write(struct kvmx_vm *vm, enum kvmx_iobus_id bus, u64 addr,
+					u32 len, const void *data)
+{
+	if (!rcu_access_pointer(vm->iobus[bus]))
+		return false;
+	return __kvmx_ioeventfd_write(vm, bus, addr, len, data);
 }
 
 #endif /* KVMX_KVMX_H */

@@ -95,6 +95,10 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_IRQFD:
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:
 	case KVM_CAP_SIGNAL_MSI:
@@ -188,12 +192,16 @@ DEFINE_SHOW_ATTRIBUTE(kvmx_vmx_caps);
 /* Objects alive: what a leak test compares before and after. */
 static int kvmx_objects_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "vms %ld\nvcpus %ld\nept_tables %ld\npinned_pages %ld\n",
+	seq_printf(m, "vms %ld\nvcpus %ld\nept_tables %ld\npinned_pages %ld\nioeventfds %ld\n",
 		   atomic_long_read(&kvmx_counts.vms), atomic_long_read(&kvmx_counts.vcpus),
 		   atomic_long_read(&kvmx_counts.ept_tables),
-		   atomic_long_read(&kvmx_counts.pinned_pages));
+		   atomic_long_read(&kvmx_counts.pinned_pages),
+		   atomic_long_read(&kvmx_counts.ioeventfds));
 	seq_printf(m, "irqchips %ld\nlapics %ld\n", atomic_long_read(&kvmx_counts.irqchips),
 		   atomic_long_read(&kvmx_counts.lapics));
+	/* The second is a cumulative count, not objects. */
+	seq_printf(m, "irqfds %ld\nirqfd_injections %ld\n", atomic_long_read(&kvmx_counts.irqfds),
+		   atomic_long_read(&kvmx_counts.irqfd_injections));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_objects);
@@ -235,9 +243,14 @@ static int __init kvmx_init(void)
 		return -EINVAL;
 	}
 
-	ret = kvmx_vmx_init();
+	ret = kvmx_irqfd_init();
 	if (ret)
 		return ret;
+	ret = kvmx_vmx_init();
+	if (ret) {
+		kvmx_irqfd_exit();
+		return ret;
+	}
 	/* vCPUs follow their thread across CPUs with preempt notifiers. */
 	preempt_notifier_inc();
 
@@ -257,6 +270,7 @@ static int __init kvmx_init(void)
 		debugfs_remove(kvmx_debugfs);
 		preempt_notifier_dec();
 		kvmx_vmx_exit();
+		kvmx_irqfd_exit();
 		return ret;
 	}
 
@@ -270,6 +284,7 @@ static void __exit kvmx_exit(void)
 	misc_deregister(&kvmx_dev);
 	preempt_notifier_dec();
 	kvmx_vmx_exit();
+	kvmx_irqfd_exit();
 	pr_info("unloaded\n");
 }
 

@@ -79,8 +79,9 @@ static void exit_mmio(struct kvmx_vcpu *vcpu, const struct kvmx_mmio_frag *f, bo
 static int access(struct kvmx_vcpu *vcpu, u64 la, u8 *buf, unsigned int len, bool write,
 		  struct kvmx_emu_fault *fault)
 {
+	struct kvmx_mmio_frag wr[2];
 	struct kvmx_walk_result res;
-	int i, status, nr_mmio = 0;
+	int i, status, nr_mmio = 0, nr_out = 0;
 
 	for (i = 0; len; i++) {
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(la));
@@ -103,7 +104,7 @@ static int access(struct kvmx_vcpu *vcpu, u64 la, u8 *buf, unsigned int len, boo
 		} else if (vcpu->apic && kvmx_irq_mmio(vcpu, res.gpa, buf, n, write)) {
 			/* The in-kernel LAPIC or IOAPIC answered. */
 		} else if (write) {
-			f = nr_mmio++ ? &vcpu->mmio.write2 : &vcpu->mmio.asked;
+			f = &wr[nr_mmio++];
 			*f = (struct kvmx_mmio_frag){ .valid = true, .len = n, .gpa = res.gpa };
 			memcpy(f->data, buf, n);
 		} else {
@@ -121,7 +122,18 @@ static int access(struct kvmx_vcpu *vcpu, u64 la, u8 *buf, unsigned int len, boo
 		buf += n;
 		len -= n;
 	}
-	if (!nr_mmio)
+	/*
+	 * MMIO write fragments, once every fragment is translated (so a fault
+	 * on the second page signals nothing): an ioeventfd takes a fragment
+	 * in the kernel; the others go to user space, one exit each.
+	 */
+	for (i = 0; i < nr_mmio; i++) {
+		if (kvmx_ioeventfd_write(vcpu->vm, KVMX_IOBUS_MMIO, wr[i].gpa, wr[i].len,
+					 wr[i].data))
+			continue;
+		*(nr_out++ ? &vcpu->mmio.write2 : &vcpu->mmio.asked) = wr[i];
+	}
+	if (!nr_out)
 		return KVMX_EMU_CB_CONTINUE;
 	exit_mmio(vcpu, &vcpu->mmio.asked, true);
 	return KVMX_EMU_CB_EXIT;
@@ -368,14 +380,18 @@ static int fast_mov(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 	if (!exit_gpa_is_operand(insn, la, gpa))
 		return -EAGAIN;
 
+	if (insn->dir == KVMX_EMU_DIR_WRITE) {
+		val = kvmx_emu_mov_store_value(insn, gpr);
+		kvmx_set_next_rip(kvmx_emu_next_rip(key->mode, key->rip, insn));
+		/* An ioeventfd takes it: done, and the guest goes on. */
+		if (kvmx_ioeventfd_write(vcpu->vm, KVMX_IOBUS_MMIO, gpa, insn->mem_bytes, &val))
+			return 1;
+	}
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = insn->mem_bytes;
 	run->mmio.is_write = insn->dir == KVMX_EMU_DIR_WRITE;
-	if (run->mmio.is_write) {
-		val = kvmx_emu_mov_store_value(insn, gpr);
-		kvmx_set_next_rip(kvmx_emu_next_rip(key->mode, key->rip, insn));
-	} else {
+	if (!run->mmio.is_write) {
 		vcpu->mmio.ctxt.insn = *insn;
 		vcpu->mmio.fast_read = true;
 		vcpu->pending_io = KVMX_IO_MMIO_READ;

@@ -32,9 +32,12 @@ static void vm_destroy(struct kref *ref)
 	struct kvmx_vm *vm = container_of(ref, struct kvmx_vm, ref);
 	int i;
 
+	/* First: an irqfd's pending injection may still use the VM. */
+	kvmx_irqfd_release(vm);
 	kvmx_stats_vm_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmx_vcpu_free(vm->vcpus[i]);
+	kvmx_ioeventfd_destroy(vm);
 	kvmx_irqchip_destroy(vm);
 	kvmx_mmu_destroy(vm);
 	kvmx_memslots_destroy(vm);
@@ -145,6 +148,20 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 			return -EFAULT;
 		return vm_get_dirty_log(vm, &log);
 	}
+	case KVM_IOEVENTFD: {
+		struct kvm_ioeventfd io;
+
+		if (copy_from_user(&io, argp, sizeof(io)))
+			return -EFAULT;
+		return kvmx_ioeventfd(vm, &io);
+	}
+	case KVM_IRQFD: {
+		struct kvm_irqfd irqfd;
+
+		if (copy_from_user(&irqfd, argp, sizeof(irqfd)))
+			return -EFAULT;
+		return kvmx_irqfd(vm, &irqfd);
+	}
 	case KVM_CHECK_EXTENSION:
 		return kvmx_check_extension(arg);
 	case KVM_CREATE_IRQCHIP:
@@ -230,6 +247,7 @@ long kvmx_create_vm(unsigned long type)
 	atomic_long_inc(&kvmx_counts.vms);
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
+	kvmx_irqfd_vm_init(vm);
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 	vm->mmio = kvmx_default_mmio_cfg();

@@ -40,6 +40,10 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_MAX_VCPU_ID},	    // max_vcpus_and_ids
 	long{KVM_CAP_NR_MEMSLOTS},	    // nr_memslots
 	long{KVM_CAP_BINARY_STATS_FD},	    // binary_stats_fd
+	long{KVM_CAP_IOEVENTFD},	    // ioeventfd
+	long{KVM_CAP_IOEVENTFD_NO_LENGTH},  // ioeventfd_no_length
+	long{KVM_CAP_IOEVENTFD_ANY_LENGTH}, // ioeventfd_any_length
+	long{KVM_CAP_IRQFD},		    // irqfd
 	long{KVM_CAP_IRQCHIP},		    // irqchip
 	long{KVM_CAP_IRQ_ROUTING},	    // irq_routing
 	long{KVM_CAP_IRQ_INJECT_STATUS},    // irq_inject_status

@@ -450,6 +450,26 @@ static int inject_walk_fault(struct kvmx_vcpu *vcpu, int status,
 	return internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
 }
 
+static void complete_string_io(struct kvmx_vcpu *vcpu);
+
+/*
+ * OUTS whose first element an ioeventfd takes: as KVM, the whole batch in
+ * vcpu->pio_data is then written in the kernel, each element signalling
+ * the registration it hits, and the ones nothing takes are dropped.
+ */
+static bool outs_to_ioeventfd(struct kvmx_vcpu *vcpu)
+{
+	u16 port = vcpu->exit_qual >> 16;
+	u32 i, size = vcpu->pio.size;
+
+	if (!kvmx_ioeventfd_write(vcpu->vm, KVMX_IOBUS_PIO, port, size, vcpu->pio_data))
+		return false;
+	for (i = 1; i < vcpu->pio.count; i++)
+		kvmx_ioeventfd_write(vcpu->vm, KVMX_IOBUS_PIO, port, size,
+				     vcpu->pio_data + i * size);
+	return true;
+}
+
 /*
  * INS/OUTS: as many elements as fit the PIO page go to user space in one
  * exit; RSI/RDI/RCX move by what was done, and RIP stays on a REP
@@ -500,6 +520,10 @@ static int handle_string_io(struct kvmx_vcpu *vcpu, bool in, int size)
 	vcpu->pio.size = size;
 	vcpu->pio.count = count;
 	vcpu->pio.la = la;
+	if (!in && outs_to_ioeventfd(vcpu)) {
+		complete_string_io(vcpu);
+		return 1;
+	}
 	vcpu->pending_io = KVMX_IO_PIO;
 	vcpu->run->io.count = count;
 	return 0;
@@ -512,6 +536,12 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 	int size = (q & 7) + 1;
 	bool in = q & 8;
 
+	/* An OUT an ioeventfd takes is done here, and the guest goes on. */
+	if (!in && !(q & 16) &&
+	    kvmx_ioeventfd_write(vcpu->vm, KVMX_IOBUS_PIO, q >> 16, size, &vcpu->regs[KVMX_RAX])) {
+		skip_instruction(vcpu);
+		return 1;
+	}
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
 	run->io.size = size;

@@ -7,10 +7,13 @@
 //   bench config=kvmx-misconfig slots=509 kind=mmio mode=real iters=2000 cycles=12345
 //
 //   mmio_bench --device PATH --config NAME [--caching misconfig|not-present|off]
-//              [--slots N] [--kind mmio|mmio-read|pio] [--mode real|long] [--iters N]
+//              [--slots N] [--kind mmio|mmio-read|pio|mmio-ioeventfd|pio-ioeventfd]
+//              [--mode real|long] [--iters N]
 //
 // --kind: an MMIO write (the default), an MMIO read (user space answers it,
-// the next KVM_RUN completes it), or an OUT.  --mode: a real-mode guest (the
+// the next KVM_RUN completes it), or an OUT; mmio-ioeventfd and
+// pio-ioeventfd are the same writes taken by a KVM_IOEVENTFD in the kernel,
+// so the guest loop runs without exits and "cycles" is per write.  --mode: a real-mode guest (the
 // default) or a 64-bit one with paging, where the hypervisor's fetch of the
 // instruction walks the guest's page tables.
 // --caching chooses the VM's KVMX_CAP_MMIO_CACHING flavour (kvmx only);
@@ -23,6 +26,8 @@
 #include <fcntl.h>
 #include <linux/kvmx.h>
 #include <string>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <vector>
 #include <x86intrin.h>
 
@@ -50,7 +55,8 @@ struct Args {
 [[noreturn]] void usage()
 {
 	std::fprintf(stderr, "usage: mmio_bench --device PATH --config NAME [--caching misconfig|"
-			     "not-present|off] [--slots N] [--kind mmio|mmio-read|pio] "
+			     "not-present|off] [--slots N] [--kind mmio|mmio-read|pio|"
+			     "mmio-ioeventfd|pio-ioeventfd] "
 			     "[--mode real|long] [--iters N]\n");
 	std::exit(2);
 }
@@ -81,13 +87,25 @@ Args parse(int argc, char **argv)
 			usage();
 	}
 	if (a.config.empty() || a.slots < 1 || a.slots > 509 || a.iters < 10 || a.iters > 60000 ||
-	    (a.kind != "mmio" && a.kind != "mmio-read" && a.kind != "pio") ||
+	    (a.kind != "mmio" && a.kind != "mmio-read" && a.kind != "pio" &&
+	     a.kind != "mmio-ioeventfd" && a.kind != "pio-ioeventfd") ||
 	    (a.mode != "real" && a.mode != "long"))
 		usage();
 	return a;
 }
 
 constexpr uint64_t kMmio = 0x2000;
+constexpr uint16_t kPort = 0x80;
+
+bool is_pio(const Args &a)
+{
+	return a.kind == "pio" || a.kind == "pio-ioeventfd";
+}
+
+bool is_ioeventfd(const Args &a)
+{
+	return a.kind == "mmio-ioeventfd" || a.kind == "pio-ioeventfd";
+}
 
 // mov cx,N (64-bit: mov ecx,N); again: the access; loop again; hlt.  The
 // access: real mode mov [0x2000],al, mov al,[0x2000] or out 0x80,al; 64-bit
@@ -98,12 +116,13 @@ std::vector<uint8_t> loop_code(const Args &a, uint16_t n)
 	bool real = a.mode == "real";
 	if (!real)
 		code.insert(code.end(), {0, 0});
-	if (a.kind == "pio")
-		code.insert(code.end(), {0xe6, 0x80, 0xe2, 0xfc});
+	bool write = a.kind != "mmio-read";
+	if (is_pio(a))
+		code.insert(code.end(), {0xe6, uint8_t(kPort), 0xe2, 0xfc});
 	else if (real)
-		code.insert(code.end(), {uint8_t(a.kind == "mmio" ? 0xa2 : 0xa0), 0x00, 0x20, 0xe2, 0xfb});
+		code.insert(code.end(), {uint8_t(write ? 0xa2 : 0xa0), 0x00, 0x20, 0xe2, 0xfb});
 	else
-		code.insert(code.end(), {uint8_t(a.kind == "mmio" ? 0x88 : 0x8a), 0x03, 0xe2, 0xfc});
+		code.insert(code.end(), {uint8_t(write ? 0x88 : 0x8a), 0x03, 0xe2, 0xfc});
 	code.push_back(0xf4);
 	return code;
 }
@@ -137,6 +156,27 @@ unsigned run_to_hlt(TinyGuest &g, uint32_t want)
 	}
 }
 
+// A wildcard KVM_IOEVENTFD on the loop's one-byte write; returns the eventfd.
+Fd ioeventfd(const Fd &vm, const Args &a)
+{
+	Fd e(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	if (!e.valid())
+		kvmx::throw_errno("eventfd");
+	kvm_ioeventfd io{};
+	io.addr = is_pio(a) ? kPort : kMmio;
+	io.len = 1;
+	io.fd = e.get();
+	io.flags = is_pio(a) ? KVM_IOEVENTFD_FLAG_PIO : 0;
+	kvmx::ioctl_or_throw(vm, KVM_IOEVENTFD, "KVM_IOEVENTFD", &io);
+	return e;
+}
+
+uint64_t take(const Fd &eventfd)
+{
+	uint64_t v = 0;
+	return ::read(eventfd.get(), &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -144,7 +184,7 @@ int main(int argc, char **argv)
 	Args a = parse(argc, argv);
 	try {
 		Fd dev = Fd::open(a.device, O_RDWR);
-		const uint32_t want = a.kind == "pio" ? KVM_EXIT_IO : KVM_EXIT_MMIO;
+		const uint32_t want = is_pio(a) ? KVM_EXIT_IO : KVM_EXIT_MMIO;
 		const GuestMode mode = a.mode == "real" ? GuestMode::kReal : GuestMode::kLong64;
 
 		// Warm-up run: faults the code page in and caches the MMIO gfn.
@@ -158,7 +198,12 @@ int main(int argc, char **argv)
 			extra.push_back(Mapping::anonymous(0x1000));
 			g.add_slot(i, 0x100000 + uint64_t(i) * 0x2000, extra.back());
 		}
+		Fd efd;
+		if (is_ioeventfd(a))
+			efd = ioeventfd(g.vm, a);
 		run_to_hlt(g, want);
+		if (efd.valid())
+			take(efd);
 
 		std::vector<uint8_t> code = loop_code(a, static_cast<uint16_t>(a.iters));
 		std::memcpy(g.ram.get(), code.data(), code.size());
@@ -169,9 +214,12 @@ int main(int argc, char **argv)
 		uint64_t start = __rdtsc();
 		unsigned exits = run_to_hlt(g, want);
 		uint64_t cycles = __rdtsc() - start;
-		if (exits != a.iters)
-			throw std::runtime_error("expected " + std::to_string(a.iters) + " exits, got " +
-						 std::to_string(exits));
+		const unsigned want_exits = efd.valid() ? 0 : a.iters;
+		if (exits != want_exits)
+			throw std::runtime_error("expected " + std::to_string(want_exits) +
+						 " exits, got " + std::to_string(exits));
+		if (efd.valid() && take(efd) != a.iters)
+			throw std::runtime_error("the ioeventfd missed writes");
 		std::printf("bench config=%s slots=%u kind=%s mode=%s iters=%u cycles=%llu\n",
 			    a.config.c_str(), a.slots, a.kind.c_str(), a.mode.c_str(), a.iters,
 			    static_cast<unsigned long long>(cycles / a.iters));
