@@ -5,6 +5,8 @@
 #   make check      unit tests, checkpatch, then one test-host boot running every selftest
 #   make bench      one test-host boot measuring MMIO/PIO round trips and memslot updates, kvmx and kvm_intel
 #   make fuzz       the libFuzzer target for the instruction emulator (SECONDS=600)
+#   make fuzz-host  one test-host boot running the long selftests (fuzzers,
+#                   stress tests) for FUZZ_SECONDS each (default 600; SEED=N repeats)
 #   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
 #   make selftests  build the selftests (static binaries in build/selftests)
 #   make kvmx_stat  build tools/kvmx_stat (static, build/kvmx_stat)
@@ -51,6 +53,10 @@ fuzz:
 	@$(TOP)/tools/setup fuzz
 	$(MAKE) -C $(TOP)/fuzz fuzz
 
+FUZZ_SECONDS ?= 600
+fuzz-host:
+	$(TOP)/tools/testhost/testhost fuzz --seconds $(FUZZ_SECONDS) $(if $(SEED),--seed $(SEED))
+
 check:
 	$(TOP)/tools/check
 
@@ -58,4 +64,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(BUILD)
 
-.PHONY: all module install selftests kvmx_stat unit demo bench fuzz check clean
+.PHONY: all module install selftests kvmx_stat unit demo bench fuzz fuzz-host check clean

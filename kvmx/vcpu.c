@@ -308,6 +308,8 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 
 	switch (ioctl) {
 	case KVM_RUN:
+		if (argp)	/* as KVM */
+			return kvmx_refuse(-EINVAL, "KVM_RUN", "argument %p is not 0", argp);
 		return vcpu_run_with_sigmask(vcpu);
 	case KVM_GET_REGS:
 		kvmx_get_regs(vcpu, &u.regs);

@@ -240,11 +240,27 @@ const std::vector<Row> &rows()
 		 m.entry.data = 1;
 		 return ioctl_result(e.vcpu.fd(), KVM_SET_MSRS, &m);
 	 }},
+	// IA32_FMASK's bits 63:32 are reserved: WRMSR faults.  KVM keeps the
+	// value and loads it with a WRMSR that may fail (ignored); kvmx loads
+	// it with a plain WRMSR on every entry, so it refuses the value.
+	{"KVM_SET_MSRS IA32_FMASK bits 63:32 set", 1,
+	 [](Env &e) {
+		 struct {
+			 abi::Msrs hdr;
+			 kvm_msr_entry entry;
+		 } m{{1, 0}, {}};
+		 m.entry.index = 0xc0000084; // MSR_SYSCALL_MASK
+		 m.entry.data = 1ULL << 32;
+		 return ioctl_result(e.vcpu.fd(), KVM_SET_MSRS, &m);
+	 },
+	 0},
 	{"KVM_GET_MSRS nmsrs 0", 0,
 	 [](Env &e) {
 		 abi::Msrs m{};
 		 return ioctl_result(e.vcpu.fd(), KVM_GET_MSRS, &m);
 	 }},
+	{"KVM_RUN argument 1", -EINVAL,
+	 [](Env &e) { return ioctl_result(e.vcpu.fd(), KVM_RUN, 1UL); }},
 	{"KVM_INTERRUPT vector 256", -EINVAL,
 	 [](Env &e) {
 		 kvm_interrupt irq{256};

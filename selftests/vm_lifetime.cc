@@ -5,7 +5,6 @@
 // usable only from the process that created it.
 #include <cerrno>
 #include <fcntl.h>
-#include <fstream>
 #include "lib/kvm_abi.h"
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/objects.h"
 #include "lib/sys.h"
 #include "lib/test.h"
 #include "lib/tiny_guest.h"
@@ -21,26 +21,11 @@
 using kvmx::Fd;
 using kvmx::ioctl_result;
 using kvmx::KmsgWatch;
+using kvmx::test::objects;
 using kvmx::test::open_device;
 using kvmx::test::TinyGuest;
 
 namespace {
-
-// kvmx's counts of live objects (debugfs), or SKIP where there are none.
-std::map<std::string, long> objects()
-{
-	if (!kvmx::test::options().testing_kvmx())
-		SKIP("object counts are kvmx's own");
-	std::ifstream in("/sys/kernel/debug/kvmx/objects");
-	if (!in)
-		SKIP("debugfs is not mounted");
-	std::map<std::string, long> counts;
-	std::string name;
-	long value;
-	while (in >> name >> value)
-		counts[name] = value;
-	return counts;
-}
 
 enum class Order { kVmFirst, kVcpuFirst, kRunMappingLast };
 

@@ -382,7 +382,13 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 	}
 
 	if (swapped >= 0) {
-		if (index != MSR_STAR && index != MSR_SYSCALL_MASK && !is_canonical(data))
+		/*
+		 * kvmx_vmx_enter() loads these with a plain WRMSR, which must
+		 * not fault: addresses are canonical, and IA32_FMASK's bits
+		 * 63:32 are reserved (the CPU #GPs; KVM's wrmsrl_safe() sees it).
+		 */
+		if (index == MSR_SYSCALL_MASK ? data >> 32 :
+		    index != MSR_STAR && !is_canonical(data))
 			return -EINVAL;
 		vcpu->msrs[swapped] = data;
 		return 0;

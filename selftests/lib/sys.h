@@ -29,6 +29,8 @@ public:
 	[[nodiscard]] int get() const { return fd_; }
 	[[nodiscard]] bool valid() const { return fd_ >= 0; }
 	void reset();
+	// Gives up ownership: the caller closes the fd.
+	[[nodiscard]] int release() { return std::exchange(fd_, -1); }
 
 	static Fd open(const std::string &path, int flags);
 

@@ -40,7 +40,21 @@ std::string basename_of(const char *path)
 [[noreturn]] void usage(const char *argv0)
 {
 	std::cerr << "usage: " << argv0
-		  << " [--device PATH] [--ref-device PATH] [--module PATH] [--run NAME] [--list]\n";
+		  << " [--device PATH] [--ref-device PATH] [--module PATH] [--run NAME] [--list]"
+		     " [--seed N] [--iterations N] [--seconds N]\n";
+	std::exit(2);
+}
+
+uint64_t number(const char *argv0, const std::string &text)
+{
+	try {
+		size_t end = 0;
+		uint64_t v = std::stoull(text, &end, 0);
+		if (end == text.size())
+			return v;
+	} catch (const std::exception &) {
+	}
+	std::cerr << argv0 << ": not a number: '" << text << "'\n";
 	std::exit(2);
 }
 
@@ -79,6 +93,14 @@ int main(int argc, char **argv)
 
 	if (const char *m = std::getenv("KVMX_MODULE"))
 		g_options.module = m;
+	if (const char *v = std::getenv("KVMX_SEED"); v && *v) {
+		g_options.seed = number(argv[0], v);
+		g_options.seed_given = true;
+	}
+	if (const char *v = std::getenv("KVMX_ITERATIONS"); v && *v)
+		g_options.iterations = number(argv[0], v);
+	if (const char *v = std::getenv("KVMX_SECONDS"); v && *v)
+		g_options.seconds = number(argv[0], v);
 	for (int i = 1; i < argc; i++) {
 		std::string_view arg = argv[i];
 		auto value = [&]() -> std::string {
@@ -96,6 +118,13 @@ int main(int argc, char **argv)
 			only = value();
 		else if (arg == "--list")
 			list = true;
+		else if (arg == "--seed") {
+			g_options.seed = number(argv[0], value());
+			g_options.seed_given = true;
+		} else if (arg == "--iterations")
+			g_options.iterations = number(argv[0], value());
+		else if (arg == "--seconds")
+			g_options.seconds = number(argv[0], value());
 		else
 			usage(argv[0]);
 	}

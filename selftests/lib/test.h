@@ -10,10 +10,18 @@
 //   --module PATH      kvmx.ko, for tests that load and unload it
 //                      (default: $KVMX_MODULE)
 //   --run NAME         run only case NAME;  --list  print the case names
+// Knobs of randomised and long-running tests (fuzzers, stress tests); each
+// also comes from the environment, which is how run-selftests passes them:
+//   --seed N           random seed (KVMX_SEED; default: a fresh one, printed)
+//   --iterations N     a bound on the work, in the test's own unit
+//                      (KVMX_ITERATIONS; 0: the test's default)
+//   --seconds N        a bound in seconds (KVMX_SECONDS; 0: the test's
+//                      default, its bounded smoke run; make fuzz-host sets it)
 // KVMX_SELFTEST_FAIL=<binary>.<case> makes that case fail on purpose after
 // it ran; the test-host runner's own tests use it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -27,6 +35,10 @@ struct Options {
 	std::string device = "/dev/kvmx";
 	std::string ref_device = "/dev/kvm";
 	std::string module;
+	bool seed_given = false;
+	uint64_t seed = 0;
+	uint64_t iterations = 0;
+	uint64_t seconds = 0;
 	// Whether the device under test is kvmx (not the reference KVM).
 	[[nodiscard]] bool testing_kvmx() const { return device != ref_device; }
 };
