@@ -120,6 +120,14 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		u32 type = vcpu->reinject_info & INTR_INFO_TYPE_MASK;
 
 		info = vcpu->reinject_info & ~INTR_INFO_UNBLOCK_NMI;
+		/*
+		 * The CPU may report an error code for an exception whose
+		 * delivery in real mode an exit interrupted (an EPT violation
+		 * on the IVT), but VM entry refuses one there: drop it, as
+		 * KVM's kvm_inject_exception() does.
+		 */
+		if (!(kvmx_get_cr0() & X86_CR0_PE))
+			info &= ~INTR_INFO_DELIVER_CODE;
 		if (info & INTR_INFO_DELIVER_CODE)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->reinject_error);
 		if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
