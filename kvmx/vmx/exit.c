@@ -110,6 +110,17 @@ static int internal_error(struct kvmx_vcpu *vcpu, u32 suberror)
 	return 0;
 }
 
+/*
+ * Whether an exception is a fault: not #DB, #BP, #OF (traps) nor #DF, #MC
+ * (aborts); KVM's exception_type() draws the same line.
+ */
+static bool exception_is_fault(u8 vector)
+{
+	return vector < 32 &&
+	       !(BIT(vector) & (BIT(DB_VECTOR) | BIT(BP_VECTOR) | BIT(OF_VECTOR) |
+				BIT(DF_VECTOR) | BIT(MC_VECTOR)));
+}
+
 /* Delivers the event of highest priority, or asks for an interrupt window. */
 static void inject_events(struct kvmx_vcpu *vcpu)
 {
@@ -136,6 +147,9 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		vcpu->reinject_info = 0;
 	} else if (vcpu->exception.pending) {
 		info = vcpu->exception.vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID;
+		/* A fault's RFLAGS image has RF set, as the CPU's (and KVM's). */
+		if (exception_is_fault(vcpu->exception.vector))
+			vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) | X86_EFLAGS_RF);
 		/* Real mode delivers no error code. */
 		if (vcpu->exception.has_error && (kvmx_get_cr0() & X86_CR0_PE)) {
 			info |= INTR_INFO_DELIVER_CODE;
