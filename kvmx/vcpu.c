@@ -109,10 +109,10 @@ static int complete_user_io(struct kvmx_vcpu *vcpu)
 
 	vcpu->pending_io = KVMX_IO_NONE;
 	if (io == KVMX_IO_PIO)
-		kvmx_complete_pio(vcpu);
-	else if (io == KVMX_IO_MMIO_READ)
+		return kvmx_complete_pio(vcpu);
+	if (io == KVMX_IO_MMIO_READ)
 		return kvmx_complete_mmio_read(vcpu);
-	else if (io == KVMX_IO_MMIO_WRITE2)
+	if (io == KVMX_IO_MMIO_WRITE2)
 		return kvmx_complete_mmio_write2(vcpu);
 	return 1;
 }

@@ -111,6 +111,17 @@ static int internal_error(struct kvmx_vcpu *vcpu, u32 suberror)
 	return 0;
 }
 
+/*
+ * Whether an exception is a fault: not #DB, #BP, #OF (traps) nor #DF, #MC
+ * (aborts); KVM's exception_type() draws the same line.
+ */
+static bool exception_is_fault(u8 vector)
+{
+	return vector < 32 &&
+	       !(BIT(vector) & (BIT(DB_VECTOR) | BIT(BP_VECTOR) | BIT(OF_VECTOR) |
+				BIT(DF_VECTOR) | BIT(MC_VECTOR)));
+}
+
 /* Delivers the event of highest priority, or asks for an interrupt window. */
 static void inject_events(struct kvmx_vcpu *vcpu)
 {
@@ -121,6 +132,14 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		u32 type = vcpu->reinject_info & INTR_INFO_TYPE_MASK;
 
 		info = vcpu->reinject_info & ~INTR_INFO_UNBLOCK_NMI;
+		/*
+		 * The CPU may report an error code for an exception whose
+		 * delivery in real mode an exit interrupted (an EPT violation
+		 * on the IVT), but VM entry refuses one there: drop it, as
+		 * KVM's kvm_inject_exception() does.
+		 */
+		if (!(kvmx_get_cr0() & X86_CR0_PE))
+			info &= ~INTR_INFO_DELIVER_CODE;
 		if (info & INTR_INFO_DELIVER_CODE)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->reinject_error);
 		if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
@@ -129,6 +148,9 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		vcpu->reinject_info = 0;
 	} else if (vcpu->exception.pending) {
 		info = vcpu->exception.vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID;
+		/* A fault's RFLAGS image has RF set, as the CPU's (and KVM's). */
+		if (exception_is_fault(vcpu->exception.vector))
+			vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) | X86_EFLAGS_RF);
 		/* Real mode delivers no error code. */
 		if (vcpu->exception.has_error && (kvmx_get_cr0() & X86_CR0_PE)) {
 			info |= INTR_INFO_DELIVER_CODE;
@@ -570,43 +592,76 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 	return 0;
 }
 
-/* INS/OUTS done by user space: move RSI/RDI/RCX, and RIP once RCX is 0. */
-static void complete_string_io(struct kvmx_vcpu *vcpu)
+/* Whether a write to @gpa is MMIO: no memslot, or a read-only one. */
+static bool write_is_mmio(struct kvmx_vm *vm, u64 gpa)
+{
+	bool mmio;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	mmio = !kvmx_gfn_to_slot(vm, gpa >> PAGE_SHIFT, true);
+	srcu_read_unlock(&vm->srcu, idx);
+	return mmio;
+}
+
+/*
+ * INS/OUTS done by user space: move RSI/RDI/RCX, and RIP once RCX is 0.
+ * Returns 1, or 0 when an INS element goes to MMIO: the instruction is
+ * then complete and its write leaves as KVM_EXIT_MMIO, as in KVM.
+ */
+static int complete_string_io(struct kvmx_vcpu *vcpu)
 {
 	int index = vcpu->pio.in ? KVMX_RDI : KVMX_RSI;
 	int asz = vcpu->pio.asz;
 	long step = (vcpu->pio.down ? -1L : 1L) * vcpu->pio.count * vcpu->pio.size;
+	struct kvm_run *run = vcpu->run;
 	struct kvmx_walk_result res;
+	bool mmio = false;
+	int status;
 
-	/* Translated before the exit; a fault now is the guest's race. */
-	if (vcpu->pio.in && kvmx_access_la(vcpu, NULL, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
-					   KVMX_WALK_WRITE, &res) == KVMX_WALK_PF) {
-		vcpu->cr2 = res.cr2;
-		kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);
-		return;
+	if (vcpu->pio.in) {
+		/* Translated before the exit; a fault now is the guest's race. */
+		status = kvmx_access_la(vcpu, NULL, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
+					KVMX_WALK_WRITE, &res);
+		if (status == KVMX_WALK_PF) {
+			vcpu->cr2 = res.cr2;
+			kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);
+			return 1;
+		}
+		mmio = status == KVMX_WALK_BAD_GPA &&
+		       offset_in_page(vcpu->pio.la) + vcpu->pio.size <= PAGE_SIZE &&
+		       write_is_mmio(vcpu->vm, res.gpa);
 	}
 	set_reg_sized(vcpu, index, get_reg(vcpu, index) + step, asz);
 	if (vcpu->pio.rep)
 		set_reg_sized(vcpu, KVMX_RCX, get_reg(vcpu, KVMX_RCX) - vcpu->pio.count, asz);
 	if (!vcpu->pio.rep || !(get_reg(vcpu, KVMX_RCX) & addr_mask(asz)))
 		skip_instruction(vcpu);
+	if (!mmio)
+		return 1;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = res.gpa;
+	run->mmio.len = vcpu->pio.size;
+	run->mmio.is_write = 1;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	memcpy(run->mmio.data, vcpu->pio_data, vcpu->pio.size);
+	return 0;
 }
 
 /*
  * KVM_RUN after an I/O exit.  As KVM, RIP moves past the instruction only
- * now: during the exit it still points at the IN or OUT.
+ * now: during the exit it still points at the IN or OUT.  Returns 1, or 0
+ * with another exit for user space in vcpu->run.
  */
-void kvmx_complete_pio(struct kvmx_vcpu *vcpu)
+int kvmx_complete_pio(struct kvmx_vcpu *vcpu)
 {
 	u64 *rax = &vcpu->regs[KVMX_RAX];
 
-	if (vcpu->pio.string) {
-		complete_string_io(vcpu);
-		return;
-	}
+	if (vcpu->pio.string)
+		return complete_string_io(vcpu);
 	skip_instruction(vcpu);
 	if (!vcpu->pio.in)
-		return;
+		return 1;
 	switch (vcpu->pio.size) {
 	case 1:
 		*rax = (*rax & ~0xffUL) | *(u8 *)vcpu->pio_data;
@@ -618,6 +673,7 @@ void kvmx_complete_pio(struct kvmx_vcpu *vcpu)
 		*rax = *(u32 *)vcpu->pio_data;
 		break;
 	}
+	return 1;
 }
 
 static int handle_msr_read(struct kvmx_vcpu *vcpu)

@@ -100,6 +100,6 @@ void kvmx_exit_init(void);
 void kvmx_vcpu_init_msrs(struct kvmx_vcpu *vcpu);
 int kvmx_vmx_enter(struct kvmx_vcpu *vcpu);
 int kvmx_handle_exit(struct kvmx_vcpu *vcpu);
-void kvmx_complete_pio(struct kvmx_vcpu *vcpu);
+int kvmx_complete_pio(struct kvmx_vcpu *vcpu);
 
 #endif /* KVMX_VMX_VMX_H */
