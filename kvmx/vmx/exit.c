@@ -472,7 +472,7 @@ static int inject_walk_fault(struct kvmx_vcpu *vcpu, int status,
 	return internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
 }
 
-static void complete_string_io(struct kvmx_vcpu *vcpu);
+static int complete_string_io(struct kvmx_vcpu *vcpu);
 
 /*
  * OUTS whose first element an ioeventfd takes: as KVM, the whole batch in
