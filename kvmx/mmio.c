@@ -531,11 +531,19 @@ static noinline int mmio_spte_walk(struct kvmx_vcpu *vcpu, u64 gpa, bool misconf
 	if (!misconfig)
 		return -EAGAIN;
 	/*
+	 * The entry changed since the exit, on another CPU: a zap (a memslot
+	 * update, or every MMIO SPTE when the generation wraps) left it not
+	 * present, or a fault mapped RAM over a stale MMIO SPTE.  The normal
+	 * path resolves the gfn again, as KVM's handle_mmio_page_fault()
+	 * retries when the SPTE is no longer an MMIO SPTE.
+	 */
+	if (!(sptes[n - 1] & KVMX_EPT_RWX) || kvmx_spte_present(sptes[n - 1]))
+		return -EAGAIN;
+	/*
 	 * A misconfigured entry that is not an MMIO SPTE of this VM: kvmx
 	 * wrote a bad entry, or something corrupted the EPT.  Say what the
-	 * walk saw and stop the vCPU; the host carries on.  (If the entry
-	 * changed since the exit, re-entering is harmless, but a real
-	 * misconfiguration would loop; KVM stops too.)
+	 * walk saw and stop the vCPU; the host carries on (re-entering would
+	 * loop on the same exit; KVM stops too).
 	 */
 	pr_err("vCPU %u: EPT misconfiguration at gpa 0x%llx that is not an MMIO SPTE\n",
 	       vcpu->id, gpa);
