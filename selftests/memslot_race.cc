@@ -29,10 +29,10 @@
 //    Anything else is a stale answer, and every exit must belong to an
 //    access.
 //
-// Knobs (environment): KVMX_RACE_UPDATES memslot updates per case (default
-// 600 on kvmx, 300 on the reference KVM; `make fuzz-host` runs long ones), KVMX_RACE_SEED the memslot
-// thread's random seed (default: from the clock, printed), KVMX_RACE_VCPUS
-// (1-4, default 3).
+// Knobs (environment): KVMX_RACE_UPDATES memslot updates per case
+// (default 400 on kvmx, 300 on the reference KVM; `make fuzz-host` runs
+// long ones), KVMX_RACE_SEED the memslot thread's random seed (default:
+// from the clock, printed), KVMX_RACE_VCPUS (1-4, default 3).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -534,7 +534,7 @@ void race(unsigned gen_bits, const std::function<void(const Fd &)> &setup = null
 	// Bounded for the emulated test host, where kvm_intel's updates cost
 	// ~6 ms of emulated time each (it zaps every root) and kvmx's far less.
 	const uint64_t updates =
-		env_u64("KVMX_RACE_UPDATES", test::options().testing_kvmx() ? 600 : 300);
+		env_u64("KVMX_RACE_UPDATES", test::options().testing_kvmx() ? 400 : 300);
 	const uint64_t nvcpus = env_u64("KVMX_RACE_VCPUS", 3);
 	const uint64_t seed = env_u64(
 		"KVMX_RACE_SEED",
