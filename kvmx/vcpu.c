@@ -154,6 +154,17 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 			preempt_enable();
 			continue;
 		}
+		/*
+		 * The guest's FPU/SSE registers must be in the CPU at VM entry.
+		 * fpu_swap_kvm_fpstate() loaded them once, but a context switch
+		 * since (cond_resched(), or preemption while an exit was
+		 * handled) saved them away and left another task's in the
+		 * registers, to be reloaded only on the return to user space.
+		 * As KVM's vcpu_enter_guest().
+		 */
+		fpregs_assert_state_consistent();
+		if (test_thread_flag(TIF_NEED_FPU_LOAD))
+			switch_fpu_return();
 		fail = kvmx_vmx_enter(vcpu);
 		WRITE_ONCE(vcpu->guest_cpu, -1);
 		local_irq_enable();

@@ -95,14 +95,13 @@ static noinline int mmio_spte_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_faul
 		vcpu->last_mmio.gen = f->gen;
 		return 1;
 	}
-	if (!f->rsvd)
+	if (!f->rsvd || !vm->mmu->spte_rsvd(vm, sptes[n - 1]))
 		return -EAGAIN;
 	/*
 	 * A misconfigured entry that is not an MMIO SPTE of this VM: kvmx
 	 * wrote a bad entry, or something corrupted the tables.  Say what the
-	 * walk saw and stop the vCPU; the host carries on.  (If the entry
-	 * changed since the exit, re-entering is harmless, but a real
-	 * misconfiguration would loop; KVM stops too.)
+	 * walk saw and stop the vCPU; the host carries on (re-entering would
+	 * loop on the same exit; KVM stops too).
 	 */
 	pr_err("vCPU %u: %s at %s 0x%llx that is not an MMIO SPTE\n", vcpu->id,
 	       vm->mmu->rsvd_fault_name, vm->mmu->addr_name, f->addr);

@@ -75,6 +75,14 @@ struct kvmx_mmu_ops {
 	 * every MMU knows no SPTE layout but through this.
 	 */
 	bool (*mmio_spte)(const struct kvmx_vm *vm, u64 spte, u64 *gfn, u64 *gen);
+	/*
+	 * Whether @spte, the last entry a lockless walk met for a
+	 * reserved-bit fault, would still raise one.  If not, it changed
+	 * since the exit (another CPU zapped it, or mapped RAM over a stale
+	 * MMIO SPTE), and the normal path resolves the address again, as
+	 * KVM's handle_mmio_page_fault() retries.
+	 */
+	bool (*spte_rsvd)(const struct kvmx_vm *vm, u64 spte);
 	/* Drop the mappings of @npages gfns from @gfn; flush the TLBs. */
 	void (*zap_gfns)(struct kvmx_vm *vm, u64 gfn, u64 npages);
 	/* Drop every MMIO SPTE (the generation wraps); returns how many. */

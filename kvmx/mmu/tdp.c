@@ -441,6 +441,12 @@ static bool tdp_mmio_spte(const struct kvmx_vm *vm, u64 spte, u64 *gfn, u64 *gen
 	return true;
 }
 
+/* Misconfigured: write or execute without read (not present: none). */
+static bool tdp_spte_rsvd(const struct kvmx_vm *vm, u64 spte)
+{
+	return (spte & KVMX_EPT_RWX) && !kvmx_spte_present(spte);
+}
+
 static void tdp_load(struct kvmx_vcpu *vcpu)
 {
 	vmcs_write(EPT_POINTER, vcpu->vm->tdp.eptp);
@@ -477,6 +483,7 @@ const struct kvmx_mmu_ops kvmx_tdp_mmu_ops = {
 	.destroy = tdp_destroy,
 	.load = tdp_load,
 	.may_be_mmio_spte = tdp_may_be_mmio_spte,
+	.spte_rsvd = tdp_spte_rsvd,
 	.page_fault = tdp_page_fault,
 	.walk_lockless = tdp_walk_lockless,
 	.mmio_spte = tdp_mmio_spte,
