@@ -24,7 +24,8 @@ using kvmx::test::options;
 namespace {
 
 // KVM capabilities kvmx backs today.  Each is proved by the case of the
-// same name in vm_caps.cc; a number may only be added here with its case.
+// same name in vm_caps.cc (vCPU state: in vcpu_ioctls.cc); a number may
+// only be added here with its case.
 constexpr std::array kBackedCaps{
 	long{KVM_CAP_USER_MEMORY},	    // user_memory
 	long{KVM_CAP_SET_TSS_ADDR},	    // set_tss_addr
@@ -40,6 +41,12 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_MAX_VCPU_ID},	    // max_vcpus_and_ids
 	long{KVM_CAP_NR_MEMSLOTS},	    // nr_memslots
 	long{KVM_CAP_BINARY_STATS_FD},	    // binary_stats_fd
+	long{KVM_CAP_MMU_SHADOW_CACHE_CONTROL}, // mmu_shadow_cache_control
+	long{KVM_CAP_MSR_PLATFORM_INFO},    // msr_platform_info
+	long{KVM_CAP_GET_MSR_FEATURES},	    // get_msr_features
+	long{KVM_CAP_VCPU_EVENTS},	    // vcpu_ioctls: vcpu_events_*
+	long{KVM_CAP_SYNC_REGS},	    // vcpu_ioctls: sync_regs
+	long{KVM_CAP_DEBUGREGS},	    // vcpu_ioctls: debugregs
 };
 
 bool backed(long cap)
