@@ -179,6 +179,8 @@ struct kvmx_vcpu {
 
 	struct kvm_cpuid_entry2 *cpuid;
 	int nr_cpuid;
+	/* A VM entry was tried: KVM_SET_CPUID2 may no longer change the table. */
+	bool has_run;
 
 	sigset_t sigset;		/* KVM_SET_SIGNAL_MASK, during KVM_RUN */
 	bool sigset_active;

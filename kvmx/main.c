@@ -213,7 +213,8 @@ static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long 
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvmx_get_supported_cpuid((void __user *)arg);
 	default:
-		return kvmx_refuse(-ENOTTY, "system ioctl", "unknown ioctl 0x%x", ioctl);
+		/* As KVM: -EINVAL (its VM fd says -ENOTTY, its vCPU fd -EINVAL). */
+		return kvmx_refuse(-EINVAL, "system ioctl", "unknown ioctl 0x%x", ioctl);
 	}
 }
 

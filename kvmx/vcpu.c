@@ -229,6 +229,23 @@ static int vcpu_run_with_sigmask(struct kvmx_vcpu *vcpu)
 	return r;
 }
 
+/* KVM's kvm_cpuid_check_equal(): same entries in the same order, padding aside. */
+static bool cpuid_equal(const struct kvm_cpuid_entry2 *a, u32 na,
+			const struct kvm_cpuid_entry2 *b, u32 nb)
+{
+	u32 i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++) {
+		if (a[i].function != b[i].function || a[i].index != b[i].index ||
+		    a[i].flags != b[i].flags || a[i].eax != b[i].eax || a[i].ebx != b[i].ebx ||
+		    a[i].ecx != b[i].ecx || a[i].edx != b[i].edx)
+			return false;
+	}
+	return true;
+}
+
 static int vcpu_set_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
 {
 	struct kvm_cpuid_entry2 *entries = NULL;
@@ -243,6 +260,17 @@ static int vcpu_set_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
 		entries = vmemdup_user(arg->entries, array_size(sizeof(*entries), hdr.nent));
 		if (IS_ERR(entries))
 			return PTR_ERR(entries);
+	}
+	/*
+	 * As KVM since 5.16: once the vCPU has run, the same table again is
+	 * accepted and any change refused (the guest has seen its features).
+	 */
+	if (vcpu->has_run) {
+		bool same = cpuid_equal(entries, hdr.nent, vcpu->cpuid, vcpu->nr_cpuid);
+
+		kvfree(entries);
+		return same ? 0 : kvmx_refuse(-EINVAL, "KVM_SET_CPUID2",
+					      "the vCPU has run: the table may not change");
 	}
 	kvfree(vcpu->cpuid);
 	vcpu->cpuid = entries;

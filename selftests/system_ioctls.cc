@@ -84,13 +84,12 @@ KVMX_TEST(vcpu_mmap_size)
 	EXPECT_EQ(ioctl_result(dev, KVM_GET_VCPU_MMAP_SIZE, 1UL), -EINVAL);
 }
 
-// kvmx answers an ioctl it does not know with -ENOTTY, the errno that
-// means exactly that.  KVM's system fd says -EINVAL instead; this is the one
-// place where kvmx deliberately differs (Documentation/abi.md).
+// An ioctl the system fd does not know is -EINVAL, as KVM answers it
+// (programs written for KVM may test for that errno).
 KVMX_TEST(unknown_ioctls)
 {
 	Fd dev = open_device();
-	const long want = options().testing_kvmx() ? -ENOTTY : -EINVAL;
+	const long want = -EINVAL;
 	struct termios t{};
 	EXPECT_EQ(ioctl_result(dev, _IO(KVMIO, 0xfe)), want);
 	EXPECT_EQ(ioctl_result(dev, _IOW(KVMIO, 0x01, int)), want);

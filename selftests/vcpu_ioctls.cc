@@ -3,6 +3,7 @@
 // and /dev/kvm alike, with KVM 6.1's semantics.
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "lib/kvm_abi.h"
@@ -412,4 +413,58 @@ KVMX_TEST(debugregs)
 	EXPECT_EQ(r.rax & 0xffffffff, 0x12345678ULL);
 	EXPECT_EQ(r.rbx & 0xffffffff, 0x400ULL);
 	EXPECT_EQ(r.rcx & 0xffffffff, 0xffff0ff1ULL);
+}
+
+// Once the vCPU has run, KVM_SET_CPUID2 accepts the same table again and
+// refuses any change (KVM since 5.16); the table stays as it was.
+KVMX_TEST(set_cpuid2_after_run)
+{
+	Fd dev = open_device();
+	TinyGuest g(dev, {0xf4});
+	CpuidTable in(kNrLeaves);
+	std::memcpy(in.entries(), kLeaves, sizeof(kLeaves));
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_SET_CPUID2, in.hdr()), 0L);
+	in.entries()[1].eax ^= 1; // before the first run, anything goes
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_SET_CPUID2, in.hdr()), 0L);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+
+	EXPECT_EQ(ioctl_result(g.vcpu, KVM_SET_CPUID2, in.hdr()), 0L);
+	in.entries()[1].ebx ^= 1;
+	EXPECT_EQ(ioctl_result(g.vcpu, KVM_SET_CPUID2, in.hdr()), -EINVAL);
+	in.entries()[1].ebx ^= 1;
+	in.hdr()->nent = kNrLeaves - 1;
+	EXPECT_EQ(ioctl_result(g.vcpu, KVM_SET_CPUID2, in.hdr()), -EINVAL);
+	in.hdr()->nent = kNrLeaves;
+	in.entries()[0].padding[0] = 7; // KVM compares the fields, not the padding
+	EXPECT_EQ(ioctl_result(g.vcpu, KVM_SET_CPUID2, in.hdr()), 0L);
+
+	CpuidTable out(kNrLeaves);
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_GET_CPUID2, out.hdr()), 0L);
+	EXPECT_EQ(out.entries()[1].eax, kLeaves[1].eax ^ 1);
+	EXPECT_EQ(out.entries()[1].ebx, kLeaves[1].ebx);
+}
+
+// KVM_GET_SUPPORTED_CPUID offers KVM's paravirtual signature leaf,
+// "KVMKVMKVM\0\0\0" with the features leaf as its maximum.
+KVMX_TEST(supported_cpuid_kvm_signature)
+{
+	Fd dev = open_device();
+	CpuidTable t(100);
+	ASSERT_EQ(ioctl_result(dev, KVM_GET_SUPPORTED_CPUID, t.hdr()), 0L);
+	const kvm_cpuid_entry2 *sig = nullptr, *features = nullptr;
+	for (uint32_t i = 0; i < t.hdr()->nent; i++) {
+		if (t.entries()[i].function == 0x40000000)
+			sig = &t.entries()[i];
+		if (t.entries()[i].function == 0x40000001)
+			features = &t.entries()[i];
+	}
+	ASSERT_TRUE(sig != nullptr);
+	EXPECT_TRUE(features != nullptr);
+	EXPECT_EQ(sig->eax, 0x40000001u);
+	char name[13] = {};
+	std::memcpy(name, &sig->ebx, 4);
+	std::memcpy(name + 4, &sig->ecx, 4);
+	std::memcpy(name + 8, &sig->edx, 4);
+	EXPECT_EQ(std::string(name), std::string("KVMKVMKVM"));
+	EXPECT_EQ(sig->edx >> 8, 0u);
 }

@@ -213,6 +213,7 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 		hw_breakpoint_restore();
 
 	vcpu->last_cpu = smp_processor_id();
+	vcpu->has_run = true;
 	if (fail)
 		return fail;
 	vcpu->exit_reason = vmcs_read(VM_EXIT_REASON);
