@@ -472,7 +472,17 @@ static int handle_string_io(struct kvmx_vcpu *vcpu, bool in, int size)
 		status = kvmx_translate(vcpu, NULL, la, KVMX_WALK_WRITE, &res);
 		if (status != KVMX_WALK_OK)
 			return inject_walk_fault(vcpu, status, &res);
-		count = 1;
+		/*
+		 * As KVM: as many elements as lie in the destination's page
+		 * (whose translation was just checked), so one exit reads a
+		 * batch; an element that crosses the page goes alone.
+		 */
+		if (offset_in_page(la) + size > PAGE_SIZE)
+			count = 1;
+		else
+			count = min_t(unsigned long, count,
+				      down ? offset_in_page(la) / size + 1 :
+					     (PAGE_SIZE - offset_in_page(la)) / size);
 	}
 	vcpu->pio.string = true;
 	vcpu->pio.in = in;
@@ -512,17 +522,48 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * INS: the elements user space gave go to the guest, upwards from pio.la
+ * in one access (they lie in one page), or element by element downwards.
+ */
+static int ins_write(struct kvmx_vcpu *vcpu, struct kvmx_walk_result *res)
+{
+	u32 size = vcpu->pio.size, i;
+	int status;
+
+	if (!vcpu->pio.count)
+		return KVMX_WALK_OK;
+	if (!vcpu->pio.down)
+		return kvmx_access_la(vcpu, NULL, vcpu->pio.la, vcpu->pio_data,
+				      vcpu->pio.count * size, KVMX_WALK_WRITE, res);
+	for (i = 0; i < vcpu->pio.count; i++) {
+		status = kvmx_access_la(vcpu, NULL, vcpu->pio.la - i * size,
+					vcpu->pio_data + i * size, size, KVMX_WALK_WRITE, res);
+		if (status != KVMX_WALK_OK)
+			return status;
+	}
+	return KVMX_WALK_OK;
+}
+
 /* INS/OUTS done by user space: move RSI/RDI/RCX, and RIP once RCX is 0. */
 static void complete_string_io(struct kvmx_vcpu *vcpu)
 {
 	int index = vcpu->pio.in ? KVMX_RDI : KVMX_RSI;
 	int asz = vcpu->pio.asz;
-	long step = (vcpu->pio.down ? -1L : 1L) * vcpu->pio.count * vcpu->pio.size;
 	struct kvmx_walk_result res;
+	long step;
+
+	/*
+	 * As KVM's emulator, a batch of INS elements is used while RCX lasts:
+	 * user space may have lowered RCX during the exit.
+	 */
+	if (vcpu->pio.in && vcpu->pio.rep)
+		vcpu->pio.count = min_t(unsigned long, vcpu->pio.count,
+					get_reg(vcpu, KVMX_RCX) & addr_mask(asz));
+	step = (vcpu->pio.down ? -1L : 1L) * vcpu->pio.count * vcpu->pio.size;
 
 	/* Translated before the exit; a fault now is the guest's race. */
-	if (vcpu->pio.in && kvmx_access_la(vcpu, NULL, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
-					   KVMX_WALK_WRITE, &res) == KVMX_WALK_PF) {
+	if (vcpu->pio.in && ins_write(vcpu, &res) == KVMX_WALK_PF) {
 		vcpu->cr2 = res.cr2;
 		kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);
 		return;
