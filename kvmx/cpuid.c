@@ -6,6 +6,7 @@
  */
 #include <linux/kvm.h>
 #include <linux/uaccess.h>
+#include <asm/kvm_para.h>
 #include <asm/processor.h>
 
 #include "kvmx.h"
@@ -29,6 +30,13 @@ static const struct cpuid_mask supported[] = {
 	{ 0x1, 0, 0, ALL, 0x0000ffff, 0x42d82203, 0x07839bff },
 	/* 7.0: EBX FSGSBASE BMI1 SMEP BMI2 ERMS ADX SMAP CLFLUSHOPT. */
 	{ 0x7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0, 0x009803a9, 0, 0 },
+	/*
+	 * KVM's paravirtual leaves, as KVM offers them: the signature, then
+	 * the PV features, of which kvmx has none (no kvmclock, steal time,
+	 * PV EOI ...).  Filled in by fill(), not from the host.
+	 */
+	{ KVM_CPUID_SIGNATURE, 0, 0, 0, 0, 0, 0 },
+	{ KVM_CPUID_FEATURES, 0, 0, 0, 0, 0, 0 },
 	{ 0x80000000, 0, 0, ALL, ALL, ALL, ALL },
 	/* ECX LAHF ABM PREFETCHW; EDX SYSCALL NX 1GB-pages LM. */
 	{ 0x80000001, 0, 0, ALL, 0, 0x00000121, 0x24100800 },
@@ -37,9 +45,10 @@ static const struct cpuid_mask supported[] = {
 
 static void fill(const struct cpuid_mask *m, struct kvm_cpuid_entry2 *e)
 {
-	u32 eax, ebx, ecx, edx;
+	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
 
-	cpuid_count(m->function, m->index, &eax, &ebx, &ecx, &edx);
+	if (m->function < KVM_CPUID_SIGNATURE || m->function > KVM_CPUID_FEATURES)
+		cpuid_count(m->function, m->index, &eax, &ebx, &ecx, &edx);
 	memset(e, 0, sizeof(*e));
 	e->function = m->function;
 	e->index = m->index;
@@ -54,6 +63,12 @@ static void fill(const struct cpuid_mask *m, struct kvm_cpuid_entry2 *e)
 		break;
 	case 0x7:
 		e->eax = 0;		/* one subleaf */
+		break;
+	case KVM_CPUID_SIGNATURE:
+		e->eax = KVM_CPUID_FEATURES;
+		memcpy(&e->ebx, "KVMK", 4);
+		memcpy(&e->ecx, "VMKV", 4);
+		memcpy(&e->edx, "M\0\0\0", 4);
 		break;
 	case 0x80000000:
 		e->eax = min_t(u32, e->eax, 0x80000008);

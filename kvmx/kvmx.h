@@ -30,6 +30,8 @@
 #define KVMX_MAX_VCPUS		64
 #define KVMX_MAX_VCPU_ID	4096	/* as KVM on x86: ids 0..4095 */
 #define KVMX_MAX_CPUID_ENTRIES	256
+#define KVMX_MIN_MMU_PAGES	64	/* KVM_MIN_ALLOC_MMU_PAGES */
+#define KVMX_MEMSLOT_PAGES_PER_MMU_PAGE	50	/* KVM_MEMSLOT_PAGES_TO_MMU_PAGES_RATIO */
 
 /*
  * Every refusal of a user-space request returns an errno and leaves one
@@ -119,6 +121,30 @@ struct kvmx_vm {
 		struct list_head items;
 	} irqfds;
 
+	/*
+	 * KVM_CAP_MSR_PLATFORM_INFO: may the guest read MSR_PLATFORM_INFO?
+	 * On at creation, as in KVM.  Written under @lock, read by vCPUs
+	 * with READ_ONCE().
+	 */
+	bool guest_can_read_msr_platform_info;
+
+	/*
+	 * KVM_SET/GET_NR_MMU_PAGES, under @lock.  KVM's limit on shadow MMU
+	 * pages; its TDP MMU ignores it, and so does kvmx's EPT.  Kept and
+	 * reported as KVM does: until user space sets it, one page per
+	 * KVMX_MEMSLOT_PAGES_PER_MMU_PAGE memslot pages, at least
+	 * KVMX_MIN_MMU_PAGES, recomputed when a slot is created or deleted.
+	 */
+	u64 nr_memslot_pages;
+	unsigned long n_requested_mmu_pages;	/* 0: not set by user space */
+	unsigned long n_max_mmu_pages;
+
+	/*
+	 * vCPU ids must be below this (KVM_CAP_MAX_VCPU_ID); 0 until set or
+	 * until the first vCPU sets it to KVMX_MAX_VCPU_ID.  Under @lock.
+	 */
+	u32 max_vcpu_ids;
+
 	/* Written under @lock; read by anyone holding a VM reference. */
 	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
 	int nr_vcpus;			/* published with smp_store_release() */
@@ -186,12 +212,20 @@ struct kvmx_vcpu {
 	unsigned long dr[4], dr6, dr7;	/* shadows: kvmx has no guest debugging */
 	u64 apic_base;
 	u64 misc_enable;
+	/*
+	 * MSR_PLATFORM_INFO as user space set it; 0 at first (KVM starts
+	 * with CPUID faulting, which kvmx does not have).
+	 */
+	u64 msr_platform_info;
+	u64 microcode_version;		/* MSR_IA32_UCODE_REV */
 	u64 tsc_offset;
 	u64 msrs[KVMX_NR_SWAPPED_MSRS];
 	struct fpu_guest fpu;
 
 	struct kvm_cpuid_entry2 *cpuid;
 	int nr_cpuid;
+	/* A VM entry was tried: KVM_SET_CPUID2 may no longer change the table. */
+	bool has_run;
 
 	sigset_t sigset;		/* KVM_SET_SIGNAL_MASK, during KVM_RUN */
 	bool sigset_active;

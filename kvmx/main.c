@@ -103,6 +103,9 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_IRQ_INJECT_STATUS:
 	case KVM_CAP_SIGNAL_MSI:
 	case KVM_CAP_SPLIT_IRQCHIP:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_MSR_PLATFORM_INFO:
+	case KVM_CAP_GET_MSR_FEATURES:
 		return 1;
 	case KVM_CAP_IRQ_ROUTING:
 		return 4096;	/* KVM_MAX_IRQ_ROUTES: kvmx/irq/irqchip.h */
@@ -113,6 +116,11 @@ long kvmx_check_extension(long cap)
 		return KVMX_MAX_VCPU_ID;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVMX_USER_MEM_SLOTS;
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_DEBUGREGS:
+		return 1;
+	case KVM_CAP_SYNC_REGS:
+		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVMX_CAP_MMIO_CACHING:
 		/* Both flavours work on every EPT: 110b is a misconfiguration always. */
 		return BIT(KVMX_MMIO_CACHING_OFF) | BIT(KVMX_MMIO_CACHING_MISCONFIG) |
@@ -124,24 +132,70 @@ long kvmx_check_extension(long cap)
 	}
 }
 
-static long kvmx_get_msr_index_list(struct kvm_msr_list __user *arg)
+/*
+ * KVM_GET_MSR_INDEX_LIST and KVM_GET_MSR_FEATURE_INDEX_LIST: as KVM, the
+ * count is written back even when the array is too small (-E2BIG).
+ */
+static long msr_list_out(struct kvm_msr_list __user *arg, const char *what, const u32 *list,
+			 u32 len)
 {
 	struct kvm_msr_list hdr;
 	u32 room;
 
 	if (copy_from_user(&hdr, arg, sizeof(hdr)))
 		return -EFAULT;
-	/* As KVM: the count is written back even when the array is too small. */
 	room = hdr.nmsrs;
-	hdr.nmsrs = kvmx_msr_list_len;
+	hdr.nmsrs = len;
 	if (copy_to_user(arg, &hdr, sizeof(hdr)))
 		return -EFAULT;
-	if (room < kvmx_msr_list_len)
-		return kvmx_refuse(-E2BIG, "KVM_GET_MSR_INDEX_LIST", "room for %u of %u MSRs",
-				   room, kvmx_msr_list_len);
-	if (copy_to_user(arg->indices, kvmx_msr_list, kvmx_msr_list_len * sizeof(u32)))
+	if (room < len)
+		return kvmx_refuse(-E2BIG, what, "room for %u of %u MSRs", room, len);
+	if (copy_to_user(arg->indices, list, len * sizeof(u32)))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * MSR-based features (KVM_CAP_GET_MSR_FEATURES): what the host offers
+ * guests through MSRs.  kvmx offers no VMX to guests (KVM lists the VMX
+ * capability MSRs for nested VMX) and no ARCH_CAPABILITIES (not in its
+ * CPUID), which leaves the microcode revision.
+ */
+static const u32 feature_msrs[] = { MSR_IA32_UCODE_REV };
+
+static int get_feature_msr(u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_IA32_UCODE_REV:
+		*data = 0;	/* as KVM: 0 if the host's read faults */
+		rdmsrl_safe(index, data);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* KVM_GET_MSRS on the system fd: the features' values; returns how many. */
+static long get_feature_msrs(struct kvm_msrs __user *arg)
+{
+	struct kvm_msr_entry __user *user_entries = arg->entries;
+	struct kvm_msr_entry e;
+	struct kvm_msrs hdr;
+	u32 i;
+
+	if (copy_from_user(&hdr, arg, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nmsrs >= 256)	/* KVM's MAX_IO_MSRS */
+		return kvmx_refuse(-E2BIG, "KVM_GET_MSRS", "%u feature MSRs", hdr.nmsrs);
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (copy_from_user(&e, &user_entries[i], sizeof(e)))
+			return -EFAULT;
+		if (get_feature_msr(e.index, &e.data))
+			break;
+		if (copy_to_user(&user_entries[i].data, &e.data, sizeof(e.data)))
+			return -EFAULT;
+	}
+	return i;
 }
 
 static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
@@ -162,11 +216,18 @@ static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long 
 	case KVM_CREATE_VM:
 		return kvmx_create_vm(arg);
 	case KVM_GET_MSR_INDEX_LIST:
-		return kvmx_get_msr_index_list((void __user *)arg);
+		return msr_list_out((void __user *)arg, "KVM_GET_MSR_INDEX_LIST", kvmx_msr_list,
+				    kvmx_msr_list_len);
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return msr_list_out((void __user *)arg, "KVM_GET_MSR_FEATURE_INDEX_LIST",
+				    feature_msrs, ARRAY_SIZE(feature_msrs));
+	case KVM_GET_MSRS:
+		return get_feature_msrs((void __user *)arg);
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvmx_get_supported_cpuid((void __user *)arg);
 	default:
-		return kvmx_refuse(-ENOTTY, "system ioctl", "unknown ioctl 0x%x", ioctl);
+		/* As KVM: -EINVAL (its VM fd says -ENOTTY, its vCPU fd -EINVAL). */
+		return kvmx_refuse(-EINVAL, "system ioctl", "unknown ioctl 0x%x", ioctl);
 	}
 }
 

@@ -117,12 +117,61 @@ static int complete_user_io(struct kvmx_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * KVM_CAP_SYNC_REGS: at KVM_RUN, the state user space marked dirty in
+ * run->s.regs is loaded first (before a pending I/O completes, as KVM);
+ * each part is marked clean once loaded.
+ */
+static int sync_regs_in(struct kvmx_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	const char *why;
+
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
+		kvmx_set_regs(vcpu, &run->s.regs.regs);
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) {
+		if (kvmx_set_sregs(vcpu, &run->s.regs.sregs))
+			return kvmx_refuse(-EINVAL, "KVM_RUN", "sync_regs: inconsistent sregs");
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) {
+		why = kvmx_set_vcpu_events(vcpu, &run->s.regs.events);
+		if (why)
+			return kvmx_refuse(-EINVAL, "KVM_RUN", "sync_regs: events: %s", why);
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_EVENTS;
+	}
+	return 0;
+}
+
+/* ... and the parts in kvm_valid_regs are stored when KVM_RUN returns. */
+static void sync_regs_out(struct kvmx_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (run->kvm_valid_regs & KVM_SYNC_X86_REGS)
+		kvmx_get_regs(vcpu, &run->s.regs.regs);
+	if (run->kvm_valid_regs & KVM_SYNC_X86_SREGS)
+		kvmx_get_sregs(vcpu, &run->s.regs.sregs);
+	if (run->kvm_valid_regs & KVM_SYNC_X86_EVENTS)
+		kvmx_get_vcpu_events(vcpu, &run->s.regs.events);
+}
+
 static int vcpu_run(struct kvmx_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	int r, fail;
 
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+	if ((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS) {
+		r = kvmx_refuse(-EINVAL, "KVM_RUN", "sync_regs: valid 0x%llx dirty 0x%llx",
+				run->kvm_valid_regs, run->kvm_dirty_regs);
+		goto out;
+	}
+	r = sync_regs_in(vcpu);
+	if (r)
+		goto out;
 	r = complete_user_io(vcpu);
 	if (r <= 0)
 		goto out;
@@ -182,6 +231,8 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 	}
 out:
 	kvmx_stat_user_exit(vcpu, r);
+	if (run->kvm_valid_regs)
+		sync_regs_out(vcpu);
 	post_run(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	return r;
@@ -202,6 +253,23 @@ static int vcpu_run_with_sigmask(struct kvmx_vcpu *vcpu)
 	return r;
 }
 
+/* KVM's kvm_cpuid_check_equal(): same entries in the same order, padding aside. */
+static bool cpuid_equal(const struct kvm_cpuid_entry2 *a, u32 na,
+			const struct kvm_cpuid_entry2 *b, u32 nb)
+{
+	u32 i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++) {
+		if (a[i].function != b[i].function || a[i].index != b[i].index ||
+		    a[i].flags != b[i].flags || a[i].eax != b[i].eax || a[i].ebx != b[i].ebx ||
+		    a[i].ecx != b[i].ecx || a[i].edx != b[i].edx)
+			return false;
+	}
+	return true;
+}
+
 static int vcpu_set_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
 {
 	struct kvm_cpuid_entry2 *entries = NULL;
@@ -217,9 +285,72 @@ static int vcpu_set_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
 		if (IS_ERR(entries))
 			return PTR_ERR(entries);
 	}
+	/*
+	 * As KVM since 5.16: once the vCPU has run, the same table again is
+	 * accepted and any change refused (the guest has seen its features).
+	 */
+	if (vcpu->has_run) {
+		bool same = cpuid_equal(entries, hdr.nent, vcpu->cpuid, vcpu->nr_cpuid);
+
+		kvfree(entries);
+		return same ? 0 : kvmx_refuse(-EINVAL, "KVM_SET_CPUID2",
+					      "the vCPU has run: the table may not change");
+	}
 	kvfree(vcpu->cpuid);
 	vcpu->cpuid = entries;
 	vcpu->nr_cpuid = hdr.nent;
+	return 0;
+}
+
+/*
+ * KVM_GET_CPUID2, as KVM 6.1: the table KVM_SET_CPUID2 gave.  A short
+ * array is -E2BIG and nothing is written back (KVM 6.1 copies the header
+ * back only on success, where nent is unchanged).
+ */
+static int vcpu_get_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
+{
+	struct kvm_cpuid2 hdr;
+
+	if (copy_from_user(&hdr, arg, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent < vcpu->nr_cpuid)
+		return kvmx_refuse(-E2BIG, "KVM_GET_CPUID2", "%u entries, need %d", hdr.nent,
+				   vcpu->nr_cpuid);
+	if (vcpu->nr_cpuid && copy_to_user(arg->entries, vcpu->cpuid,
+					   array_size(sizeof(*vcpu->cpuid), vcpu->nr_cpuid)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * KVM_GET/SET_DEBUGREGS as KVM 6.1.  kvmx's debug registers are shadows
+ * (the guest's MOV DR exits, and nothing arms hardware breakpoints), so
+ * these are plain copies, with KVM's checks: no flags, DR6 and DR7 within
+ * 32 bits.
+ */
+static int vcpu_get_debugregs(struct kvmx_vcpu *vcpu, struct kvm_debugregs __user *arg)
+{
+	struct kvm_debugregs d;
+
+	memset(&d, 0, sizeof(d));
+	memcpy(d.db, vcpu->dr, sizeof(d.db));
+	d.dr6 = vcpu->dr6;
+	d.dr7 = vcpu->dr7;
+	return copy_to_user(arg, &d, sizeof(d)) ? -EFAULT : 0;
+}
+
+static int vcpu_set_debugregs(struct kvmx_vcpu *vcpu, struct kvm_debugregs __user *arg)
+{
+	struct kvm_debugregs d;
+
+	if (copy_from_user(&d, arg, sizeof(d)))
+		return -EFAULT;
+	if (d.flags || d.dr6 >> 32 || d.dr7 >> 32)
+		return kvmx_refuse(-EINVAL, "KVM_SET_DEBUGREGS",
+				   "flags 0x%llx dr6 0x%llx dr7 0x%llx", d.flags, d.dr6, d.dr7);
+	memcpy(vcpu->dr, d.db, sizeof(vcpu->dr));
+	vcpu->dr6 = d.dr6;
+	vcpu->dr7 = d.dr7;
 	return 0;
 }
 
@@ -240,7 +371,7 @@ static int vcpu_msrs(struct kvmx_vcpu *vcpu, struct kvm_msrs __user *arg, bool s
 		if (copy_from_user(&e, &user_entries[i], sizeof(e)))
 			return -EFAULT;
 		if (set ? kvmx_set_msr(vcpu, e.index, e.data, true) :
-			  kvmx_get_msr(vcpu, e.index, &e.data))
+			  kvmx_get_msr(vcpu, e.index, &e.data, true))
 			break;
 		if (!set && copy_to_user(&user_entries[i].data, &e.data, sizeof(e.data)))
 			return -EFAULT;
@@ -314,8 +445,10 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		struct kvm_sregs sregs;
 		struct kvm_interrupt irq;
 		struct kvm_mp_state mp;
+		struct kvm_vcpu_events events;
 	} u;
 	int r;
+	const char *why;
 
 	switch (ioctl) {
 	case KVM_RUN:
@@ -342,6 +475,20 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		return 0;
 	case KVM_SET_CPUID2:
 		return vcpu_set_cpuid(vcpu, argp);
+	case KVM_GET_CPUID2:
+		return vcpu_get_cpuid(vcpu, argp);
+	case KVM_GET_DEBUGREGS:
+		return vcpu_get_debugregs(vcpu, argp);
+	case KVM_SET_DEBUGREGS:
+		return vcpu_set_debugregs(vcpu, argp);
+	case KVM_GET_VCPU_EVENTS:
+		kvmx_get_vcpu_events(vcpu, &u.events);
+		return copy_to_user(argp, &u.events, sizeof(u.events)) ? -EFAULT : 0;
+	case KVM_SET_VCPU_EVENTS:
+		if (copy_from_user(&u.events, argp, sizeof(u.events)))
+			return -EFAULT;
+		why = kvmx_set_vcpu_events(vcpu, &u.events);
+		return why ? kvmx_refuse(-EINVAL, "KVM_SET_VCPU_EVENTS", "%s", why) : 0;
 	case KVM_GET_MSRS:
 		return vcpu_msrs(vcpu, argp, false);
 	case KVM_SET_MSRS:
@@ -443,6 +590,7 @@ static struct kvmx_vcpu *vcpu_alloc(struct kvmx_vm *vm, u32 id)
 		return NULL;
 	}
 	vcpu->tsc_offset = -rdtsc();
+	vcpu->microcode_version = 0x100000000ULL;	/* KVM's default */
 	kvmx_vcpu_init_msrs(vcpu);
 	kvmx_vmcs_setup(vcpu);
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
@@ -459,10 +607,15 @@ int kvmx_create_vcpu(struct kvmx_vm *vm, unsigned long id)
 	struct kvmx_vcpu *vcpu;
 	int i, fd;
 
-	if (id >= KVMX_MAX_VCPU_ID)
-		return kvmx_refuse(-EINVAL, "KVM_CREATE_VCPU", "id %lu, at most %d", id,
-				   KVMX_MAX_VCPU_ID - 1);
 	mutex_lock(&vm->lock);
+	/* As KVM: the first vCPU fixes the limit if KVM_CAP_MAX_VCPU_ID did not. */
+	if (!vm->max_vcpu_ids)
+		vm->max_vcpu_ids = KVMX_MAX_VCPU_ID;
+	if (id >= vm->max_vcpu_ids) {
+		fd = kvmx_refuse(-EINVAL, "KVM_CREATE_VCPU", "id %lu, at most %u", id,
+				 vm->max_vcpu_ids - 1);
+		goto out;
+	}
 	if (vm->nr_vcpus >= KVMX_MAX_VCPUS) {
 		fd = kvmx_refuse(-EINVAL, "KVM_CREATE_VCPU", "already %d vCPUs", KVMX_MAX_VCPUS);
 		goto out;

@@ -63,17 +63,43 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 	u64 flavour = cap->args[0];
 	int r = 0;
 
-	if (cap->cap == KVM_CAP_SPLIT_IRQCHIP)
+	/* As KVM: flags are checked first, for every capability. */
+	if (cap->flags)
+		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "capability %u: flags 0x%x",
+				   cap->cap, cap->flags);
+	switch (cap->cap) {
+	case KVM_CAP_SPLIT_IRQCHIP:
 		return kvmx_irqchip_enable_split(vm, cap);
-	if (cap->cap != KVMX_CAP_MMIO_CACHING && cap->cap != KVMX_CAP_MMU)
+	case KVMX_CAP_MMU:
+		if (cap->args[1] || cap->args[2] || cap->args[3])
+			return kvmx_refuse(-EINVAL, "KVMX_CAP_MMU", "args[1..3] must be 0");
+		return kvmx_mmu_choose(vm, cap->args[0]);
+	case KVMX_CAP_MMIO_CACHING:
+		break;
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		mutex_lock(&vm->lock);
+		WRITE_ONCE(vm->guest_can_read_msr_platform_info, !!cap->args[0]);
+		mutex_unlock(&vm->lock);
+		return 0;
+	case KVM_CAP_MAX_VCPU_ID:
+		/* As KVM: once, before the first vCPU fixes it (or to the same value). */
+		if (cap->args[0] > KVMX_MAX_VCPU_ID)
+			return kvmx_refuse(-EINVAL, "KVM_CAP_MAX_VCPU_ID", "%llu, at most %d",
+					   cap->args[0], KVMX_MAX_VCPU_ID);
+		mutex_lock(&vm->lock);
+		if (vm->max_vcpu_ids && vm->max_vcpu_ids != cap->args[0])
+			r = kvmx_refuse(-EINVAL, "KVM_CAP_MAX_VCPU_ID", "already %u",
+					vm->max_vcpu_ids);
+		else
+			vm->max_vcpu_ids = cap->args[0];
+		mutex_unlock(&vm->lock);
+		return r;
+	default:
 		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "capability %u cannot be enabled",
 				   cap->cap);
-	if (cap->flags || cap->args[1] || cap->args[2] || cap->args[3])
-		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP",
-				   "capability %u, flags %u: flags and args[1..3] must be 0",
-				   cap->cap, cap->flags);
-	if (cap->cap == KVMX_CAP_MMU)
-		return kvmx_mmu_choose(vm, cap->args[0]);
+	}
+	if (cap->args[1] || cap->args[2] || cap->args[3])
+		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMIO_CACHING", "args[1..3] must be 0");
 	if (flavour > KVMX_MMIO_CACHING_NOT_PRESENT)
 		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMIO_CACHING", "no flavour %llu", flavour);
 	mutex_lock(&vm->lock);
@@ -195,6 +221,24 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		mutex_unlock(&vm->lock);
 		return r;
 	}
+	/*
+	 * KVM's limit on shadow MMU pages: kept and reported, not enforced
+	 * (KVM's TDP MMU does not count its pages against it either).
+	 */
+	case KVM_SET_NR_MMU_PAGES:
+		if (arg < KVMX_MIN_MMU_PAGES)
+			return kvmx_refuse(-EINVAL, "KVM_SET_NR_MMU_PAGES", "%lu, at least %d",
+					   arg, KVMX_MIN_MMU_PAGES);
+		mutex_lock(&vm->lock);
+		vm->n_requested_mmu_pages = arg;
+		vm->n_max_mmu_pages = arg;
+		mutex_unlock(&vm->lock);
+		return 0;
+	case KVM_GET_NR_MMU_PAGES:
+		mutex_lock(&vm->lock);
+		r = vm->n_max_mmu_pages;
+		mutex_unlock(&vm->lock);
+		return r;
 	case KVM_ENABLE_CAP: {
 		struct kvm_enable_cap cap;
 
@@ -251,6 +295,7 @@ long kvmx_create_vm(unsigned long type)
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 	vm->mmio = kvmx_default_mmio_cfg();
+	vm->guest_can_read_msr_platform_info = true;
 
 	fd = init_srcu_struct(&vm->srcu);
 	if (fd)

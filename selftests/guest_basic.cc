@@ -222,7 +222,7 @@ KVMX_TEST(cpuid)
 {
 	Vm vm;
 	std::vector<kvm_cpuid_entry2> cpuid = vm.system().supported_cpuid();
-	// KVM offers its paravirtual signature leaf, kvmx does not: add it.
+	// Both offer KVM's paravirtual signature leaf: give it values of our own.
 	auto leaf = std::find_if(cpuid.begin(), cpuid.end(),
 				 [](const kvm_cpuid_entry2 &e) { return e.function == 0x40000000; });
 	if (leaf == cpuid.end()) {

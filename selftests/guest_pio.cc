@@ -113,3 +113,43 @@ KVMX_TEST(pio_in_out)
 	vcpu.expect_done();
 	EXPECT_EQ(kmsg.first_splat(), std::string());
 }
+
+namespace {
+
+char ins_buf[64];
+
+// rep insb of 16 bytes into ins_buf; reports RCX and how far RDI moved.
+void guest_ins_rcx()
+{
+	char *dst = ins_buf;
+	uint64_t n = 16;
+	asm volatile("rep insb" : "+D"(dst), "+c"(n) : "d"(kPort + 9) : "memory");
+	GUEST_SYNC(n);
+	GUEST_SYNC(static_cast<uint64_t>(dst - ins_buf));
+	GUEST_DONE();
+}
+
+} // namespace
+
+// User space lowers RCX during a REP INSB exit (as Linux's
+// userspace_io_test does): the next KVM_RUN stores only as many elements
+// as RCX then allows, and the instruction ends.
+KVMX_TEST(rep_insb_rcx_lowered)
+{
+	Vm vm;
+	Vcpu &vcpu = vm.add_vcpu(guest_ins_rcx);
+	expect_io(vcpu, KVM_EXIT_IO_IN, kPort + 9, 1);
+	const struct kvm_run &r = vcpu.run_area();
+	for (unsigned i = 0; i < r.io.count; i++)
+		vcpu.io_data()[i] = static_cast<uint8_t>('A' + i);
+	kvm_regs regs = vcpu.regs();
+	EXPECT_EQ(regs.rcx, 16ULL); // RCX moves only when the exit completes
+	regs.rcx = 1;
+	vcpu.set_regs(regs);
+	vcpu.expect_sync(0);
+	vcpu.expect_sync(1);
+	vcpu.expect_done();
+	const char *buf = vm.guest(&ins_buf[0]);
+	EXPECT_EQ(buf[0], 'A');
+	EXPECT_EQ(buf[1], 0);
+}

@@ -58,8 +58,8 @@ struct Row {
 	std::optional<long> kvmx_want = std::nullopt; // where kvmx differs on purpose
 };
 
-// kvmx answers unknown system ioctls with -ENOTTY (KVM: -EINVAL).
-constexpr long kKvmxSystemUnknown = -ENOTTY;
+// Unknown system ioctls are -EINVAL on both devices, as KVM answers them.
+constexpr long kKvmxSystemUnknown = -EINVAL;
 
 std::string errname(long r)
 {

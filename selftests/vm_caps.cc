@@ -132,6 +132,146 @@ KVMX_TEST(ext_cpuid)
 	EXPECT_EQ(r.rdx & 0xffffffff, static_cast<uint64_t>(leaf1->edx));
 }
 
+// KVM_SET/GET_NR_MMU_PAGES as KVM 6.1: at least 64; until set, the
+// default follows the memory in memslots (one page per 50, at least 64),
+// recomputed when a slot is created or deleted; once set, it stays.
+KVMX_TEST(mmu_shadow_cache_control)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_MMU_SHADOW_CACHE_CONTROL), 1L);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	EXPECT_EQ(check(vm, KVM_CAP_MMU_SHADOW_CACHE_CONTROL), 1L);
+	EXPECT_EQ(ioctl_result(vm, KVM_GET_NR_MMU_PAGES), 0L);
+
+	// 64 MiB: 16384 pages, 327 MMU pages.
+	Mapping big = Mapping::anonymous(64 << 20);
+	ASSERT_EQ(set_region(vm, 0, 0, big), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_GET_NR_MMU_PAGES), 16384L / 50);
+	Mapping small = Mapping::anonymous(0x1000);
+	ASSERT_EQ(set_region(vm, 1, 64 << 20, small), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_GET_NR_MMU_PAGES), 16385L / 50);
+	// Flag changes do not recompute; deleting does, down to the minimum.
+	ASSERT_EQ(set_region(vm, 1, 64 << 20, small, KVM_MEM_LOG_DIRTY_PAGES), 0L);
+	ASSERT_EQ(delete_region(vm, 0), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_GET_NR_MMU_PAGES), 64L);
+
+	EXPECT_EQ(ioctl_result(vm, KVM_SET_NR_MMU_PAGES, 63UL), -EINVAL);
+	EXPECT_EQ(ioctl_result(vm, KVM_SET_NR_MMU_PAGES, 0UL), -EINVAL);
+	EXPECT_EQ(ioctl_result(vm, KVM_GET_NR_MMU_PAGES), 64L);
+	EXPECT_EQ(ioctl_result(vm, KVM_SET_NR_MMU_PAGES, 1000UL), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_GET_NR_MMU_PAGES), 1000L);
+	// Set by user space: memslot changes leave it alone.
+	ASSERT_EQ(set_region(vm, 0, 0, big), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_GET_NR_MMU_PAGES), 1000L);
+	EXPECT_EQ(ioctl_result(vm, KVM_SET_NR_MMU_PAGES, 64UL), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_GET_NR_MMU_PAGES), 64L);
+}
+
+// MSR_PLATFORM_INFO: user space sets it (the guest cannot), and the guest
+// reads it while KVM_CAP_MSR_PLATFORM_INFO is on (the default); off, the
+// guest's RDMSR is #GP (here a triple fault: the IDT is empty).
+KVMX_TEST(msr_platform_info)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_MSR_PLATFORM_INFO), 1L);
+	constexpr uint32_t kMsr = 0xce;
+	constexpr uint64_t kValue = 0x12345678ff00ULL;
+	// mov ecx,0xce; rdmsr; hlt; (then) mov ecx,0xce; wrmsr; hlt
+	TinyGuest g(dev, {0xb9, 0xce, 0x00, 0x00, 0x00, 0x0f, 0x32, 0xf4,
+			  0xb9, 0xce, 0x00, 0x00, 0x00, 0x0f, 0x30, 0xf4},
+		    kvmx::test::GuestMode::kProtected32);
+	kvm_sregs s{};
+	ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	ioctl_or_throw(g.vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &s);
+
+	struct {
+		kvmx::abi::Msrs hdr;
+		kvm_msr_entry e;
+	} msrs{};
+	msrs.hdr.nmsrs = 1;
+	msrs.e.index = kMsr;
+	msrs.e.data = kValue;
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_SET_MSRS, &msrs), 1L);
+	msrs.e.data = 0;
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_GET_MSRS, &msrs), 1L);
+	EXPECT_EQ(msrs.e.data, kValue);
+
+	kvm_enable_cap cap{};
+	cap.cap = KVM_CAP_MSR_PLATFORM_INFO;
+	cap.flags = 1;
+	EXPECT_EQ(ioctl_result(g.vm, KVM_ENABLE_CAP, &cap), -EINVAL);
+	cap.flags = 0;
+
+	// On by default: the guest reads the value.
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+	kvm_regs r = g.regs();
+	EXPECT_EQ(r.rax & 0xffffffff, kValue & 0xffffffff);
+	EXPECT_EQ(r.rdx & 0xffffffff, kValue >> 32);
+	// The guest's WRMSR is #GP.
+	EXPECT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_SHUTDOWN));
+
+	// Off: the guest's RDMSR is #GP; user space still reads it.
+	TinyGuest off(dev, {0xb9, 0xce, 0x00, 0x00, 0x00, 0x0f, 0x32, 0xf4},
+		      kvmx::test::GuestMode::kProtected32);
+	ioctl_or_throw(off.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+	s.idt.limit = 0;
+	ioctl_or_throw(off.vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &s);
+	cap.args[0] = 1;
+	ASSERT_EQ(ioctl_result(off.vm, KVM_ENABLE_CAP, &cap), 0L);
+	cap.args[0] = 0;
+	ASSERT_EQ(ioctl_result(off.vm, KVM_ENABLE_CAP, &cap), 0L);
+	EXPECT_EQ(off.run_once(), static_cast<uint32_t>(KVM_EXIT_SHUTDOWN));
+	msrs.e.data = 0;
+	EXPECT_EQ(ioctl_result(off.vcpu, KVM_GET_MSRS, &msrs), 1L);
+}
+
+// KVM_GET_MSR_FEATURE_INDEX_LIST and KVM_GET_MSRS on the system fd: both
+// devices list the microcode revision (MSR 0x8b), read as the host's; an
+// MSR that is no feature ends the batch.  A vCPU's own starts at KVM's
+// 0x100000000 and is set by user space.
+KVMX_TEST(get_msr_features)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_GET_MSR_FEATURES), 1L);
+	std::vector<uint32_t> buf(1 + 256);
+	auto *list = reinterpret_cast<kvmx::abi::MsrList *>(buf.data());
+	list->nmsrs = 0;
+	EXPECT_EQ(ioctl_result(dev, KVM_GET_MSR_FEATURE_INDEX_LIST, list), -E2BIG);
+	uint32_t n = list->nmsrs;
+	ASSERT_TRUE(n >= 1 && n <= 256);
+	list->nmsrs = n;
+	ASSERT_EQ(ioctl_result(dev, KVM_GET_MSR_FEATURE_INDEX_LIST, list), 0L);
+	EXPECT_EQ(list->nmsrs, n);
+	bool ucode = false;
+	for (uint32_t i = 0; i < n; i++)
+		ucode |= buf[1 + i] == 0x8b;
+	EXPECT_TRUE(ucode);
+
+	struct {
+		kvmx::abi::Msrs hdr;
+		kvm_msr_entry e[2];
+	} msrs{};
+	msrs.hdr.nmsrs = 2;
+	msrs.e[0].index = 0x8b;
+	msrs.e[1].index = 0x12345; // no MSR at all
+	EXPECT_EQ(ioctl_result(dev, KVM_GET_MSRS, &msrs), 1L);
+	msrs.hdr.nmsrs = 256;
+	EXPECT_EQ(ioctl_result(dev, KVM_GET_MSRS, &msrs), -E2BIG);
+
+	TinyGuest g(dev, {0xf4});
+	msrs.hdr.nmsrs = 1;
+	msrs.e[0].data = 0;
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_GET_MSRS, &msrs), 1L);
+	EXPECT_EQ(msrs.e[0].data, 0x100000000ULL);
+	msrs.e[0].data = 0x4200000000ULL;
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_SET_MSRS, &msrs), 1L);
+	msrs.e[0].data = 0;
+	ASSERT_EQ(ioctl_result(g.vcpu, KVM_GET_MSRS, &msrs), 1L);
+	EXPECT_EQ(msrs.e[0].data, 0x4200000000ULL);
+}
+
 KVMX_TEST(mp_state)
 {
 	Fd dev = open_device();
@@ -237,6 +377,32 @@ KVMX_TEST(max_vcpus_and_ids)
 			ioctl_or_throw(vm, KVM_CREATE_VCPU, "KVM_CREATE_VCPU", id)));
 	EXPECT_EQ(ioctl_result(vm, KVM_CREATE_VCPU, static_cast<unsigned long>(max_vcpus)),
 		  -EINVAL);
+}
+
+// KVM_ENABLE_CAP(KVM_CAP_MAX_VCPU_ID) lowers the id limit, once: before
+// the first vCPU, which otherwise fixes it at the maximum.
+KVMX_TEST(max_vcpu_id_enable)
+{
+	Fd dev = open_device();
+	long max_id = check(dev, KVM_CAP_MAX_VCPU_ID);
+	auto enable = [](const Fd &vm, uint64_t n) {
+		kvm_enable_cap cap{};
+		cap.cap = KVM_CAP_MAX_VCPU_ID;
+		cap.args[0] = n;
+		return ioctl_result(vm, KVM_ENABLE_CAP, &cap);
+	};
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	EXPECT_EQ(enable(vm, static_cast<uint64_t>(max_id) + 1), -EINVAL);
+	EXPECT_EQ(enable(vm, 8), 0L);
+	EXPECT_EQ(enable(vm, 8), 0L);
+	EXPECT_EQ(enable(vm, 9), -EINVAL);
+	EXPECT_EQ(ioctl_result(vm, KVM_CREATE_VCPU, 8UL), -EINVAL);
+	Fd vcpu(static_cast<int>(ioctl_or_throw(vm, KVM_CREATE_VCPU, "KVM_CREATE_VCPU", 7UL)));
+
+	Fd vm2(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	Fd vcpu2(static_cast<int>(ioctl_or_throw(vm2, KVM_CREATE_VCPU, "KVM_CREATE_VCPU", 0UL)));
+	EXPECT_EQ(enable(vm2, 8), -EINVAL);
+	EXPECT_EQ(enable(vm2, static_cast<uint64_t>(max_id)), 0L);
 }
 
 // Slot ids 0 .. KVM_CAP_NR_MEMSLOTS - 1 are usable.

@@ -243,6 +243,7 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 		hw_breakpoint_restore();
 
 	vcpu->last_cpu = smp_processor_id();
+	vcpu->has_run = true;
 	if (fail)
 		return fail;
 	vcpu->exit_reason = vmcs_read(VM_EXIT_REASON);
@@ -474,6 +475,18 @@ static int inject_walk_fault(struct kvmx_vcpu *vcpu, int status,
 
 static int complete_string_io(struct kvmx_vcpu *vcpu);
 
+/* Whether a write to @gpa is MMIO: no memslot, or a read-only one. */
+static bool write_is_mmio(struct kvmx_vm *vm, u64 gpa)
+{
+	bool mmio;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	mmio = !kvmx_gfn_to_slot(vm, gpa >> PAGE_SHIFT, true);
+	srcu_read_unlock(&vm->srcu, idx);
+	return mmio;
+}
+
 /*
  * OUTS whose first element an ioeventfd takes: as KVM, the whole batch in
  * vcpu->pio_data is then written in the kernel, each element signalling
@@ -532,7 +545,18 @@ static int handle_string_io(struct kvmx_vcpu *vcpu, bool in, int size)
 		status = kvmx_translate(vcpu, NULL, la, KVMX_WALK_WRITE, &res);
 		if (status != KVMX_WALK_OK)
 			return inject_walk_fault(vcpu, status, &res);
-		count = 1;
+		/*
+		 * As KVM: as many elements as lie in the destination's page
+		 * (whose translation was just checked), so one exit reads a
+		 * batch; an element that crosses the page goes alone, and so
+		 * does one bound for MMIO (it leaves as a KVM_EXIT_MMIO write).
+		 */
+		if (offset_in_page(la) + size > PAGE_SIZE || write_is_mmio(vcpu->vm, res.gpa))
+			count = 1;
+		else
+			count = min_t(unsigned long, count,
+				      down ? offset_in_page(la) / size + 1 :
+					     (PAGE_SIZE - offset_in_page(la)) / size);
 	}
 	vcpu->pio.string = true;
 	vcpu->pio.in = in;
@@ -592,16 +616,27 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 	return 0;
 }
 
-/* Whether a write to @gpa is MMIO: no memslot, or a read-only one. */
-static bool write_is_mmio(struct kvmx_vm *vm, u64 gpa)
+/*
+ * INS: the elements user space gave go to the guest, upwards from pio.la
+ * in one access (they lie in one page), or element by element downwards.
+ */
+static int ins_write(struct kvmx_vcpu *vcpu, struct kvmx_walk_result *res)
 {
-	bool mmio;
-	int idx;
+	u32 size = vcpu->pio.size, i;
+	int status;
 
-	idx = srcu_read_lock(&vm->srcu);
-	mmio = !kvmx_gfn_to_slot(vm, gpa >> PAGE_SHIFT, true);
-	srcu_read_unlock(&vm->srcu, idx);
-	return mmio;
+	if (!vcpu->pio.count)
+		return KVMX_WALK_OK;
+	if (!vcpu->pio.down)
+		return kvmx_access_la(vcpu, NULL, vcpu->pio.la, vcpu->pio_data,
+				      vcpu->pio.count * size, KVMX_WALK_WRITE, res);
+	for (i = 0; i < vcpu->pio.count; i++) {
+		status = kvmx_access_la(vcpu, NULL, vcpu->pio.la - i * size,
+					vcpu->pio_data + i * size, size, KVMX_WALK_WRITE, res);
+		if (status != KVMX_WALK_OK)
+			return status;
+	}
+	return KVMX_WALK_OK;
 }
 
 /*
@@ -613,22 +648,31 @@ static int complete_string_io(struct kvmx_vcpu *vcpu)
 {
 	int index = vcpu->pio.in ? KVMX_RDI : KVMX_RSI;
 	int asz = vcpu->pio.asz;
-	long step = (vcpu->pio.down ? -1L : 1L) * vcpu->pio.count * vcpu->pio.size;
 	struct kvm_run *run = vcpu->run;
 	struct kvmx_walk_result res;
 	bool mmio = false;
+	long step;
 	int status;
+
+	/*
+	 * As KVM's emulator, a batch of INS elements is used while RCX lasts:
+	 * user space may have lowered RCX during the exit.
+	 */
+	if (vcpu->pio.in && vcpu->pio.rep)
+		vcpu->pio.count = min_t(unsigned long, vcpu->pio.count,
+					get_reg(vcpu, KVMX_RCX) & addr_mask(asz));
+	step = (vcpu->pio.down ? -1L : 1L) * vcpu->pio.count * vcpu->pio.size;
 
 	if (vcpu->pio.in) {
 		/* Translated before the exit; a fault now is the guest's race. */
-		status = kvmx_access_la(vcpu, NULL, vcpu->pio.la, vcpu->pio_data, vcpu->pio.size,
-					KVMX_WALK_WRITE, &res);
+		status = ins_write(vcpu, &res);
 		if (status == KVMX_WALK_PF) {
 			vcpu->cr2 = res.cr2;
 			kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);
 			return 1;
 		}
-		mmio = status == KVMX_WALK_BAD_GPA &&
+		/* An element bound for MMIO is always alone in its batch. */
+		mmio = status == KVMX_WALK_BAD_GPA && vcpu->pio.count == 1 &&
 		       offset_in_page(vcpu->pio.la) + vcpu->pio.size <= PAGE_SIZE &&
 		       write_is_mmio(vcpu->vm, res.gpa);
 	}
@@ -680,7 +724,7 @@ static int handle_msr_read(struct kvmx_vcpu *vcpu)
 {
 	u64 data;
 
-	if (kvmx_get_msr(vcpu, vcpu->regs[KVMX_RCX], &data))
+	if (kvmx_get_msr(vcpu, vcpu->regs[KVMX_RCX], &data, false))
 		return inject_gp(vcpu);
 	vcpu->regs[KVMX_RAX] = (u32)data;
 	vcpu->regs[KVMX_RDX] = data >> 32;

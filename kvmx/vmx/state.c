@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <asm/irq_vectors.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
@@ -279,7 +280,7 @@ const u32 kvmx_msr_list[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
 	MSR_FS_BASE, MSR_GS_BASE, MSR_EFER, MSR_IA32_CR_PAT, MSR_IA32_TSC,
-	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
+	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE, MSR_PLATFORM_INFO,
 };
 
 const unsigned int kvmx_msr_list_len = ARRAY_SIZE(kvmx_msr_list);
@@ -303,7 +304,7 @@ static int swapped_index(u32 index)
 }
 
 /* Returns 0, or -EINVAL for an MSR kvmx does not know (#GP for a guest). */
-int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
+int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	int swapped = swapped_index(index), r;
 
@@ -350,6 +351,15 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
 		break;
 	case KVMX_MSR_MTRRCAP:
 		*data = 0;
+		break;
+	case MSR_IA32_UCODE_REV:
+		*data = vcpu->microcode_version;
+		break;
+	case MSR_PLATFORM_INFO:
+		/* As KVM: the guest reads it only with KVM_CAP_MSR_PLATFORM_INFO on. */
+		if (!host && !READ_ONCE(vcpu->vm->guest_can_read_msr_platform_info))
+			return -EINVAL;
+		*data = vcpu->msr_platform_info;
 		break;
 	default:
 		return -EINVAL;
@@ -429,6 +439,17 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_MISC_ENABLE:
 		vcpu->misc_enable = data;
 		break;
+	case MSR_IA32_UCODE_REV:
+		/* As KVM: user space sets it; the guest's writes are dropped. */
+		if (host)
+			vcpu->microcode_version = data;
+		break;
+	case MSR_PLATFORM_INFO:
+		/* As KVM: user space sets it, the guest cannot. */
+		if (!host)
+			return -EINVAL;
+		vcpu->msr_platform_info = data;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -449,4 +470,111 @@ bool kvmx_interrupt_allowed(struct kvmx_vcpu *vcpu)
 	       !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
 		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
 	       !vcpu->exception.pending && !(vcpu->reinject_info & INTR_INFO_VALID);
+}
+
+/*
+ * KVM_GET_VCPU_EVENTS as KVM 6.1 without KVM_CAP_EXCEPTION_PAYLOAD, SMM or
+ * triple-fault events: an exception about to be delivered (pending or
+ * being re-injected, which KVM conflates without payloads), an external
+ * interrupt or NMI being re-injected, the STI/MOV SS shadow and NMI
+ * blocking.  Software exceptions and interrupts are not reported (as KVM:
+ * their instruction runs again).  A KVM_INTERRUPT vector not yet
+ * delivered is not an event here, as in KVM.
+ */
+void kvmx_get_vcpu_events(struct kvmx_vcpu *vcpu, struct kvm_vcpu_events *ev)
+{
+	u32 info = vcpu->reinject_info;
+	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+
+	memset(ev, 0, sizeof(*ev));
+	if (info & INTR_INFO_VALID) {
+		switch (info & INTR_INFO_TYPE_MASK) {
+		case INTR_TYPE_HARD_EXCEPTION:
+			ev->exception.injected = 1;
+			ev->exception.nr = info & INTR_INFO_VECTOR_MASK;
+			ev->exception.has_error_code = !!(info & INTR_INFO_DELIVER_CODE);
+			ev->exception.error_code = vcpu->reinject_error;
+			break;
+		case INTR_TYPE_EXT_INTR:
+			ev->interrupt.injected = 1;
+			ev->interrupt.nr = info & INTR_INFO_VECTOR_MASK;
+			break;
+		case INTR_TYPE_NMI:
+			ev->nmi.injected = 1;
+			break;
+		}
+	} else if (vcpu->exception.pending && vcpu->exception.vector != X86_TRAP_BP &&
+		   vcpu->exception.vector != X86_TRAP_OF) {
+		ev->exception.injected = 1;
+		ev->exception.nr = vcpu->exception.vector;
+		ev->exception.has_error_code = vcpu->exception.has_error;
+		ev->exception.error_code = vcpu->exception.error;
+	}
+	if (intr & GUEST_INTR_STATE_STI)
+		ev->interrupt.shadow |= KVM_X86_SHADOW_INT_STI;
+	if (intr & GUEST_INTR_STATE_MOV_SS)
+		ev->interrupt.shadow |= KVM_X86_SHADOW_INT_MOV_SS;
+	ev->nmi.masked = !!(intr & GUEST_INTR_STATE_NMI);
+	ev->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+		    KVM_VCPUEVENT_VALID_SMM;
+}
+
+#define KVMX_VCPUEVENT_FLAGS (KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR | \
+			      KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM |	      \
+			      KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_TRIPLE_FAULT)
+
+/*
+ * KVM_SET_VCPU_EVENTS, KVM 6.1's checks first.  Returns NULL, or why the
+ * events are refused (-EINVAL).  Beyond KVM's checks, kvmx refuses what
+ * it cannot carry out: SMM, a pending NMI, a soft interrupt (its
+ * instruction length is not in the ABI), and more than one injected
+ * event at once (kvmx re-injects one).  sipi_vector needs an in-kernel
+ * APIC and is ignored, as KVM does without one.
+ */
+const char *kvmx_set_vcpu_events(struct kvmx_vcpu *vcpu, const struct kvm_vcpu_events *ev)
+{
+	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+
+	if (ev->flags & ~KVMX_VCPUEVENT_FLAGS)
+		return "unknown flags";
+	if (ev->flags & KVM_VCPUEVENT_VALID_PAYLOAD)
+		return "exception payloads are not enabled";
+	if (ev->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT)
+		return "triple-fault events are not enabled";
+	/* Without payloads, exception.pending is ignored (KVM conflates it). */
+	if (ev->exception.injected && (ev->exception.nr > 31 || ev->exception.nr == NMI_VECTOR))
+		return "exception vector above 31 or NMI";
+	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) && (ev->smi.smm || ev->smi.pending))
+		return "kvmx has no SMM";
+	if ((ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) && ev->nmi.pending)
+		return "kvmx cannot queue NMIs";
+	if (ev->interrupt.injected && ev->interrupt.soft)
+		return "a soft interrupt cannot be re-injected";
+	if (!!ev->exception.injected + !!ev->interrupt.injected + !!ev->nmi.injected > 1)
+		return "more than one injected event";
+
+	vcpu->reinject_info = 0;
+	vcpu->exception.pending = false;
+	if (ev->exception.injected)
+		kvmx_queue_exception(vcpu, ev->exception.nr, ev->exception.has_error_code,
+				     ev->exception.error_code);
+	else if (ev->interrupt.injected)
+		vcpu->reinject_info = ev->interrupt.nr | INTR_TYPE_EXT_INTR | INTR_INFO_VALID;
+	else if (ev->nmi.injected)
+		vcpu->reinject_info = NMI_VECTOR | INTR_TYPE_NMI | INTR_INFO_VALID;
+
+	if (ev->flags & KVM_VCPUEVENT_VALID_SHADOW) {
+		intr &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+		/* As KVM: MOV SS wins when both are given. */
+		if (ev->interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS)
+			intr |= GUEST_INTR_STATE_MOV_SS;
+		else if (ev->interrupt.shadow & KVM_X86_SHADOW_INT_STI)
+			intr |= GUEST_INTR_STATE_STI;
+	}
+	if (ev->nmi.masked)
+		intr |= GUEST_INTR_STATE_NMI;
+	else
+		intr &= ~GUEST_INTR_STATE_NMI;
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr);
+	return NULL;
 }
