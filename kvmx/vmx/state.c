@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <asm/msr-index.h>
+#include <asm/processor.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
@@ -14,8 +15,10 @@
 #include "vmcs.h"
 #include "../kvmx.h"
 
-/* IA32_MTRRCAP: kvmx offers no MTRRs, so it reads as 0. */
-#define KVMX_MSR_MTRRCAP	0xfe
+/* kvmclock's first MSRs (KVM's MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME). */
+#define KVMX_MSR_KVM_WALL_CLOCK		0x11
+#define KVMX_MSR_KVM_SYSTEM_TIME	0x12
+#define KVMX_KVMCLOCK_ENABLE		KVMX_BIT(0)
 #define EFER_VALID	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
 static bool is_canonical(u64 la)
@@ -272,6 +275,7 @@ const u32 kvmx_msr_list[] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
 	MSR_FS_BASE, MSR_GS_BASE, MSR_EFER, MSR_IA32_CR_PAT, MSR_IA32_TSC,
 	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
+	KVMX_MSR_KVM_WALL_CLOCK, KVMX_MSR_KVM_SYSTEM_TIME,
 };
 
 const unsigned int kvmx_msr_list_len = ARRAY_SIZE(kvmx_msr_list);
@@ -298,6 +302,7 @@ static int swapped_index(u32 index)
 int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
 {
 	int swapped = swapped_index(index);
+	int mtrr = kvmx_mtrr_slot(index);
 
 	if (swapped >= 0) {
 		*data = vcpu->msrs[swapped];
@@ -335,10 +340,18 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
 		*data = vcpu->misc_enable;
 		break;
 	case KVMX_MSR_MTRRCAP:
-		*data = 0;
+		*data = KVMX_MTRRCAP;
+		break;
+	case KVMX_MSR_KVM_WALL_CLOCK:
+		*data = READ_ONCE(vcpu->vm->kvmclock_wall_clock);
+		break;
+	case KVMX_MSR_KVM_SYSTEM_TIME:
+		*data = vcpu->kvmclock_system_time;
 		break;
 	default:
-		return -EINVAL;
+		if (mtrr < 0)
+			return -EINVAL;
+		*data = vcpu->mtrr[mtrr];
 	}
 	return 0;
 }
@@ -403,8 +416,26 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_MISC_ENABLE:
 		vcpu->misc_enable = data;
 		break;
+	/*
+	 * kvmclock is not offered (no KVM leaf in the supported CPUID), but
+	 * QEMU 7.2 writes both MSRs at every reset: keep what user space
+	 * writes; refuse turning the clock on, and the guest's wall-clock
+	 * request, which KVM would answer by writing guest memory.
+	 */
+	case KVMX_MSR_KVM_WALL_CLOCK:
+		if (!host)
+			return -EINVAL;
+		WRITE_ONCE(vcpu->vm->kvmclock_wall_clock, data);
+		break;
+	case KVMX_MSR_KVM_SYSTEM_TIME:
+		if (data & KVMX_KVMCLOCK_ENABLE)
+			return -EINVAL;
+		vcpu->kvmclock_system_time = data;
+		break;
 	default:
-		return -EINVAL;
+		if (!kvmx_mtrr_valid(index, data, boot_cpu_data.x86_phys_bits))
+			return -EINVAL;
+		vcpu->mtrr[kvmx_mtrr_slot(index)] = data;
 	}
 	return 0;
 }
