@@ -23,6 +23,7 @@
 #include "insn_cache.h"
 #include "mmu/spte.h"
 #include "mmu/walk.h"
+#include "mce.h"
 #include "mtrr.h"
 
 #define KVMX_MAX_VCPUS		64
@@ -150,6 +151,7 @@ struct kvmx_vcpu {
 	u64 apic_base;
 	u64 misc_enable;
 	u64 mtrr[KVMX_MTRR_NR_SLOTS];	/* see mtrr.h */
+	struct kvmx_mce mce;		/* see mce.h; vCPU thread only */
 	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME, never enabled */
 	u64 tsc_offset;
 	u64 msrs[KVMX_NR_SWAPPED_MSRS];

@@ -102,6 +102,8 @@ long kvmx_check_extension(long cap)
 		return KVMX_MAX_VCPU_ID;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVMX_USER_MEM_SLOTS;
+	case KVM_CAP_MCE:
+		return KVMX_MCE_MAX_BANKS;
 	case KVMX_CAP_MMIO_CACHING:
 		/* Both flavours work on every EPT: 110b is a misconfiguration always. */
 		return BIT(KVMX_MMIO_CACHING_OFF) | BIT(KVMX_MMIO_CACHING_MISCONFIG) |
@@ -152,6 +154,11 @@ static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long 
 		return kvmx_get_msr_index_list((void __user *)arg);
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvmx_get_supported_cpuid((void __user *)arg);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
+		u64 mce_cap = KVMX_MCE_CAP_SUPPORTED;
+
+		return copy_to_user((void __user *)arg, &mce_cap, sizeof(mce_cap)) ? -EFAULT : 0;
+	}
 	default:
 		return kvmx_refuse(-ENOTTY, "system ioctl", "unknown ioctl 0x%x", ioctl);
 	}

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The MSRs a VMM saves and restores beyond the architectural basics: what
 // QEMU 7.2 writes at every vCPU reset (the MTRRs, because its CPUID has
-// MTRR, and kvmclock's first two MSRs, unconditionally) and reads back.  QEMU
-// aborts when KVM_SET_MSRS or KVM_GET_MSRS does fewer MSRs than it asked.
+// MTRR; the machine-check MSRs, because it has MCE and MCA; kvmclock's first
+// two MSRs, unconditionally) and reads back.  QEMU aborts when KVM_SET_MSRS
+// or KVM_GET_MSRS does fewer MSRs than it asked.
 #include <algorithm>
 #include <cstdint>
 #include <sstream>
@@ -171,4 +172,61 @@ KVMX_TEST(kvmclock_msrs_at_reset)
 	std::vector<uint32_t> list = msr_index_list();
 	EXPECT_TRUE(std::find(list.begin(), list.end(), kSystemTime) != list.end());
 	EXPECT_TRUE(std::find(list.begin(), list.end(), kWallClock) != list.end());
+}
+
+namespace {
+
+constexpr uint64_t kMcgCtlP = 1ULL << 8, kMcgSerP = 1ULL << 24, kMcgLmceP = 1ULL << 27;
+constexpr uint32_t kMcgCap = 0x179, kMcgStatus = 0x17a, kMcgCtl = 0x17b, kMc0Ctl = 0x400;
+
+long setup_mce(Vcpu &vcpu, uint64_t cap)
+{
+	return ioctl_result(vcpu.fd(), KVM_X86_SETUP_MCE, &cap);
+}
+
+} // namespace
+
+KVMX_TEST(mce_as_qemu_sets_it_up)
+{
+	Fd dev = open_device();
+	EXPECT_EQ(ioctl_result(dev, KVM_CHECK_EXTENSION, KVM_CAP_MCE), 32L);
+	uint64_t supported = 0;
+	ASSERT_EQ(ioctl_result(dev, KVM_X86_GET_MCE_CAP_SUPPORTED, &supported), 0L);
+	// Debian's 6.1 kvm_intel also offers MCG_CMCI_P (backported from 6.2,
+	// with the MCi_CTL2 MSRs and the APIC's CMCI LVT); kvmx does not.
+	EXPECT_EQ(supported & (kMcgCtlP | kMcgSerP | kMcgLmceP), kMcgCtlP | kMcgSerP | kMcgLmceP);
+	if (options().testing_kvmx())
+		EXPECT_EQ(supported, kMcgCtlP | kMcgSerP | kMcgLmceP);
+
+	Vm vm;
+	Vcpu &vcpu = vm.add_vcpu(guest_mtrrs);
+	EXPECT_EQ(vcpu.get_msr(kMcgCap), 32ULL); // before any setup: 32 banks, no flags
+	EXPECT_EQ(setup_mce(vcpu, 0), long(-EINVAL));
+	EXPECT_EQ(setup_mce(vcpu, 33), long(-EINVAL));
+	EXPECT_EQ(setup_mce(vcpu, (1ULL << 9) | 10), long(-EINVAL));
+	const uint64_t qemu_cap = kMcgCtlP | kMcgSerP | 10;
+	ASSERT_EQ(setup_mce(vcpu, qemu_cap), 0L);
+	EXPECT_EQ(vcpu.get_msr(kMcgCap), qemu_cap);
+	EXPECT_EQ(vcpu.get_msr(kMcgCtl), ~0ULL);
+	EXPECT_EQ(vcpu.get_msr(kMc0Ctl + 4 * 9), ~0ULL);
+
+	// kvm_put_msrs(KVM_PUT_RESET_STATE): MCG_STATUS, MCG_CTL, then each bank.
+	std::vector<kvm_msr_entry> e = {{kMcgStatus, 0, 0}, {kMcgCtl, 0, ~0ULL}};
+	for (uint32_t i = 0; i < 4 * 10; i++)
+		e.push_back({kMc0Ctl + i, 0, i % 4 == 0 ? ~0ULL : 0});
+	EXPECT_EQ(msrs_ioctl(vcpu, KVM_SET_MSRS, e), long(e.size()));
+	EXPECT_EQ(msrs_ioctl(vcpu, KVM_GET_MSRS, e), long(e.size()));
+	// No eleventh bank; MCi_CTL takes only 0 or all ones; MCG_CAP is read-only.
+	e = {{kMc0Ctl + 4 * 10, 0, 0}};
+	EXPECT_EQ(msrs_ioctl(vcpu, KVM_SET_MSRS, e), 0L);
+	EXPECT_EQ(msrs_ioctl(vcpu, KVM_GET_MSRS, e), 0L);
+	e = {{kMc0Ctl, 0, 5}};
+	EXPECT_EQ(msrs_ioctl(vcpu, KVM_SET_MSRS, e), 0L);
+	e = {{kMcgCtl, 0, 1}};
+	EXPECT_EQ(msrs_ioctl(vcpu, KVM_SET_MSRS, e), 0L);
+	e = {{kMcgCap, 0, qemu_cap}};
+	EXPECT_EQ(msrs_ioctl(vcpu, KVM_SET_MSRS, e), 0L);
+	// User space may set a bank's status (QEMU injects errors so).
+	vcpu.set_msr(kMc0Ctl + 1, 0xb000000000000135ULL);
+	EXPECT_EQ(vcpu.get_msr(kMc0Ctl + 1), 0xb000000000000135ULL);
 }

@@ -565,7 +565,7 @@ static int handle_msr_read(struct kvmx_vcpu *vcpu)
 {
 	u64 data;
 
-	if (kvmx_get_msr(vcpu, vcpu->regs[KVMX_RCX], &data))
+	if (kvmx_get_msr(vcpu, vcpu->regs[KVMX_RCX], &data, false))
 		return inject_gp(vcpu);
 	vcpu->regs[KVMX_RAX] = (u32)data;
 	vcpu->regs[KVMX_RDX] = data >> 32;

@@ -276,6 +276,7 @@ const u32 kvmx_msr_list[] = {
 	MSR_FS_BASE, MSR_GS_BASE, MSR_EFER, MSR_IA32_CR_PAT, MSR_IA32_TSC,
 	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
 	KVMX_MSR_KVM_WALL_CLOCK, KVMX_MSR_KVM_SYSTEM_TIME,
+	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_MCG_EXT_CTL,
 };
 
 const unsigned int kvmx_msr_list_len = ARRAY_SIZE(kvmx_msr_list);
@@ -299,10 +300,11 @@ static int swapped_index(u32 index)
 }
 
 /* Returns 0, or -EINVAL for an MSR kvmx does not know (#GP for a guest). */
-int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
+int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	int swapped = swapped_index(index);
 	int mtrr = kvmx_mtrr_slot(index);
+	int bank = kvmx_mce_bank_reg(index, vcpu->mce.cap);
 
 	if (swapped >= 0) {
 		*data = vcpu->msrs[swapped];
@@ -348,10 +350,29 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
 	case KVMX_MSR_KVM_SYSTEM_TIME:
 		*data = vcpu->kvmclock_system_time;
 		break;
-	default:
-		if (mtrr < 0)
+	case MSR_IA32_MCG_CAP:
+		*data = vcpu->mce.cap;
+		break;
+	case MSR_IA32_MCG_STATUS:
+		*data = vcpu->mce.status;
+		break;
+	case MSR_IA32_MCG_CTL:
+		if (!(vcpu->mce.cap & KVMX_MCG_CTL_P) && !host)
 			return -EINVAL;
-		*data = vcpu->mtrr[mtrr];
+		*data = vcpu->mce.ctl;
+		break;
+	case MSR_IA32_MCG_EXT_CTL:	/* no guest LMCE: IA32_FEATURE_CONTROL lacks it */
+		if (!host)
+			return -EINVAL;
+		*data = vcpu->mce.ext_ctl;
+		break;
+	default:
+		if (mtrr >= 0)
+			*data = vcpu->mtrr[mtrr];
+		else if (bank >= 0)
+			*data = vcpu->mce.banks[bank];
+		else
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -373,6 +394,7 @@ static bool pat_valid(u64 pat)
 int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	int swapped = swapped_index(index);
+	int bank = kvmx_mce_bank_reg(index, vcpu->mce.cap);
 
 	if (swapped >= 0) {
 		if (index != MSR_STAR && index != MSR_SYSCALL_MASK && !is_canonical(data))
@@ -432,10 +454,29 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 			return -EINVAL;
 		vcpu->kvmclock_system_time = data;
 		break;
-	default:
-		if (!kvmx_mtrr_valid(index, data, boot_cpu_data.x86_phys_bits))
+	case MSR_IA32_MCG_STATUS:
+		vcpu->mce.status = data;
+		break;
+	case MSR_IA32_MCG_CTL:
+		if (!kvmx_mcg_ctl_write_ok(vcpu->mce.cap, data, host))
 			return -EINVAL;
-		vcpu->mtrr[kvmx_mtrr_slot(index)] = data;
+		vcpu->mce.ctl = data;
+		break;
+	case MSR_IA32_MCG_EXT_CTL:
+		if (!host || (data & ~KVMX_MCG_EXT_CTL_LMCE_EN))
+			return -EINVAL;
+		vcpu->mce.ext_ctl = data;
+		break;
+	default:
+		if (bank >= 0) {
+			if (!kvmx_mce_bank_write_ok(bank, data, host))
+				return -EINVAL;
+			vcpu->mce.banks[bank] = data;
+		} else if (kvmx_mtrr_valid(index, data, boot_cpu_data.x86_phys_bits)) {
+			vcpu->mtrr[kvmx_mtrr_slot(index)] = data;
+		} else {
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

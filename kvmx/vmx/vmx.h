@@ -69,7 +69,7 @@ void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *regs);
 void kvmx_set_regs(struct kvmx_vcpu *vcpu, const struct kvm_regs *regs);
 void kvmx_get_sregs(struct kvmx_vcpu *vcpu, struct kvm_sregs *sregs);
 int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *sregs);
-int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data);
+int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host);
 extern const u32 kvmx_msr_list[];
 extern const unsigned int kvmx_msr_list_len;
