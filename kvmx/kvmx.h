@@ -26,6 +26,8 @@
 #include "insn_cache.h"
 #include "mmu/spte.h"
 #include "mmu/walk.h"
+#include "mce.h"
+#include "mtrr.h"
 
 #define KVMX_MAX_VCPUS		64
 #define KVMX_MAX_VCPU_ID	4096	/* as KVM on x86: ids 0..4095 */
@@ -156,6 +158,13 @@ struct kvmx_vm {
 	struct kvmx_irqchip *irqchip;
 
 	struct kvmx_vm_stat stat;	/* see stats.h for who writes what */
+
+	/*
+	 * MSR_KVM_WALL_CLOCK as user space last set it (kvmx offers no
+	 * kvmclock; QEMU saves and restores the MSR anyway).  Per VM, as on
+	 * KVM; any vCPU thread reads and writes it, whole (READ/WRITE_ONCE).
+	 */
+	u64 kvmclock_wall_clock;
 };
 
 /* Guest general-purpose registers, in the order of the ModRM encoding. */
@@ -218,6 +227,9 @@ struct kvmx_vcpu {
 	 */
 	u64 msr_platform_info;
 	u64 microcode_version;		/* MSR_IA32_UCODE_REV */
+	u64 mtrr[KVMX_MTRR_NR_SLOTS];	/* see mtrr.h */
+	struct kvmx_mce mce;		/* see mce.h; vCPU thread only */
+	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME, never enabled */
 	u64 tsc_offset;
 	u64 msrs[KVMX_NR_SWAPPED_MSRS];
 	struct fpu_guest fpu;

@@ -121,6 +121,8 @@ long kvmx_check_extension(long cap)
 		return 1;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
+	case KVM_CAP_MCE:
+		return KVMX_MCE_MAX_BANKS;
 	case KVMX_CAP_MMIO_CACHING:
 		/* Both flavours work on every EPT: 110b is a misconfiguration always. */
 		return BIT(KVMX_MMIO_CACHING_OFF) | BIT(KVMX_MMIO_CACHING_MISCONFIG) |
@@ -225,6 +227,11 @@ static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long 
 		return get_feature_msrs((void __user *)arg);
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvmx_get_supported_cpuid((void __user *)arg);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
+		u64 mce_cap = KVMX_MCE_CAP_SUPPORTED;
+
+		return copy_to_user((void __user *)arg, &mce_cap, sizeof(mce_cap)) ? -EFAULT : 0;
+	}
 	default:
 		/* As KVM: -EINVAL (its VM fd says -ENOTTY, its vCPU fd -EINVAL). */
 		return kvmx_refuse(-EINVAL, "system ioctl", "unknown ioctl 0x%x", ioctl);

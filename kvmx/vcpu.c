@@ -438,6 +438,27 @@ static int vcpu_set_signal_mask(struct kvmx_vcpu *vcpu, struct kvm_signal_mask _
 	return 0;
 }
 
+/*
+ * KVM_X86_SETUP_MCE: the guest's IA32_MCG_CAP (bank count and flags); as
+ * KVM, it also sets IA32_MCG_CTL (when MCG_CTL_P) and every MCi_CTL to all
+ * ones.
+ */
+static int vcpu_setup_mce(struct kvmx_vcpu *vcpu, u64 mcg_cap)
+{
+	unsigned int i;
+
+	if (!kvmx_mce_cap_valid(mcg_cap))
+		return kvmx_refuse(-EINVAL, "KVM_X86_SETUP_MCE",
+				   "MCG_CAP 0x%llx: 1-%d banks and MCG_CTL_P/SER_P/LMCE_P only",
+				   mcg_cap, KVMX_MCE_MAX_BANKS);
+	vcpu->mce.cap = mcg_cap;
+	if (mcg_cap & KVMX_MCG_CTL_P)
+		vcpu->mce.ctl = ~0ULL;
+	for (i = 0; i < (mcg_cap & 0xff); i++)
+		vcpu->mce.banks[4 * i] = ~0ULL;
+	return 0;
+}
+
 static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __user *argp)
 {
 	union {
@@ -446,6 +467,7 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		struct kvm_interrupt irq;
 		struct kvm_mp_state mp;
 		struct kvm_vcpu_events events;
+		u64 mcg_cap;
 	} u;
 	int r;
 	const char *why;
@@ -532,6 +554,10 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 	case KVM_GET_LAPIC:
 	case KVM_SET_LAPIC:
 		return kvmx_lapic_vcpu_ioctl(vcpu, ioctl, argp);
+	case KVM_X86_SETUP_MCE:
+		if (copy_from_user(&u.mcg_cap, argp, sizeof(u.mcg_cap)))
+			return -EFAULT;
+		return vcpu_setup_mce(vcpu, u.mcg_cap);
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vcpu_fd(vcpu);
 	case KVM_SET_SIGNAL_MASK:
@@ -581,6 +607,7 @@ static struct kvmx_vcpu *vcpu_alloc(struct kvmx_vm *vm, u32 id)
 	vcpu->irq = -1;
 	vcpu->guest_cpu = -1;
 	rcuwait_init(&vcpu->wait);
+	vcpu->mce.cap = KVMX_MCE_MAX_BANKS;	/* KVM's default, until KVM_X86_SETUP_MCE */
 	mutex_init(&vcpu->mutex);
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);

@@ -8,6 +8,7 @@
 
 #include <asm/irq_vectors.h>
 #include <asm/msr-index.h>
+#include <asm/processor.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
@@ -16,8 +17,10 @@
 #include "../kvmx.h"
 #include "../irq/irq.h"
 
-/* IA32_MTRRCAP: kvmx offers no MTRRs, so it reads as 0. */
-#define KVMX_MSR_MTRRCAP	0xfe
+/* kvmclock's first MSRs (KVM's MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME). */
+#define KVMX_MSR_KVM_WALL_CLOCK		0x11
+#define KVMX_MSR_KVM_SYSTEM_TIME	0x12
+#define KVMX_KVMCLOCK_ENABLE		KVMX_BIT(0)
 #define EFER_VALID	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
 static bool is_canonical(u64 la)
@@ -281,6 +284,8 @@ const u32 kvmx_msr_list[] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
 	MSR_FS_BASE, MSR_GS_BASE, MSR_EFER, MSR_IA32_CR_PAT, MSR_IA32_TSC,
 	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE, MSR_PLATFORM_INFO,
+	KVMX_MSR_KVM_WALL_CLOCK, KVMX_MSR_KVM_SYSTEM_TIME,
+	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_MCG_EXT_CTL,
 };
 
 const unsigned int kvmx_msr_list_len = ARRAY_SIZE(kvmx_msr_list);
@@ -307,6 +312,8 @@ static int swapped_index(u32 index)
 int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	int swapped = swapped_index(index), r;
+	int mtrr = kvmx_mtrr_slot(index);
+	int bank = kvmx_mce_bank_reg(index, vcpu->mce.cap);
 
 	if (vcpu->apic) {
 		r = kvmx_lapic_get_msr(vcpu, index, data);
@@ -350,7 +357,29 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = vcpu->misc_enable;
 		break;
 	case KVMX_MSR_MTRRCAP:
-		*data = 0;
+		*data = KVMX_MTRRCAP;
+		break;
+	case KVMX_MSR_KVM_WALL_CLOCK:
+		*data = READ_ONCE(vcpu->vm->kvmclock_wall_clock);
+		break;
+	case KVMX_MSR_KVM_SYSTEM_TIME:
+		*data = vcpu->kvmclock_system_time;
+		break;
+	case MSR_IA32_MCG_CAP:
+		*data = vcpu->mce.cap;
+		break;
+	case MSR_IA32_MCG_STATUS:
+		*data = vcpu->mce.status;
+		break;
+	case MSR_IA32_MCG_CTL:
+		if (!(vcpu->mce.cap & KVMX_MCG_CTL_P) && !host)
+			return -EINVAL;
+		*data = vcpu->mce.ctl;
+		break;
+	case MSR_IA32_MCG_EXT_CTL:	/* no guest LMCE: IA32_FEATURE_CONTROL lacks it */
+		if (!host)
+			return -EINVAL;
+		*data = vcpu->mce.ext_ctl;
 		break;
 	case MSR_IA32_UCODE_REV:
 		*data = vcpu->microcode_version;
@@ -362,7 +391,12 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = vcpu->msr_platform_info;
 		break;
 	default:
-		return -EINVAL;
+		if (mtrr >= 0)
+			*data = vcpu->mtrr[mtrr];
+		else if (bank >= 0)
+			*data = vcpu->mce.banks[bank];
+		else
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -384,6 +418,7 @@ static bool pat_valid(u64 pat)
 int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	int swapped = swapped_index(index), r;
+	int bank = kvmx_mce_bank_reg(index, vcpu->mce.cap);
 
 	if (vcpu->apic) {
 		r = kvmx_lapic_set_msr(vcpu, index, data, host);
@@ -450,8 +485,45 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 			return -EINVAL;
 		vcpu->msr_platform_info = data;
 		break;
+	/*
+	 * kvmclock is not offered (no KVM leaf in the supported CPUID), but
+	 * QEMU 7.2 writes both MSRs at every reset: keep what user space
+	 * writes; refuse turning the clock on, and the guest's wall-clock
+	 * request, which KVM would answer by writing guest memory.
+	 */
+	case KVMX_MSR_KVM_WALL_CLOCK:
+		if (!host)
+			return -EINVAL;
+		WRITE_ONCE(vcpu->vm->kvmclock_wall_clock, data);
+		break;
+	case KVMX_MSR_KVM_SYSTEM_TIME:
+		if (data & KVMX_KVMCLOCK_ENABLE)
+			return -EINVAL;
+		vcpu->kvmclock_system_time = data;
+		break;
+	case MSR_IA32_MCG_STATUS:
+		vcpu->mce.status = data;
+		break;
+	case MSR_IA32_MCG_CTL:
+		if (!kvmx_mcg_ctl_write_ok(vcpu->mce.cap, data, host))
+			return -EINVAL;
+		vcpu->mce.ctl = data;
+		break;
+	case MSR_IA32_MCG_EXT_CTL:
+		if (!host || (data & ~KVMX_MCG_EXT_CTL_LMCE_EN))
+			return -EINVAL;
+		vcpu->mce.ext_ctl = data;
+		break;
 	default:
-		return -EINVAL;
+		if (bank >= 0) {
+			if (!kvmx_mce_bank_write_ok(bank, data, host))
+				return -EINVAL;
+			vcpu->mce.banks[bank] = data;
+		} else if (kvmx_mtrr_valid(index, data, boot_cpu_data.x86_phys_bits)) {
+			vcpu->mtrr[kvmx_mtrr_slot(index)] = data;
+		} else {
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
