@@ -41,6 +41,8 @@
  * a bad request at will, so the lines are rate-limited.  Returns @err.
  */
 __printf(3, 4) int kvmx_refuse(int err, const char *what, const char *fmt, ...);
+long kvmx_msr_io(struct kvm_msrs __user *arg, const char *ioctl_name,
+		 int (*do_msr)(void *ctx, struct kvm_msr_entry *e), void *ctx, bool writeback);
 
 struct kvmx_mmu_ops;
 

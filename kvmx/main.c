@@ -177,8 +177,14 @@ static int get_feature_msr(u32 index, u64 *data)
 	}
 }
 
-/* KVM_GET_MSRS on the system fd: the features' values; returns how many. */
-static long get_feature_msrs(struct kvm_msrs __user *arg)
+/*
+ * KVM_GET_MSRS/KVM_SET_MSRS on a vCPU, and KVM_GET_MSRS of the feature MSRs
+ * on the system fd, as KVM's msr_io(): at most 255 entries, @do_msr called
+ * on each in turn until one fails, the values copied back when
+ * @writeback.  Returns how many were done.
+ */
+long kvmx_msr_io(struct kvm_msrs __user *arg, const char *ioctl_name,
+		 int (*do_msr)(void *ctx, struct kvm_msr_entry *e), void *ctx, bool writeback)
 {
 	struct kvm_msr_entry __user *user_entries = arg->entries;
 	struct kvm_msr_entry e;
@@ -188,16 +194,21 @@ static long get_feature_msrs(struct kvm_msrs __user *arg)
 	if (copy_from_user(&hdr, arg, sizeof(hdr)))
 		return -EFAULT;
 	if (hdr.nmsrs >= 256)	/* KVM's MAX_IO_MSRS */
-		return kvmx_refuse(-E2BIG, "KVM_GET_MSRS", "%u feature MSRs", hdr.nmsrs);
+		return kvmx_refuse(-E2BIG, ioctl_name, "%u MSRs", hdr.nmsrs);
 	for (i = 0; i < hdr.nmsrs; i++) {
 		if (copy_from_user(&e, &user_entries[i], sizeof(e)))
 			return -EFAULT;
-		if (get_feature_msr(e.index, &e.data))
+		if (do_msr(ctx, &e))
 			break;
-		if (copy_to_user(&user_entries[i].data, &e.data, sizeof(e.data)))
+		if (writeback && copy_to_user(&user_entries[i].data, &e.data, sizeof(e.data)))
 			return -EFAULT;
 	}
 	return i;
+}
+
+static int get_feature_msr_entry(void *unused, struct kvm_msr_entry *e)
+{
+	return get_feature_msr(e->index, &e->data);
 }
 
 static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
@@ -224,7 +235,8 @@ static long kvmx_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long 
 		return msr_list_out((void __user *)arg, "KVM_GET_MSR_FEATURE_INDEX_LIST",
 				    feature_msrs, ARRAY_SIZE(feature_msrs));
 	case KVM_GET_MSRS:
-		return get_feature_msrs((void __user *)arg);
+		return kvmx_msr_io((void __user *)arg, "KVM_GET_MSRS", get_feature_msr_entry,
+				   NULL, true);
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvmx_get_supported_cpuid((void __user *)arg);
 	case KVM_X86_GET_MCE_CAP_SUPPORTED: {

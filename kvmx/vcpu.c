@@ -354,29 +354,15 @@ static int vcpu_set_debugregs(struct kvmx_vcpu *vcpu, struct kvm_debugregs __use
 	return 0;
 }
 
-/* KVM_GET_MSRS/KVM_SET_MSRS: returns how many MSRs were done, as KVM. */
-static int vcpu_msrs(struct kvmx_vcpu *vcpu, struct kvm_msrs __user *arg, bool set)
+/* KVM_GET_MSRS/KVM_SET_MSRS, through kvmx_msr_io(). */
+static int vcpu_get_msr_entry(void *vcpu, struct kvm_msr_entry *e)
 {
-	struct kvm_msr_entry __user *user_entries = arg->entries;
-	struct kvm_msr_entry e;
-	struct kvm_msrs hdr;
-	u32 i;
+	return kvmx_get_msr(vcpu, e->index, &e->data, true);
+}
 
-	if (copy_from_user(&hdr, arg, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.nmsrs >= 256)	/* KVM's MAX_IO_MSRS */
-		return kvmx_refuse(-E2BIG, set ? "KVM_SET_MSRS" : "KVM_GET_MSRS",
-				   "%u MSRs", hdr.nmsrs);
-	for (i = 0; i < hdr.nmsrs; i++) {
-		if (copy_from_user(&e, &user_entries[i], sizeof(e)))
-			return -EFAULT;
-		if (set ? kvmx_set_msr(vcpu, e.index, e.data, true) :
-			  kvmx_get_msr(vcpu, e.index, &e.data, true))
-			break;
-		if (!set && copy_to_user(&user_entries[i].data, &e.data, sizeof(e.data)))
-			return -EFAULT;
-	}
-	return i;
+static int vcpu_set_msr_entry(void *vcpu, struct kvm_msr_entry *e)
+{
+	return kvmx_set_msr(vcpu, e->index, e->data, true);
 }
 
 static int vcpu_get_fpu(struct kvmx_vcpu *vcpu, struct kvm_fpu __user *arg)
@@ -512,9 +498,9 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		why = kvmx_set_vcpu_events(vcpu, &u.events);
 		return why ? kvmx_refuse(-EINVAL, "KVM_SET_VCPU_EVENTS", "%s", why) : 0;
 	case KVM_GET_MSRS:
-		return vcpu_msrs(vcpu, argp, false);
+		return kvmx_msr_io(argp, "KVM_GET_MSRS", vcpu_get_msr_entry, vcpu, true);
 	case KVM_SET_MSRS:
-		return vcpu_msrs(vcpu, argp, true);
+		return kvmx_msr_io(argp, "KVM_SET_MSRS", vcpu_set_msr_entry, vcpu, false);
 	case KVM_GET_FPU:
 		return vcpu_get_fpu(vcpu, argp);
 	case KVM_SET_FPU:
