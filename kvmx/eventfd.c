@@ -58,6 +58,19 @@ static struct kvmx_iobus *bus_alloc(u32 nr)
 	return kvmalloc(kvmx_iobus_bytes(nr), GFP_KERNEL_ACCOUNT);
 }
 
+/* The registration @args describes, holding a reference to its eventfd. */
+static int reg_of(const struct kvm_ioeventfd *args, struct kvmx_io_reg *reg)
+{
+	struct eventfd_ctx *eventfd = eventfd_ctx_fdget(args->fd);
+
+	if (IS_ERR(eventfd))
+		return kvmx_refuse(PTR_ERR(eventfd), "KVM_IOEVENTFD", "fd %d is not an eventfd",
+				   args->fd);
+	*reg = kvmx_io_reg_of(args->addr, args->len, args->flags, args->datamatch);
+	reg->eventfd = eventfd;
+	return 0;
+}
+
 static int assign(struct kvmx_vm *vm, const struct kvm_ioeventfd *args)
 {
 	enum kvmx_iobus_id id = kvmx_ioeventfd_bus(args->flags);
@@ -80,12 +93,10 @@ static int assign(struct kvmx_vm *vm, const struct kvm_ioeventfd *args)
 	default:
 		return kvmx_refuse(-EINVAL, "KVM_IOEVENTFD", "length 0 with DATAMATCH");
 	}
-	eventfd = eventfd_ctx_fdget(args->fd);
-	if (IS_ERR(eventfd))
-		return kvmx_refuse(PTR_ERR(eventfd), "KVM_IOEVENTFD", "fd %d is not an eventfd",
-				   args->fd);
-	reg = kvmx_io_reg_of(args->addr, args->len, args->flags, args->datamatch);
-	reg.eventfd = eventfd;
+	r = reg_of(args, &reg);
+	if (r)
+		return r;
+	eventfd = reg.eventfd;
 
 	mutex_lock(&vm->lock);
 	old = bus_locked(vm, id);
@@ -117,14 +128,12 @@ static int deassign(struct kvmx_vm *vm, const struct kvm_ioeventfd *args)
 	struct kvmx_iobus *old, *new;
 	struct eventfd_ctx *eventfd;
 	struct kvmx_io_reg reg;
-	int idx, r = 0;
+	int idx, r;
 
-	eventfd = eventfd_ctx_fdget(args->fd);
-	if (IS_ERR(eventfd))
-		return kvmx_refuse(PTR_ERR(eventfd), "KVM_IOEVENTFD", "fd %d is not an eventfd",
-				   args->fd);
-	reg = kvmx_io_reg_of(args->addr, args->len, args->flags, args->datamatch);
-	reg.eventfd = eventfd;
+	r = reg_of(args, &reg);
+	if (r)
+		return r;
+	eventfd = reg.eventfd;
 
 	mutex_lock(&vm->lock);
 	old = bus_locked(vm, id);
