@@ -5,7 +5,7 @@
 #   make check      unit tests, checkpatch, then one test-host boot running every selftest
 #   make check-debug every selftest on the debug kernel (lockdep, KASAN, ...), then
 #                   one boot proving its checkers report; the first run builds that
-#                   kernel (about an hour on two cores, then cached)
+#                   kernel (1-2 hours on two shared cores, then cached)
 #   make bench      one test-host boot measuring MMIO/PIO round trips, kvmx and kvm_intel
 #   make fuzz       the libFuzzer target for the instruction emulator (SECONDS=600)
 #   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
