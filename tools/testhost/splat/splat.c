@@ -9,9 +9,9 @@
  * and show that its checkers are live:
  * kind=kasan:   a one-byte read past a kmalloc'd object (KASAN);
  * kind=sleep:   might_sleep() under a spinlock (DEBUG_ATOMIC_SLEEP);
- * kind=lockdep: two mutexes taken in both orders (lockdep; its first report
- *               turns lockdep off for the rest of the boot, so load this
- *               kind last).
+ * kind=lockdep: two mutexes taken in both orders (lockdep; its first report,
+ *               and the taint any report adds, turn lockdep off for the
+ *               rest of the boot, so load this kind first).
  */
 #include <linux/bug.h>
 #include <linux/compiler.h>
