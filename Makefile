@@ -3,6 +3,9 @@
 #   make            build kvmx.ko for Debian's current kernel (KDIR=... for another)
 #   make demo       boot the emulated test host, load kvmx, show the VMX features it found
 #   make check      unit tests, checkpatch, then one test-host boot running every selftest
+#   make check-debug every selftest on the debug kernel (lockdep, KASAN, ...), then
+#                   one boot proving its checkers report; the first run builds that
+#                   kernel (1-2 hours on two shared cores, then cached)
 #   make bench      one test-host boot measuring MMIO/PIO round trips and memslot updates, kvmx and kvm_intel
 #   make fuzz       the libFuzzer target for the instruction emulator (SECONDS=600)
 #   make fuzz-host  one test-host boot running the long selftests (fuzzers,
@@ -60,8 +63,11 @@ fuzz-host:
 check:
 	$(TOP)/tools/check
 
+check-debug:
+	$(TOP)/tools/check-debug
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(BUILD)
 
-.PHONY: all module install selftests kvmx_stat unit demo bench fuzz fuzz-host check clean
+.PHONY: all module install selftests kvmx_stat unit demo bench fuzz fuzz-host check check-debug clean
