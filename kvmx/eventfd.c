@@ -285,7 +285,6 @@ static void irqfd_inject(struct work_struct *work)
 
 	kvmx_irq_set(irqfd->vm, irqfd->gsi, 1, false);
 	kvmx_irq_set(irqfd->vm, irqfd->gsi, 0, false);
-	atomic_long_inc(&kvmx_counts.irqfd_injections);
 }
 
 static void irqfd_shutdown(struct work_struct *work)

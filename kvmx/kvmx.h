@@ -56,7 +56,6 @@ struct kvmx_counts {
 	atomic_long_t lapics;
 	atomic_long_t ioeventfds;
 	atomic_long_t irqfds;
-	atomic_long_t irqfd_injections;	/* cumulative; see eventfd.c */
 };
 
 extern struct kvmx_counts kvmx_counts;

@@ -279,9 +279,7 @@ static int kvmx_objects_show(struct seq_file *m, void *unused)
 		   atomic_long_read(&kvmx_counts.ioeventfds));
 	seq_printf(m, "irqchips %ld\nlapics %ld\n", atomic_long_read(&kvmx_counts.irqchips),
 		   atomic_long_read(&kvmx_counts.lapics));
-	/* The second is a cumulative count, not objects. */
-	seq_printf(m, "irqfds %ld\nirqfd_injections %ld\n", atomic_long_read(&kvmx_counts.irqfds),
-		   atomic_long_read(&kvmx_counts.irqfd_injections));
+	seq_printf(m, "irqfds %ld\n", atomic_long_read(&kvmx_counts.irqfds));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_objects);

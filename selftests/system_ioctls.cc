@@ -24,7 +24,8 @@ using kvmx::test::options;
 namespace {
 
 // KVM capabilities kvmx backs today.  Each is proved by the case of the
-// same name in vm_caps.cc (vCPU state: in vcpu_ioctls.cc); a number may
+// same name in vm_caps.cc (vCPU state: in vcpu_ioctls.cc; MCE: in
+// vmm_msrs.cc); a number may
 // only be added here with its case.
 constexpr std::array kBackedCaps{
 	long{KVM_CAP_USER_MEMORY},	    // user_memory
@@ -56,6 +57,7 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_VCPU_EVENTS},	    // vcpu_ioctls: vcpu_events_*
 	long{KVM_CAP_SYNC_REGS},	    // vcpu_ioctls: sync_regs
 	long{KVM_CAP_DEBUGREGS},	    // vcpu_ioctls: debugregs
+	long{KVM_CAP_MCE},		    // vmm_msrs: mce_as_qemu_sets_it_up
 };
 
 bool backed(long cap)

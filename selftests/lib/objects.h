@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // kvmx's counts of live objects (debugfs kvmx/objects: vms, vcpus,
-// ept_tables, pinned_pages), for leak checks.  KVM has no such counts.
+// ept_tables, pinned_pages, irqchips, lapics, ioeventfds, irqfds), for
+// leak checks.  Every line is a count of objects alive; KVM has no such
+// counts.
 #pragma once
 
 #include <fstream>
