@@ -8,6 +8,7 @@
 // /dev/kvmx.
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <fcntl.h>
 #include <fstream>
 #include <map>
@@ -66,13 +67,9 @@ long ioeventfd(const Fd &vm, uint64_t addr, uint32_t len, int fd, uint32_t flags
 void assign(const Fd &vm, uint64_t addr, uint32_t len, const EventFd &e, uint32_t flags,
 	    uint64_t datamatch = 0)
 {
-	kvm_ioeventfd a{};
-	a.addr = addr;
-	a.len = len;
-	a.fd = e.get();
-	a.flags = flags;
-	a.datamatch = datamatch;
-	ioctl_or_throw(vm, KVM_IOEVENTFD, "KVM_IOEVENTFD", &a);
+	long r = ioeventfd(vm, addr, len, e.get(), flags, datamatch);
+	if (r < 0)
+		throw std::system_error(int(-r), std::generic_category(), "KVM_IOEVENTFD");
 }
 
 // Runs to the next exit, which must be an OUT of @size bytes of @value at @port.
