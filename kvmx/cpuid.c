@@ -7,6 +7,7 @@
 #include <linux/kvm.h>
 #include <linux/uaccess.h>
 #include <asm/kvm_para.h>
+#include <asm/msr-index.h>
 #include <asm/processor.h>
 
 #include "kvmx.h"
@@ -25,14 +26,19 @@ static const struct cpuid_mask supported[] = {
 	/*
 	 * 1: ECX SSE3 PCLMUL SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT AES RDRAND;
 	 *    EDX FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP PGE CMOV PAT
-	 *    PSE36 CLFSH MMX FXSR SSE SSE2.  No VMX, XSAVE/AVX, x2APIC, PCID.
+	 *    PSE36 CLFSH MMX FXSR SSE SSE2.  No VMX, XSAVE/AVX, PCID.  x2APIC
+	 *    is added whatever the host has (fill()): as KVM, the in-kernel
+	 *    LAPIC emulates it.
 	 */
 	{ 0x1, 0, 0, ALL, 0x0000ffff, 0x42d82203, 0x07839bff },
-	/* 7.0: EBX FSGSBASE BMI1 SMEP BMI2 ERMS ADX SMAP CLFLUSHOPT. */
+	/*
+	 * 7.0: EBX FSGSBASE BMI1 SMEP BMI2 ERMS ADX SMAP CLFLUSHOPT; TSC_ADJUST
+	 * is added whatever the host has (fill()): as KVM, it is emulated.
+	 */
 	{ 0x7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0, 0x009803a9, 0, 0 },
 	/*
 	 * KVM's paravirtual leaves, as KVM offers them: the signature, then
-	 * the PV features, of which kvmx has none (no kvmclock, steal time,
+	 * the PV features, of which kvmx has steal time only (no kvmclock,
 	 * PV EOI ...).  Filled in by fill(), not from the host.
 	 */
 	{ KVM_CPUID_SIGNATURE, 0, 0, 0, 0, 0, 0 },
@@ -61,8 +67,15 @@ static void fill(const struct cpuid_mask *m, struct kvm_cpuid_entry2 *e)
 	case 0x0:
 		e->eax = min_t(u32, e->eax, 0x7);
 		break;
+	case 0x1:
+		e->ecx |= BIT(X86_FEATURE_X2APIC & 31);
+		break;
 	case 0x7:
 		e->eax = 0;		/* one subleaf */
+		e->ebx |= BIT(X86_FEATURE_TSC_ADJUST & 31);
+		break;
+	case KVM_CPUID_FEATURES:
+		e->eax = BIT(KVM_FEATURE_STEAL_TIME);
 		break;
 	case KVM_CPUID_SIGNATURE:
 		e->eax = KVM_CPUID_FEATURES;
@@ -94,4 +107,82 @@ long kvmx_get_supported_cpuid(struct kvm_cpuid2 __user *arg)
 	}
 	hdr.nent = ARRAY_SIZE(supported);
 	return copy_to_user(arg, &hdr, sizeof(hdr)) ? -EFAULT : 0;
+}
+
+static struct kvm_cpuid_entry2 *find(struct kvm_cpuid_entry2 *entries, int n, u32 function,
+				     u32 index)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct kvm_cpuid_entry2 *e = &entries[i];
+
+		if (e->function == function &&
+		    (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e->index == index))
+			return e;
+	}
+	return NULL;
+}
+
+/* The guest's CPUID entry for @function/@index, as exit.c answers CPUID. */
+struct kvm_cpuid_entry2 *kvmx_find_cpuid(struct kvmx_vcpu *vcpu, u32 function, u32 index)
+{
+	return find(vcpu->cpuid, vcpu->nr_cpuid, function, index);
+}
+
+/*
+ * KVM's kvm_update_cpuid_runtime(), the part kvmx has: with the quirk
+ * KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off, CPUID.1:ECX.MONITOR follows
+ * IA32_MISC_ENABLE.MWAIT.  On the table KVM_SET_CPUID2 gives (before it
+ * is compared with the old one) and when the MSR changes.
+ */
+void kvmx_update_cpuid_runtime(struct kvmx_vcpu *vcpu, struct kvm_cpuid_entry2 *entries, int n)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	if (kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+		return;
+	e = find(entries, n, 1, 0);
+	if (!e)
+		return;
+	e->ecx &= ~BIT(X86_FEATURE_MWAIT & 31);
+	if (vcpu->misc_enable & MSR_IA32_MISC_ENABLE_MWAIT)
+		e->ecx |= BIT(X86_FEATURE_MWAIT & 31);
+}
+
+/* Does the guest's CPUID set @bit of register @reg (KVMX_CPUID_*)? */
+bool kvmx_guest_cpuid_has(struct kvmx_vcpu *vcpu, u32 function, u32 index, int reg, int bit)
+{
+	const struct kvm_cpuid_entry2 *e = kvmx_find_cpuid(vcpu, function, index);
+	u32 r;
+
+	if (!e)
+		return false;
+	r = reg == KVMX_CPUID_EAX ? e->eax : reg == KVMX_CPUID_EBX ? e->ebx :
+	    reg == KVMX_CPUID_ECX ? e->ecx : e->edx;
+	return r & BIT(bit);
+}
+
+/*
+ * KVM's guest_pv_has(): without KVM_CAP_ENFORCE_PV_FEATURE_CPUID every PV
+ * feature works; with it, only those the guest's KVM_CPUID_FEATURES leaf
+ * (after the "KVMKVMKVM" signature, which KVM looks for from 0x40000000 in
+ * steps of 0x100) sets.
+ */
+bool kvmx_guest_pv_has(struct kvmx_vcpu *vcpu, int feature)
+{
+	const struct kvm_cpuid_entry2 *sig, *features;
+	u32 base;
+
+	if (!vcpu->enforce_pv_cpuid)
+		return true;
+	for (base = KVM_CPUID_SIGNATURE; base < 0x40010000; base += 0x100) {
+		sig = kvmx_find_cpuid(vcpu, base, 0);
+		if (!sig || memcmp(&sig->ebx, "KVMK", 4) || memcmp(&sig->ecx, "VMKV", 4) ||
+		    memcmp(&sig->edx, "M\0\0\0", 4))
+			continue;
+		features = kvmx_find_cpuid(vcpu, base + 1, 0);
+		return features && (features->eax & BIT(feature));
+	}
+	return false;
 }

@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/rcuwait.h>
+#include <linux/seqlock.h>
 #include <linux/signal.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
@@ -148,6 +149,31 @@ struct kvmx_vm {
 	 */
 	u32 max_vcpu_ids;
 
+	/*
+	 * KVM_SET_BOOT_CPU_ID: the id of the vCPU that comes out of RESET as
+	 * the BSP (0 by default).  Written under @lock before the first
+	 * vCPU, constant after, so vCPUs read it without a lock.
+	 */
+	u32 bsp_vcpu_id;
+
+	/*
+	 * KVM_X86_QUIRK_* that user space turned off (KVM_CAP_DISABLE_QUIRKS
+	 * and DISABLE_QUIRKS2; KVMX_VALID_QUIRKS).  As in KVM, set at any time
+	 * without a lock (WRITE_ONCE) and read by vCPUs with READ_ONCE():
+	 * kvmx_has_quirk().
+	 */
+	u64 disabled_quirks;
+
+	/*
+	 * KVM_CAP_X86_USER_SPACE_MSR: the KVM_MSR_EXIT_REASON_* for which a
+	 * failed guest RDMSR/WRMSR exits to user space; written under @lock,
+	 * read by vCPUs with READ_ONCE().  KVM_X86_SET_MSR_FILTER's filter
+	 * (msr_filter.c; NULL: all allowed): replaced under @lock, read under
+	 * @srcu.
+	 */
+	u32 user_space_msr_mask;
+	struct kvmx_msr_filter __rcu *msr_filter;
+
 	/* Written under @lock; read by anyone holding a VM reference. */
 	struct kvmx_vcpu *vcpus[KVMX_MAX_VCPUS];
 	int nr_vcpus;			/* published with smp_store_release() */
@@ -161,11 +187,26 @@ struct kvmx_vm {
 	struct kvmx_vm_stat stat;	/* see stats.h for who writes what */
 
 	/*
-	 * MSR_KVM_WALL_CLOCK as user space last set it (kvmx offers no
-	 * kvmclock; QEMU saves and restores the MSR anyway).  Per VM, as on
-	 * KVM; any vCPU thread reads and writes it, whole (READ/WRITE_ONCE).
+	 * MSR_KVM_WALL_CLOCK(_NEW) as last written.  Per VM, as on KVM; any
+	 * vCPU thread reads and writes it, whole (READ/WRITE_ONCE).
 	 */
 	u64 kvmclock_wall_clock;
+
+	/*
+	 * kvmclock (kvmclock.c): the guests' clock as a function of the host
+	 * TSC.  Replaced whole under @clock_lock by KVM_SET_CLOCK, then
+	 * @clock_gen is bumped; read under the seqlock.
+	 */
+	seqlock_t clock_lock;
+	struct kvmx_kvmclock {
+		u64 master_tsc;		/* host TSC ... */
+		u64 master_ns;		/* ... and boot-time ns, read together */
+		s64 offset;		/* the VM's clock minus boot time */
+		u32 mul;		/* host TSC cycles to ns: tsc_khz */
+		s8 shift;
+		bool master;		/* the snapshot is taken (first KVM_RUN) */
+	} clock;
+	atomic_t clock_gen;
 };
 
 /* Guest general-purpose registers, in the order of the ModRM encoding. */
@@ -187,6 +228,8 @@ enum kvmx_pending_io {
 	KVMX_IO_PIO,			/* an I/O exit; IN/INS data is in the PIO page */
 	KVMX_IO_MMIO_READ,		/* an MMIO read's data is in run->mmio */
 	KVMX_IO_MMIO_WRITE2,		/* the second fragment of an MMIO write */
+	KVMX_IO_RDMSR,			/* KVM_EXIT_X86_RDMSR: run->msr has the answer */
+	KVMX_IO_WRMSR,			/* KVM_EXIT_X86_WRMSR: run->msr.error */
 };
 
 struct kvmx_event {
@@ -228,12 +271,39 @@ struct kvmx_vcpu {
 	 */
 	u64 msr_platform_info;
 	u64 microcode_version;		/* MSR_IA32_UCODE_REV */
+	u64 msr_power_ctl;		/* MSR_IA32_POWER_CTL, kept as KVM keeps it */
 	u64 mtrr[KVMX_MTRR_NR_SLOTS];	/* see mtrr.h */
 	struct kvmx_mce mce;		/* see mce.h; vCPU thread only */
-	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME, never enabled */
+	/*
+	 * MSR_KVM_SYSTEM_TIME(_NEW) (kvmclock.c), and whether the pvclock
+	 * struct it names must be rewritten before the next entry (also when
+	 * vm->clock_gen moved past @kvmclock_gen).  vCPU thread only.
+	 */
+	u64 kvmclock_system_time;
+	bool kvmclock_update;
+	int kvmclock_gen;
 	u64 tsc_offset;
+	/*
+	 * MSR_IA32_TSC_ADJUST, as KVM keeps it: what the guest added to its
+	 * TSC by writing IA32_TSC or IA32_TSC_ADJUST (user space's writes to
+	 * IA32_TSC move @tsc_offset only).  vCPU thread only.
+	 */
+	s64 tsc_adjust;
+	/*
+	 * KVM_CAP_ENFORCE_PV_FEATURE_CPUID: the PV MSRs and hypercalls work
+	 * only as far as the guest's KVM_CPUID_FEATURES leaf offers them.
+	 * vCPU thread only (vCPU ioctls hold @mutex).
+	 */
+	bool enforce_pv_cpuid;
+	/* KVM's steal time (pv.c); vCPU thread only. */
+	struct {
+		u64 msr;		/* MSR_KVM_STEAL_TIME */
+		u64 last_steal;		/* the thread's run_delay at the last update */
+		bool update;		/* update before the next entry */
+	} st;
 	u64 msrs[KVMX_NR_SWAPPED_MSRS];
 	struct fpu_guest fpu;
+	u32 pkru;			/* KVM_SET_XSAVE's PKRU, for KVM_GET_XSAVE */
 
 	struct kvm_cpuid_entry2 *cpuid;
 	int nr_cpuid;
@@ -274,6 +344,8 @@ struct kvmx_vcpu {
 		bool string;
 		bool rep;
 		bool down;		/* RFLAGS.DF */
+		/* RIP moved past the OUT at the exit: KVM_X86_QUIRK_OUT_7E_INC_RIP */
+		bool rip_moved;
 		u64 la;			/* INS: where the data goes */
 	} pio;
 
@@ -337,6 +409,61 @@ struct kvmx_vcpu {
 /* main.c, cpuid.c */
 long kvmx_check_extension(long cap);
 long kvmx_get_supported_cpuid(struct kvm_cpuid2 __user *arg);
+struct kvm_cpuid_entry2 *kvmx_find_cpuid(struct kvmx_vcpu *vcpu, u32 function, u32 index);
+void kvmx_update_cpuid_runtime(struct kvmx_vcpu *vcpu, struct kvm_cpuid_entry2 *entries, int n);
+bool kvmx_guest_cpuid_has(struct kvmx_vcpu *vcpu, u32 function, u32 index, int reg, int bit);
+enum { KVMX_CPUID_EAX, KVMX_CPUID_EBX, KVMX_CPUID_ECX, KVMX_CPUID_EDX };
+bool kvmx_guest_pv_has(struct kvmx_vcpu *vcpu, int feature);
+
+/*
+ * The KVM quirks kvmx has, all of KVM 6.1's: each is on until user space
+ * disables it (KVM_CAP_DISABLE_QUIRKS2), and kvmx behaves as KVM with the
+ * quirk off too.
+ */
+#define KVMX_VALID_QUIRKS						\
+	(KVM_X86_QUIRK_LINT0_REENABLED | KVM_X86_QUIRK_CD_NW_CLEARED |	\
+	 KVM_X86_QUIRK_LAPIC_MMIO_HOLE | KVM_X86_QUIRK_OUT_7E_INC_RIP |	\
+	 KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT |				\
+	 KVM_X86_QUIRK_FIX_HYPERCALL_INSN |				\
+	 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+
+static inline bool kvmx_has_quirk(struct kvmx_vm *vm, u64 quirk)
+{
+	return !(READ_ONCE(vm->disabled_quirks) & quirk);
+}
+
+/* KVM's kvm_vcpu_is_reset_bsp(): the vCPU that leaves RESET as the BSP. */
+static inline bool kvmx_vcpu_is_reset_bsp(struct kvmx_vcpu *vcpu)
+{
+	return vcpu->id == vcpu->vm->bsp_vcpu_id;
+}
+
+/*
+ * msr_filter.c.  kvmx_get_msr()/kvmx_set_msr() fail with KVMX_MSR_UNKNOWN
+ * for an MSR kvmx does not have (KVM's KVM_MSR_RET_INVALID) and with
+ * another negative errno for a value or access it refuses; a filter's
+ * denial is KVMX_MSR_FILTERED.
+ */
+#define KVMX_MSR_UNKNOWN	(-ENOENT)
+#define KVMX_MSR_FILTERED	(-EPERM)
+struct kvm_msr_filter;
+int kvmx_set_msr_filter(struct kvmx_vm *vm, const struct kvm_msr_filter *user);
+void kvmx_msr_filter_destroy(struct kvmx_vm *vm);
+bool kvmx_msr_allowed(struct kvmx_vcpu *vcpu, u32 index, bool write);
+bool kvmx_msr_user_exit(struct kvmx_vcpu *vcpu, u32 index, bool write, u64 data, int r);
+
+/* kvmclock.c */
+void kvmx_kvmclock_vm_init(struct kvmx_vm *vm);
+long kvmx_kvmclock_vm_ioctl(struct kvmx_vm *vm, unsigned int ioctl, void __user *argp);
+int kvmx_kvmclock_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data);
+int kvmx_kvmclock_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data);
+void kvmx_kvmclock_run_start(struct kvmx_vcpu *vcpu);
+void kvmx_kvmclock_before_entry(struct kvmx_vcpu *vcpu);
+
+/* pv.c */
+int kvmx_steal_time_get(struct kvmx_vcpu *vcpu, u64 *data);
+int kvmx_steal_time_set(struct kvmx_vcpu *vcpu, u64 data);
+void kvmx_steal_time_before_entry(struct kvmx_vcpu *vcpu);
 
 /* vm.c */
 long kvmx_create_vm(unsigned long type);

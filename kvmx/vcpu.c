@@ -21,6 +21,8 @@
 #include <linux/uaccess.h>
 #include <linux/kvmx.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/fpu/xstate.h>
 
 #include "kvmx.h"
 #include "mmio.h"
@@ -114,6 +116,8 @@ static int complete_user_io(struct kvmx_vcpu *vcpu)
 		return kvmx_complete_mmio_read(vcpu);
 	if (io == KVMX_IO_MMIO_WRITE2)
 		return kvmx_complete_mmio_write2(vcpu);
+	if (io == KVMX_IO_RDMSR || io == KVMX_IO_WRMSR)
+		return kvmx_complete_msr(vcpu, io == KVMX_IO_RDMSR);
 	return 1;
 }
 
@@ -179,6 +183,9 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 		r = -EINTR;
 		goto out;
 	}
+	/* As KVM's vcpu_load(): steal time and kvmclock are refreshed. */
+	vcpu->st.update = true;
+	kvmx_kvmclock_run_start(vcpu);
 	for (;;) {
 		/* The irqchip: timers, INIT/SIPI, and sleeping in HLT. */
 		r = kvmx_lapic_before_entry(vcpu);
@@ -191,6 +198,8 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		kvmx_steal_time_before_entry(vcpu);
+		kvmx_kvmclock_before_entry(vcpu);
 
 		preempt_disable();
 		local_irq_disable();
@@ -285,6 +294,7 @@ static int vcpu_set_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
 		if (IS_ERR(entries))
 			return PTR_ERR(entries);
 	}
+	kvmx_update_cpuid_runtime(vcpu, entries, hdr.nent);
 	/*
 	 * As KVM since 5.16: once the vCPU has run, the same table again is
 	 * accepted and any change refused (the guest has seen its features).
@@ -401,6 +411,81 @@ static int vcpu_set_fpu(struct kvmx_vcpu *vcpu, struct kvm_fpu __user *arg)
 	return 0;
 }
 
+/*
+ * KVM_GET/SET_XSAVE as Debian's KVM 6.1: the guest's FPU state (kvmx keeps
+ * it in a guest fpstate, as KVM) in the XSAVE layout of the uapi, 4 KiB,
+ * with the components the guest may use (FP and SSE: kvmx offers no XSAVE);
+ * on a host without XSAVE the legacy area with FP and SSE in the header.  Setting
+ * takes the components this host's fpstate has (-EINVAL for others in the
+ * header), and PKRU only when the header names it; kvmx offers guests no
+ * PKU, so the PKRU value is only kept for the next KVM_GET_XSAVE.
+ */
+static int vcpu_get_xsave(struct kvmx_vcpu *vcpu, struct kvm_xsave __user *arg)
+{
+	struct kvm_xsave *x = kzalloc(sizeof(*x), GFP_KERNEL_ACCOUNT);
+	int r = 0;
+
+	if (!x)
+		return -ENOMEM;
+	/* As Debian's 6.1: only the components the guest has (FP and SSE here). */
+	fpu_copy_guest_fpstate_to_uabi(&vcpu->fpu, x->region, sizeof(x->region),
+				       XFEATURE_MASK_FPSSE, vcpu->pkru);
+	if (copy_to_user(arg, x, sizeof(*x)))
+		r = -EFAULT;
+	kfree(x);
+	return r;
+}
+
+static int vcpu_set_xsave(struct kvmx_vcpu *vcpu, struct kvm_xsave __user *arg)
+{
+	struct kvm_xsave *x = memdup_user(arg, sizeof(*x));
+	int r;
+
+	if (IS_ERR(x))
+		return PTR_ERR(x);
+	r = fpu_copy_uabi_to_guest_fpstate(&vcpu->fpu, x->region,
+					   vcpu->fpu.fpstate->user_xfeatures, &vcpu->pkru);
+	kfree(x);
+	return r ? kvmx_refuse(r, "KVM_SET_XSAVE", "components or MXCSR not valid here") : 0;
+}
+
+/*
+ * KVM_GET/SET_XCRS as KVM 6.1 (only on an XSAVE host): XCR0 alone.  kvmx
+ * offers guests no XSAVE, so XCR0 is KVM's value for such a guest, FP
+ * only (1), and setting anything else is -EINVAL, as KVM for a guest
+ * whose CPUID has no XSAVE leaf.
+ */
+static int vcpu_xcrs(struct kvmx_vcpu *vcpu, unsigned int ioctl, struct kvm_xcrs __user *arg)
+{
+	struct kvm_xcrs xcrs;
+	u32 i;
+
+	if (ioctl == KVM_GET_XCRS) {
+		memset(&xcrs, 0, sizeof(xcrs));
+		if (boot_cpu_has(X86_FEATURE_XSAVE)) {
+			xcrs.nr_xcrs = 1;
+			xcrs.xcrs[0].xcr = XCR_XFEATURE_ENABLED_MASK;
+			xcrs.xcrs[0].value = XFEATURE_MASK_FP;
+		}
+		return copy_to_user(arg, &xcrs, sizeof(xcrs)) ? -EFAULT : 0;
+	}
+	if (copy_from_user(&xcrs, arg, sizeof(xcrs)))
+		return -EFAULT;
+	if (!boot_cpu_has(X86_FEATURE_XSAVE) || xcrs.nr_xcrs > KVM_MAX_XCRS || xcrs.flags)
+		return kvmx_refuse(-EINVAL, "KVM_SET_XCRS", "%u XCRs, flags 0x%x",
+				   xcrs.nr_xcrs, xcrs.flags);
+	for (i = 0; i < xcrs.nr_xcrs; i++) {
+		if (xcrs.xcrs[i].xcr != XCR_XFEATURE_ENABLED_MASK)
+			continue;
+		if (xcrs.xcrs[i].value != XFEATURE_MASK_FP)
+			return kvmx_refuse(-EINVAL, "KVM_SET_XCRS",
+					   "XCR0 0x%llx: the guest has no XSAVE",
+					   xcrs.xcrs[i].value);
+		break;
+	}
+	return 0;
+}
+
 /* KVM_SET_SIGNAL_MASK: the signal mask in force while KVM_RUN runs the guest. */
 static int vcpu_set_signal_mask(struct kvmx_vcpu *vcpu, struct kvm_signal_mask __user *arg)
 {
@@ -443,6 +528,58 @@ static int vcpu_setup_mce(struct kvmx_vcpu *vcpu, u64 mcg_cap)
 	for (i = 0; i < (mcg_cap & 0xff); i++)
 		vcpu->mce.banks[4 * i] = ~0ULL;
 	return 0;
+}
+
+/*
+ * KVM_HAS/GET/SET_DEVICE_ATTR on the vCPU fd (KVM_CAP_VCPU_ATTRIBUTES), as
+ * KVM 6.1 on x86: the group KVM_VCPU_TSC_CTRL with its one attribute,
+ * KVM_VCPU_TSC_OFFSET, the u64 at @addr that the guest's TSC is ahead of
+ * the host's.  -ENXIO for any other group or attribute.
+ */
+static int vcpu_device_attr(struct kvmx_vcpu *vcpu, unsigned int ioctl,
+			    struct kvm_device_attr __user *argp)
+{
+	u64 __user *uaddr;
+	struct kvm_device_attr attr;
+	u64 offset;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.group != KVM_VCPU_TSC_CTRL || attr.attr != KVM_VCPU_TSC_OFFSET)
+		return kvmx_refuse(-ENXIO, "vCPU device attribute", "group %u attribute %llu",
+				   attr.group, attr.attr);
+	uaddr = u64_to_user_ptr(attr.addr);
+	switch (ioctl) {
+	case KVM_GET_DEVICE_ATTR:
+		return put_user(vcpu->tsc_offset, uaddr) ? -EFAULT : 0;
+	case KVM_SET_DEVICE_ATTR:
+		if (get_user(offset, uaddr))
+			return -EFAULT;
+		kvmx_set_tsc_offset(vcpu, offset);
+		return 0;
+	default:
+		return 0;	/* KVM_HAS_DEVICE_ATTR */
+	}
+}
+
+/* KVM_ENABLE_CAP on the vCPU fd, as KVM 6.1's on VMX without Hyper-V. */
+static int vcpu_enable_cap(struct kvmx_vcpu *vcpu, struct kvm_enable_cap __user *argp)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "vCPU capability %u: flags 0x%x",
+				   cap.cap, cap.flags);
+	switch (cap.cap) {
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+		vcpu->enforce_pv_cpuid = cap.args[0];
+		return 0;
+	default:
+		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP",
+				   "vCPU capability %u cannot be enabled", cap.cap);
+	}
 }
 
 static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __user *argp)
@@ -549,7 +686,18 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 	case KVM_SET_SIGNAL_MASK:
 		return vcpu_set_signal_mask(vcpu, argp);
 	case KVM_ENABLE_CAP:
-		return kvmx_refuse(-EINVAL, "KVM_ENABLE_CAP", "no vCPU capability can be enabled");
+		return vcpu_enable_cap(vcpu, argp);
+	case KVM_GET_XSAVE:
+		return vcpu_get_xsave(vcpu, argp);
+	case KVM_SET_XSAVE:
+		return vcpu_set_xsave(vcpu, argp);
+	case KVM_GET_XCRS:
+	case KVM_SET_XCRS:
+		return vcpu_xcrs(vcpu, ioctl, argp);
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		return vcpu_device_attr(vcpu, ioctl, argp);
 	default:
 		/* As KVM: unknown vCPU ioctls are -EINVAL (the VM fd says -ENOTTY). */
 		return kvmx_refuse(-EINVAL, "vCPU ioctl", "unknown ioctl 0x%x", ioctl);

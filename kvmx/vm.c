@@ -39,6 +39,7 @@ static void vm_destroy(struct kref *ref)
 		kvmx_vcpu_free(vm->vcpus[i]);
 	kvmx_ioeventfd_destroy(vm);
 	kvmx_irqchip_destroy(vm);
+	kvmx_msr_filter_destroy(vm);
 	kvmx_mmu_destroy(vm);
 	kvmx_memslots_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
@@ -80,6 +81,25 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 		mutex_lock(&vm->lock);
 		WRITE_ONCE(vm->guest_can_read_msr_platform_info, !!cap->args[0]);
 		mutex_unlock(&vm->lock);
+		return 0;
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		if (cap->args[0] & ~(u64)(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN |
+					  KVM_MSR_EXIT_REASON_FILTER))
+			return kvmx_refuse(-EINVAL, "KVM_CAP_X86_USER_SPACE_MSR",
+					   "unknown reasons 0x%llx", cap->args[0]);
+		mutex_lock(&vm->lock);
+		WRITE_ONCE(vm->user_space_msr_mask, cap->args[0]);
+		mutex_unlock(&vm->lock);
+		return 0;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		if (cap->args[0] & ~KVMX_VALID_QUIRKS)
+			return kvmx_refuse(-EINVAL, "KVM_CAP_DISABLE_QUIRKS2",
+					   "unknown quirks 0x%llx",
+					   cap->args[0] & ~KVMX_VALID_QUIRKS);
+		fallthrough;
+	case KVM_CAP_DISABLE_QUIRKS:
+		/* As KVM: the set given replaces the last, at any time, unchecked. */
+		WRITE_ONCE(vm->disabled_quirks, cap->args[0]);
 		return 0;
 	case KVM_CAP_MAX_VCPU_ID:
 		/* As KVM: once, before the first vCPU fixes it (or to the same value). */
@@ -188,6 +208,16 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 			return -EFAULT;
 		return kvmx_irqfd(vm, &irqfd);
 	}
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return kvmx_kvmclock_vm_ioctl(vm, ioctl, argp);
+	case KVM_X86_SET_MSR_FILTER: {
+		struct kvm_msr_filter filter;
+
+		if (copy_from_user(&filter, argp, sizeof(filter)))
+			return -EFAULT;
+		return kvmx_set_msr_filter(vm, &filter);
+	}
 	case KVM_CHECK_EXTENSION:
 		return kvmx_check_extension(arg);
 	case KVM_CREATE_IRQCHIP:
@@ -221,6 +251,15 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		mutex_unlock(&vm->lock);
 		return r;
 	}
+	/* As KVM 6.1: any id, before the first vCPU. */
+	case KVM_SET_BOOT_CPU_ID:
+		mutex_lock(&vm->lock);
+		if (vm->nr_vcpus)
+			r = kvmx_refuse(-EBUSY, "KVM_SET_BOOT_CPU_ID", "vCPUs exist already");
+		else
+			vm->bsp_vcpu_id = arg;
+		mutex_unlock(&vm->lock);
+		return r;
 	/*
 	 * KVM's limit on shadow MMU pages: kept and reported, not enforced
 	 * (KVM's TDP MMU does not count its pages against it either).
@@ -296,6 +335,7 @@ long kvmx_create_vm(unsigned long type)
 	vm->mm = current->mm;
 	vm->mmio = kvmx_default_mmio_cfg();
 	vm->guest_can_read_msr_platform_info = true;
+	kvmx_kvmclock_vm_init(vm);
 
 	fd = init_srcu_struct(&vm->srcu);
 	if (fd)

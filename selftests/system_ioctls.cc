@@ -25,8 +25,8 @@ namespace {
 
 // KVM capabilities kvmx backs today.  Each is proved by the case of the
 // same name in vm_caps.cc (vCPU state: in vcpu_ioctls.cc; MCE: in
-// vmm_msrs.cc); a number may
-// only be added here with its case.
+// vmm_msrs.cc; quirks, the boot CPU and PV features: in pv_quirks.cc); a
+// number may only be added here with its case.
 constexpr std::array kBackedCaps{
 	long{KVM_CAP_USER_MEMORY},	    // user_memory
 	long{KVM_CAP_SET_TSS_ADDR},	    // set_tss_addr
@@ -58,6 +58,16 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_SYNC_REGS},	    // vcpu_ioctls: sync_regs
 	long{KVM_CAP_DEBUGREGS},	    // vcpu_ioctls: debugregs
 	long{KVM_CAP_MCE},		    // vmm_msrs: mce_as_qemu_sets_it_up
+	long{KVM_CAP_SET_BOOT_CPU_ID},	    // pv_quirks: set_boot_cpu_id
+	long{KVM_CAP_DISABLE_QUIRKS},	    // pv_quirks: disable_quirks
+	long{KVM_CAP_DISABLE_QUIRKS2},	    // pv_quirks: disable_quirks2
+	long{KVM_CAP_ENFORCE_PV_FEATURE_CPUID}, // pv_quirks: enforce_pv_feature_cpuid
+	long{KVM_CAP_VCPU_ATTRIBUTES},	    // pv_quirks: vcpu_attributes
+	long{KVM_CAP_XSAVE},		    // pv_quirks: xsave
+	long{KVM_CAP_XCRS},		    // pv_quirks: xcrs
+	long{KVM_CAP_X86_USER_SPACE_MSR},   // pv_quirks: x86_user_space_msr
+	long{KVM_CAP_X86_MSR_FILTER},	    // pv_quirks: x86_msr_filter
+	long{KVM_CAP_ADJUST_CLOCK},	    // pv_quirks: adjust_clock
 };
 
 bool backed(long cap)

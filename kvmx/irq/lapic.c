@@ -605,15 +605,23 @@ static u64 apic_page(struct kvmx_vcpu *vcpu)
 	return READ_ONCE(vcpu->apic_base) & PAGE_MASK & ((1ULL << 52) - 1);
 }
 
+/*
+ * As KVM: with KVM_X86_QUIRK_LAPIC_MMIO_HOLE off, the page is the APIC's
+ * only while the APIC is enabled in xAPIC mode (else accesses go where
+ * any other would: RAM or user space).
+ */
 bool kvmx_lapic_mmio_claims(struct kvmx_vcpu *vcpu, u64 gpa)
 {
-	return vcpu->apic && (gpa & PAGE_MASK) == apic_page(vcpu);
+	return vcpu->apic && (gpa & PAGE_MASK) == apic_page(vcpu) &&
+	       ((hw_enabled(vcpu) && !x2apic_mode(vcpu)) ||
+		kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_LAPIC_MMIO_HOLE));
 }
 
 /*
- * As KVM with its LAPIC_MMIO_HOLE quirk: while the APIC is disabled or in
- * x2APIC mode its page reads all-ones and ignores writes; a write that is
- * not 4 aligned bytes is dropped; a read inside one register gives its bytes.
+ * As KVM with its LAPIC_MMIO_HOLE quirk (on by default): while the APIC is
+ * disabled or in x2APIC mode its page reads all-ones and ignores writes; a
+ * write that is not 4 aligned bytes is dropped; a read inside one register
+ * gives its bytes.
  */
 void kvmx_lapic_mmio(struct kvmx_vcpu *vcpu, u64 gpa, void *data, unsigned int len, bool write)
 {
@@ -708,7 +716,8 @@ static void lapic_reset(struct kvmx_vcpu *vcpu)
 	cancel_timer(apic);
 	kvmx_apic_reset(apic->regs, vcpu->id);
 	/* KVM's LINT0_REENABLED quirk: the BSP's LINT0 takes the PIC (ExtINT). */
-	if (vcpu->id == 0)
+	if (kvmx_vcpu_is_reset_bsp(vcpu) &&
+	    kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_LINT0_REENABLED))
 		set_reg(apic, KVMX_APIC_LVT0, KVMX_APIC_DM_EXTINT << 8);
 	if (x2apic_mode(vcpu)) {
 		set_reg(apic, KVMX_APIC_ID, vcpu->id);
@@ -731,8 +740,9 @@ static void accept_events(struct kvmx_vcpu *vcpu)
 	if (test_and_clear_bit(KVMX_APIC_INIT, &apic->pending_events)) {
 		kvmx_vcpu_init_event(vcpu);
 		lapic_reset(vcpu);
-		vcpu->mp_state = vcpu->id == 0 ? KVM_MP_STATE_RUNNABLE :
-			KVM_MP_STATE_INIT_RECEIVED;
+		/* As KVM: the BSP is the vCPU whose IA32_APIC_BASE says so. */
+		vcpu->mp_state = vcpu->apic_base & MSR_IA32_APICBASE_BSP ?
+			KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
 	}
 	if (test_and_clear_bit(KVMX_APIC_SIPI, &apic->pending_events) &&
 	    vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED) {
@@ -891,7 +901,8 @@ int kvmx_lapic_create(struct kvmx_vcpu *vcpu)
 	vcpu->apic = apic;
 	lapic_reset(vcpu);
 	/* As KVM: the BSP runs, an AP waits for INIT and SIPI. */
-	vcpu->mp_state = vcpu->id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
+	vcpu->mp_state = kvmx_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
+			 KVM_MP_STATE_UNINITIALIZED;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 #include <linux/sched.h>
 #include <asm/debugreg.h>
 #include <asm/fsgsbase.h>
@@ -268,6 +269,41 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * A #UD, which kvmx intercepts for one instruction, as KVM does on Intel:
+ * AMD's VMMCALL (0f 01 d9).  With KVM_X86_QUIRK_FIX_HYPERCALL_INSN on, it
+ * is rewritten in guest memory into VMCALL (0f 01 c1), which then runs
+ * (KVM's emulator_fix_hypercall()); with the quirk off, and for every
+ * other instruction, the guest gets its #UD.
+ */
+static int handle_ud_exception(struct kvmx_vcpu *vcpu)
+{
+	static const u8 vmmcall[3] = { 0x0f, 0x01, 0xd9 }, vmcall[3] = { 0x0f, 0x01, 0xc1 };
+	struct kvmx_walk_result res;
+	u64 la = vmcs_read(GUEST_RIP);
+	u8 insn[3];
+
+	if (!long_mode_active())
+		la = (u32)(la + vmcs_read(GUEST_CS_BASE));
+	if (!kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN) ||
+	    kvmx_access_la(vcpu, NULL, la, insn, sizeof(insn), KVMX_WALK_FETCH, &res) !=
+	    KVMX_WALK_OK || memcmp(insn, vmmcall, sizeof(insn)))
+		return inject_ud(vcpu);
+	switch (kvmx_access_la(vcpu, NULL, la, (void *)vmcall, sizeof(vmcall), KVMX_WALK_WRITE,
+			       &res)) {
+	case KVMX_WALK_OK:
+	case KVMX_WALK_RETRY:
+		return 1;	/* the guest runs the instruction again */
+	case KVMX_WALK_PF:
+		vcpu->cr2 = res.cr2;
+		kvmx_queue_exception(vcpu, PF_VECTOR, true, res.error_code);
+		return 1;
+	default:
+		/* Code in MMIO or a read-only slot: KVM would write through user space. */
+		return inject_ud(vcpu);
+	}
+}
+
 static int handle_exception(struct kvmx_vcpu *vcpu)
 {
 	u32 info = vcpu->exit_intr_info;
@@ -275,6 +311,8 @@ static int handle_exception(struct kvmx_vcpu *vcpu)
 
 	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
 		return 1;
+	if (vector == UD_VECTOR)
+		return handle_ud_exception(vcpu);
 	if (vector != DB_VECTOR && vector != AC_VECTOR)
 		return internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
 	/* Reflect it: kvmx intercepts #DB and #AC only to stop event loops. */
@@ -600,6 +638,7 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 	vcpu->pio.string = false;
 	vcpu->pio.in = in;
 	vcpu->pio.size = size;
+	vcpu->pio.rip_moved = false;
 	/* The in-kernel PICs' ports: done here, no exit. */
 	if (vcpu->apic) {
 		if (!in)
@@ -613,6 +652,12 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 	vcpu->pending_io = KVMX_IO_PIO;
 	if (!in)
 		memcpy(vcpu->pio_data, &vcpu->regs[KVMX_RAX], size);
+	/* As KVM, for old user space: an OUT to port 0x7e exits with RIP past it. */
+	if (!in && run->io.port == 0x7e &&
+	    kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_OUT_7E_INC_RIP)) {
+		skip_instruction(vcpu);
+		vcpu->pio.rip_moved = true;
+	}
 	return 0;
 }
 
@@ -703,7 +748,8 @@ int kvmx_complete_pio(struct kvmx_vcpu *vcpu)
 
 	if (vcpu->pio.string)
 		return complete_string_io(vcpu);
-	skip_instruction(vcpu);
+	if (!vcpu->pio.rip_moved)
+		skip_instruction(vcpu);
 	if (!vcpu->pio.in)
 		return 1;
 	switch (vcpu->pio.size) {
@@ -720,12 +766,20 @@ int kvmx_complete_pio(struct kvmx_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * RDMSR/WRMSR: through the MSR filter, then kvmx's MSRs; a failure goes to
+ * user space when it asked for its reason (msr_filter.c), else is #GP.
+ */
 static int handle_msr_read(struct kvmx_vcpu *vcpu)
 {
+	u32 index = vcpu->regs[KVMX_RCX];
 	u64 data;
+	int r;
 
-	if (kvmx_get_msr(vcpu, vcpu->regs[KVMX_RCX], &data, false))
-		return inject_gp(vcpu);
+	r = kvmx_msr_allowed(vcpu, index, false) ? kvmx_get_msr(vcpu, index, &data, false) :
+						   KVMX_MSR_FILTERED;
+	if (r)
+		return kvmx_msr_user_exit(vcpu, index, false, 0, r) ? 0 : inject_gp(vcpu);
 	vcpu->regs[KVMX_RAX] = (u32)data;
 	vcpu->regs[KVMX_RDX] = data >> 32;
 	skip_instruction(vcpu);
@@ -735,9 +789,28 @@ static int handle_msr_read(struct kvmx_vcpu *vcpu)
 static int handle_msr_write(struct kvmx_vcpu *vcpu)
 {
 	u64 data = (u32)vcpu->regs[KVMX_RAX] | ((u64)(u32)vcpu->regs[KVMX_RDX] << 32);
+	u32 index = vcpu->regs[KVMX_RCX];
+	int r;
 
-	if (kvmx_set_msr(vcpu, vcpu->regs[KVMX_RCX], data, false))
+	r = kvmx_msr_allowed(vcpu, index, true) ? kvmx_set_msr(vcpu, index, data, false) :
+						  KVMX_MSR_FILTERED;
+	if (r)
+		return kvmx_msr_user_exit(vcpu, index, true, data, r) ? 0 : inject_gp(vcpu);
+	skip_instruction(vcpu);
+	return 1;
+}
+
+/* KVM_RUN after KVM_EXIT_X86_RDMSR/WRMSR: user space's answer, as KVM. */
+int kvmx_complete_msr(struct kvmx_vcpu *vcpu, bool read)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (run->msr.error)
 		return inject_gp(vcpu);
+	if (read) {
+		vcpu->regs[KVMX_RAX] = (u32)run->msr.data;
+		vcpu->regs[KVMX_RDX] = run->msr.data >> 32;
+	}
 	skip_instruction(vcpu);
 	return 1;
 }
@@ -769,6 +842,60 @@ static int handle_ud(struct kvmx_vcpu *vcpu)
 	return inject_ud(vcpu);
 }
 
+/*
+ * MONITOR and MWAIT, as KVM: no-ops, but #UD when the guest's CPUID lacks
+ * MONITOR and KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is off.
+ */
+static int handle_monitor_mwait(struct kvmx_vcpu *vcpu)
+{
+	if (!kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) &&
+	    !kvmx_guest_cpuid_has(vcpu, 1, 0, KVMX_CPUID_ECX, X86_FEATURE_MWAIT & 31))
+		return inject_ud(vcpu);
+	skip_instruction(vcpu);
+	return 1;
+}
+
+/*
+ * VMCALL: KVM's hypercalls (kvm_emulate_hypercall() of 6.1), the number in
+ * RAX, the arguments in RBX, RCX, RDX and RSI, the result in RAX (32 bits
+ * of each outside 64-bit mode), -KVM_EPERM above CPL 0.  kvmx has
+ * KVM_HC_VAPIC_POLL_IRQ and KVM_HC_SCHED_YIELD (0: kvmx has no directed
+ * yield, and KVM too yields only to a preempted target);
+ * KVM_HC_CLOCK_PAIRING answers -KVM_EOPNOTSUPP, as KVM when the host's
+ * clock is not the TSC; everything else, KVM_HC_KICK_CPU and
+ * KVM_HC_SEND_IPI included (whose PV features kvmx does not offer), is
+ * -KVM_ENOSYS.  With KVM_CAP_ENFORCE_PV_FEATURE_CPUID, SCHED_YIELD needs
+ * KVM_FEATURE_PV_SCHED_YIELD in the guest's CPUID.
+ */
+static int handle_vmcall(struct kvmx_vcpu *vcpu)
+{
+	bool op64 = long_mode_active();
+	unsigned long nr = vcpu->regs[KVMX_RAX];
+	long ret = -KVM_ENOSYS;
+
+	if (!op64)
+		nr = (u32)nr;
+	if (kvmx_guest_cpl() != 0) {
+		ret = -KVM_EPERM;
+	} else {
+		switch (nr) {
+		case KVM_HC_VAPIC_POLL_IRQ:
+			ret = 0;
+			break;
+		case KVM_HC_SCHED_YIELD:
+			if (kvmx_guest_pv_has(vcpu, KVM_FEATURE_PV_SCHED_YIELD))
+				ret = 0;
+			break;
+		case KVM_HC_CLOCK_PAIRING:
+			ret = -KVM_EOPNOTSUPP;
+			break;
+		}
+	}
+	vcpu->regs[KVMX_RAX] = op64 ? ret : (u32)ret;
+	skip_instruction(vcpu);
+	return 1;
+}
+
 static int handle_nop(struct kvmx_vcpu *vcpu)
 {
 	skip_instruction(vcpu);
@@ -784,14 +911,15 @@ static int (*const exit_handlers[])(struct kvmx_vcpu *vcpu) = {
 	[EXIT_REASON_HLT] = handle_hlt,
 	[EXIT_REASON_INVD] = handle_nop,
 	[EXIT_REASON_RDPMC] = handle_ud,
-	[EXIT_REASON_VMCALL ... EXIT_REASON_VMXON] = handle_ud,
+	[EXIT_REASON_VMCALL] = handle_vmcall,
+	[EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON] = handle_ud,
 	[EXIT_REASON_CR_ACCESS] = handle_cr,
 	[EXIT_REASON_DR_ACCESS] = handle_dr,
 	[EXIT_REASON_IO_INSTRUCTION] = handle_io,
 	[EXIT_REASON_MSR_READ] = handle_msr_read,
 	[EXIT_REASON_MSR_WRITE] = handle_msr_write,
-	[EXIT_REASON_MWAIT_INSTRUCTION] = handle_ud,
-	[EXIT_REASON_MONITOR_INSTRUCTION] = handle_ud,
+	[EXIT_REASON_MWAIT_INSTRUCTION] = handle_monitor_mwait,
+	[EXIT_REASON_MONITOR_INSTRUCTION] = handle_monitor_mwait,
 	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
 	[EXIT_REASON_INVEPT] = handle_ud,

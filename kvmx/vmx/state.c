@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kvm_para.h>
 #include <asm/irq_vectors.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
@@ -17,10 +18,6 @@
 #include "../kvmx.h"
 #include "../irq/irq.h"
 
-/* kvmclock's first MSRs (KVM's MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME). */
-#define KVMX_MSR_KVM_WALL_CLOCK		0x11
-#define KVMX_MSR_KVM_SYSTEM_TIME	0x12
-#define KVMX_KVMCLOCK_ENABLE		KVMX_BIT(0)
 #define EFER_VALID	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
 static bool is_canonical(u64 la)
@@ -284,8 +281,9 @@ const u32 kvmx_msr_list[] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
 	MSR_FS_BASE, MSR_GS_BASE, MSR_EFER, MSR_IA32_CR_PAT, MSR_IA32_TSC,
 	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE, MSR_PLATFORM_INFO,
-	KVMX_MSR_KVM_WALL_CLOCK, KVMX_MSR_KVM_SYSTEM_TIME,
+	MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_MCG_EXT_CTL,
+	MSR_IA32_TSC_ADJUST, MSR_KVM_STEAL_TIME, MSR_IA32_POWER_CTL,
 };
 
 const unsigned int kvmx_msr_list_len = ARRAY_SIZE(kvmx_msr_list);
@@ -308,7 +306,20 @@ static int swapped_index(u32 index)
 	}
 }
 
-/* Returns 0, or -EINVAL for an MSR kvmx does not know (#GP for a guest). */
+/*
+ * An MSR kvmx does not have: KVMX_MSR_UNKNOWN, as KVM's KVM_MSR_RET_INVALID
+ * (KVM_MSR_EXIT_REASON_UNKNOWN); the x2APIC range without an in-kernel
+ * LAPIC is KVM's to refuse as invalid.
+ */
+static int unknown_msr(u32 index)
+{
+	return index >= 0x800 && index <= 0x8ff ? -EINVAL : KVMX_MSR_UNKNOWN;
+}
+
+/*
+ * Returns 0, or an error (#GP for a guest): KVMX_MSR_UNKNOWN for an MSR
+ * kvmx does not know, -EINVAL for one it refuses.
+ */
 int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	int swapped = swapped_index(index), r;
@@ -350,6 +361,11 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_TSC:
 		*data = rdtsc() + vcpu->tsc_offset;
 		break;
+	case MSR_IA32_TSC_ADJUST:	/* as KVM: readable whatever CPUID says */
+		*data = vcpu->tsc_adjust;
+		break;
+	case MSR_KVM_STEAL_TIME:
+		return kvmx_steal_time_get(vcpu, data);
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic_base;
 		break;
@@ -359,12 +375,14 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case KVMX_MSR_MTRRCAP:
 		*data = KVMX_MTRRCAP;
 		break;
-	case KVMX_MSR_KVM_WALL_CLOCK:
-		*data = READ_ONCE(vcpu->vm->kvmclock_wall_clock);
+	case MSR_IA32_POWER_CTL:
+		*data = vcpu->msr_power_ctl;
 		break;
-	case KVMX_MSR_KVM_SYSTEM_TIME:
-		*data = vcpu->kvmclock_system_time;
-		break;
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK_NEW:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		return kvmx_kvmclock_get_msr(vcpu, index, data);
 	case MSR_IA32_MCG_CAP:
 		*data = vcpu->mce.cap;
 		break;
@@ -396,7 +414,7 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 		else if (bank >= 0)
 			*data = vcpu->mce.banks[bank];
 		else
-			return -EINVAL;
+			return unknown_msr(index);
 	}
 	return 0;
 }
@@ -412,6 +430,32 @@ static bool pat_valid(u64 pat)
 			return false;
 	}
 	return true;
+}
+
+/* The guest's TSC is the host's plus @offset (the vCPU's VMCS is loaded). */
+void kvmx_set_tsc_offset(struct kvmx_vcpu *vcpu, u64 offset)
+{
+	vcpu->tsc_offset = offset;
+	vmcs_write(TSC_OFFSET, offset);
+	vcpu->kvmclock_update = true;	/* its tsc_timestamp moves with it */
+}
+
+/*
+ * As KVM: with KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off, the MWAIT bit of
+ * IA32_MISC_ENABLE is CPUID.1:ECX.MONITOR (and needs SSE3 to change).
+ */
+static int set_misc_enable(struct kvmx_vcpu *vcpu, u64 data)
+{
+	if (kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) ||
+	    !((vcpu->misc_enable ^ data) & MSR_IA32_MISC_ENABLE_MWAIT)) {
+		vcpu->misc_enable = data;
+		return 0;
+	}
+	if (!kvmx_guest_cpuid_has(vcpu, 1, 0, KVMX_CPUID_ECX, X86_FEATURE_XMM3 & 31))
+		return -EINVAL;
+	vcpu->misc_enable = data;
+	kvmx_update_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->nr_cpuid);
+	return 0;
 }
 
 /* Returns 0, or -EINVAL when the guest would get #GP (or the host an error). */
@@ -465,15 +509,35 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 		vmcs_write(GUEST_IA32_PAT, data);
 		break;
 	case MSR_IA32_TSC:
-		vcpu->tsc_offset = data - rdtsc();
-		vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
+		/*
+		 * As KVM: user space sets the offset; the guest's write also
+		 * moves IA32_TSC_ADJUST by what it added.
+		 */
+		if (!host)
+			vcpu->tsc_adjust += data - rdtsc() - vcpu->tsc_offset;
+		kvmx_set_tsc_offset(vcpu, data - rdtsc());
+		break;
+	case MSR_IA32_TSC_ADJUST:
+		/* As KVM: ignored without the CPUID bit; the guest's moves its TSC. */
+		if (!kvmx_guest_cpuid_has(vcpu, 7, 0, KVMX_CPUID_EBX,
+					  X86_FEATURE_TSC_ADJUST & 31))
+			break;
+		if (!host)
+			kvmx_set_tsc_offset(vcpu, vcpu->tsc_offset + (data - vcpu->tsc_adjust));
+		vcpu->tsc_adjust = data;
+		break;
+	case MSR_KVM_STEAL_TIME:
+		return kvmx_steal_time_set(vcpu, data);
+	case KVMX_MSR_MTRRCAP:		/* read-only */
+		return -EINVAL;
+	case MSR_IA32_POWER_CTL:	/* as KVM: kept, nothing more */
+		vcpu->msr_power_ctl = data;
 		break;
 	case MSR_IA32_APICBASE:
 		vcpu->apic_base = data;
 		break;
 	case MSR_IA32_MISC_ENABLE:
-		vcpu->misc_enable = data;
-		break;
+		return set_misc_enable(vcpu, data);
 	case MSR_IA32_UCODE_REV:
 		/* As KVM: user space sets it; the guest's writes are dropped. */
 		if (host)
@@ -485,22 +549,11 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 			return -EINVAL;
 		vcpu->msr_platform_info = data;
 		break;
-	/*
-	 * kvmclock is not offered (no KVM leaf in the supported CPUID), but
-	 * QEMU 7.2 writes both MSRs at every reset: keep what user space
-	 * writes; refuse turning the clock on, and the guest's wall-clock
-	 * request, which KVM would answer by writing guest memory.
-	 */
-	case KVMX_MSR_KVM_WALL_CLOCK:
-		if (!host)
-			return -EINVAL;
-		WRITE_ONCE(vcpu->vm->kvmclock_wall_clock, data);
-		break;
-	case KVMX_MSR_KVM_SYSTEM_TIME:
-		if (data & KVMX_KVMCLOCK_ENABLE)
-			return -EINVAL;
-		vcpu->kvmclock_system_time = data;
-		break;
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK_NEW:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		return kvmx_kvmclock_set_msr(vcpu, index, data);
 	case MSR_IA32_MCG_STATUS:
 		vcpu->mce.status = data;
 		break;
@@ -519,10 +572,12 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 			if (!kvmx_mce_bank_write_ok(bank, data, host))
 				return -EINVAL;
 			vcpu->mce.banks[bank] = data;
-		} else if (kvmx_mtrr_valid(index, data, boot_cpu_data.x86_phys_bits)) {
+		} else if (kvmx_mtrr_slot(index) >= 0) {
+			if (!kvmx_mtrr_valid(index, data, boot_cpu_data.x86_phys_bits))
+				return -EINVAL;
 			vcpu->mtrr[kvmx_mtrr_slot(index)] = data;
 		} else {
-			return -EINVAL;
+			return unknown_msr(index);
 		}
 	}
 	return 0;

@@ -275,7 +275,7 @@ static void setup_guest_state(struct kvmx_vcpu *vcpu)
 	vcpu->dr6 = KVMX_DR6_FIXED_1;
 	vcpu->dr7 = KVMX_DR7_FIXED_1;
 	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
-			  (vcpu->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+			  (kvmx_vcpu_is_reset_bsp(vcpu) ? MSR_IA32_APICBASE_BSP : 0);
 }
 
 /* INIT: the state after RESET, but IA32_APIC_BASE stays (vCPU loaded). */
@@ -365,8 +365,11 @@ int kvmx_vmcs_config_init(void)
 		pr_err("EPT lacks 4-level walks, write-back tables or INVEPT\n");
 		return -EOPNOTSUPP;
 	}
-	/* #DB and #AC: a guest could otherwise loop the CPU in event delivery. */
-	c->exception_bitmap = BIT(DB_VECTOR) | BIT(AC_VECTOR);
+	/*
+	 * #DB and #AC: a guest could otherwise loop the CPU in event delivery.
+	 * #UD: AMD's VMMCALL becomes VMCALL (exit.c), as in KVM.
+	 */
+	c->exception_bitmap = BIT(DB_VECTOR) | BIT(AC_VECTOR) | BIT(UD_VECTOR);
 	c->cr0_host_owned = X86_CR0_NE | X86_CR0_CD | X86_CR0_NW;
 	/* Without MISC bit 5 kvmx must see paging turn on to set IA-32e mode. */
 	if (!caps->lma_saved_on_exit)

@@ -73,6 +73,8 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host);
 void kvmx_get_vcpu_events(struct kvmx_vcpu *vcpu, struct kvm_vcpu_events *ev);
 const char *kvmx_set_vcpu_events(struct kvmx_vcpu *vcpu, const struct kvm_vcpu_events *ev);
 int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host);
+void kvmx_set_tsc_offset(struct kvmx_vcpu *vcpu, u64 offset);
+int kvmx_complete_msr(struct kvmx_vcpu *vcpu, bool read);
 extern const u32 kvmx_msr_list[];
 extern const unsigned int kvmx_msr_list_len;
 /*

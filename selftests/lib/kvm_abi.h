@@ -36,6 +36,10 @@ struct IrqRouting {
 	uint32_t nr;
 	uint32_t flags;
 };
+// struct kvm_xsave without its (empty) extra[]: 4 KiB.
+struct Xsave {
+	uint32_t region[1024];
+};
 static_assert(sizeof(Cpuid2) == 8 && sizeof(Msrs) == 8 && sizeof(MsrList) == 4 &&
 	      sizeof(SignalMask) == 4);
 
@@ -56,6 +60,10 @@ template <typename Entry, typename Header> Entry *entries_of(Header *h)
 #undef KVM_SET_MSRS
 #undef KVM_SET_SIGNAL_MASK
 #undef KVM_SET_GSI_ROUTING
+#undef KVM_GET_XSAVE
+#undef KVM_SET_XSAVE
+#define KVM_GET_XSAVE _IOR(KVMIO, 0xa4, kvmx::abi::Xsave)
+#define KVM_SET_XSAVE _IOW(KVMIO, 0xa5, kvmx::abi::Xsave)
 #define KVM_SET_GSI_ROUTING _IOW(KVMIO, 0x6a, kvmx::abi::IrqRouting)
 #define KVM_GET_MSR_INDEX_LIST _IOWR(KVMIO, 0x02, kvmx::abi::MsrList)
 #define KVM_GET_MSR_FEATURE_INDEX_LIST _IOWR(KVMIO, 0x0a, kvmx::abi::MsrList)
@@ -71,3 +79,4 @@ static_assert(KVM_GET_SUPPORTED_CPUID == 0xc008ae05UL);
 static_assert(KVM_SET_CPUID2 == 0x4008ae90UL);
 static_assert(KVM_GET_MSRS == 0xc008ae88UL);
 static_assert(KVM_SET_SIGNAL_MASK == 0x4004ae8bUL);
+static_assert(KVM_GET_XSAVE == 0x9000aea4UL);
