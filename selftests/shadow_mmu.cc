@@ -2,9 +2,10 @@
 // Shadow paging (KVMX_CAP_MMU = KVMX_MMU_SHADOW): what the host offers,
 // the paging modes a shadow VM runs and refuses, the guest's own page
 // faults (CR2, error codes, demand paging without INVLPG), accessed and
-// dirty bits as the CPU sets them, MMIO cached in reserved-bit SPTEs, and
-// a memslot created and deleted under a cached MMIO SPTE.  Every guest
-// here runs on /dev/kvm too (kvm_intel's own MMU), with the same expected
+// dirty bits as the CPU sets them, MMIO cached in reserved-bit SPTEs, a
+// memslot created and deleted under a cached MMIO SPTE, and 32-bit and
+// PAE guests remapping a page from MMIO to RAM.  Every guest here runs on
+// /dev/kvm too (kvm_intel's own MMU), with the same expected
 // results; kvmx's statistics then show that the shadow MMU did the work.
 #include <cpuid.h>
 #include <cstring>
@@ -348,4 +349,92 @@ KVMX_TEST(memslot_changes_under_cached_mmio_shadow)
 {
 	ShadowVms shadow;
 	memslot_under_mmio_case();
+}
+
+namespace {
+
+// 32-bit and PAE guests, set up from the host: an identity-mapped large
+// page for the code, a page table for 0x400000 whose first entry maps an
+// MMIO gfn.  The guest writes the page twice (MMIO, the second cached),
+// makes the entry point at RAM (a write to a shadowed page table), runs
+// INVLPG and reads the page: RAM, no stale MMIO.
+constexpr uint64_t kPagingGpa = 0x10000; // 5 pages: PDPT or PD, PD, PT, RAM, spare
+constexpr uint64_t kPtGpa = 0x12000;
+constexpr uint64_t kRamGpa = 0x13000;
+constexpr uint64_t kMmioPageGpa = 0x2000;
+
+void paged_32bit_case(bool pae)
+{
+	Fd dev = test::open_device();
+	const std::vector<uint8_t> code = {
+		0xa2, 0x00, 0x00, 0x40, 0x00,			    // mov [0x400000],al
+		0xa2, 0x00, 0x00, 0x40, 0x00,			    // mov [0x400000],al
+		0xc7, 0x05, 0x00, 0x20, 0x01, 0x00, 0x03, 0x30, 0x01, 0x00, // mov dword [0x12000],0x13003
+		0x0f, 0x01, 0x3d, 0x00, 0x00, 0x40, 0x00,	    // invlpg [0x400000]
+		0xa1, 0x00, 0x00, 0x40, 0x00,			    // mov eax,[0x400000]
+		0xf4,						    // hlt
+	};
+	TinyGuest g(dev, code, GuestMode::kProtected32, on_kvmx() ? choose_shadow : nullptr);
+	Mapping paging = Mapping::anonymous(0x5000);
+	auto *mem = paging.as<uint8_t>();
+	auto put64 = [mem](uint64_t gpa, uint64_t v) { std::memcpy(mem + gpa - kPagingGpa, &v, 8); };
+	auto put32 = [mem](uint64_t gpa, uint32_t v) { std::memcpy(mem + gpa - kPagingGpa, &v, 4); };
+	if (pae) {
+		put64(kPagingGpa, 0x11000 | kP);			// PDPTE 0 -> PD
+		put64(0x11000, 0x0 | kP | kW | 0x80);			// 2 MiB identity
+		put64(0x11000 + 2 * 8, kPtGpa | kP | kW);		// 0x400000 -> PT
+		put64(kPtGpa, kMmioPageGpa | kP | kW);
+	} else {
+		put32(kPagingGpa, 0x0 | kP | kW | 0x80);		// 4 MiB identity
+		put32(kPagingGpa + 1 * 4, kPtGpa | kP | kW);		// 0x400000 -> PT
+		put32(kPtGpa, kMmioPageGpa | kP | kW);
+	}
+	uint32_t ram_value = 0x5eed1234;
+	std::memcpy(mem + kRamGpa - kPagingGpa, &ram_value, sizeof(ram_value));
+	g.add_slot(101, kPagingGpa, paging);
+
+	kvm_sregs s{};
+	ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+	s.cr3 = kPagingGpa;
+	s.cr4 = pae ? 0x20 : 0x10; // PAE, or PSE
+	s.cr0 = 0x80000011;	   // PG, PE, ET
+	ioctl_or_throw(g.vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &s);
+	kvm_regs r = g.regs();
+	r.rax = 0x77;
+	g.set_regs(r);
+
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(exit_reason_name(g.run_once()), exit_reason_name(KVM_EXIT_MMIO));
+		EXPECT_EQ(g.run()->mmio.phys_addr, kMmioPageGpa);
+		EXPECT_EQ(g.run()->mmio.is_write, 1);
+		EXPECT_EQ(g.run()->mmio.data[0], 0x77);
+	}
+	ASSERT_EQ(exit_reason_name(g.run_once()), exit_reason_name(KVM_EXIT_HLT));
+	EXPECT_EQ(g.regs().rax, uint64_t(ram_value));
+	uint64_t pte = 0;
+	std::memcpy(&pte, mem + kPtGpa - kPagingGpa, pae ? 8 : 4);
+	// The guest's write, and the accessed bit the read set.
+	EXPECT_EQ(pte & ~0x60ULL, kRamGpa | kP | kW);
+	EXPECT_TRUE(pte & kA);
+	if (!on_kvmx())
+		return;
+	std::map<std::string, uint64_t> st = StatsReader::of(g.vcpu).values();
+	EXPECT_EQ(st["exits_ept_violation"], 0u);
+	EXPECT_EQ(st["mmio_fast"], 1u);
+	EXPECT_TRUE(st["pf_pt_write"] >= 1u);
+	EXPECT_EQ(st["exits_invlpg"], 1u);
+}
+
+} // namespace
+
+// PAE paging on a shadow VM (kvm_intel on /dev/kvm).
+KVMX_TEST(pae_guest_remaps_mmio_to_ram)
+{
+	paged_32bit_case(true);
+}
+
+// 32-bit paging on a shadow VM: 4 MiB and 4 KiB pages, quadrants.
+KVMX_TEST(paging32_guest_remaps_mmio_to_ram)
+{
+	paged_32bit_case(false);
 }

@@ -12,10 +12,12 @@
  * and either gives the guest its own #PF, with the walker's CR2 and error
  * code, or makes the missing shadow entry.
  *
- * Paging modes shadowed today: protected mode without paging (a linear =
- * physical map below 4 GiB under a PAE root) and 4-level paging (2 MiB and
- * 1 GiB guest pages with 4 KiB shadow leaves).  Real mode, and 32-bit and
- * PAE guests, stop the vCPU with KVM_EXIT_INTERNAL_ERROR,
+ * Paging modes shadowed: protected mode without paging (a linear =
+ * physical map below 4 GiB under a PAE root), 32-bit paging (4 KiB and
+ * 4 MiB pages) and PAE paging (under the same kind of PAE root), and
+ * 4-level paging (2 MiB and 1 GiB guest pages with 4 KiB shadow leaves);
+ * shadow_path.h draws the tables.  Real mode (and EFER.LME without paging,
+ * and 5-level paging) stop the vCPU with KVM_EXIT_INTERNAL_ERROR,
  * KVMX_INTERNAL_ERROR_SHADOW_MODE (Documentation/abi.md).
  *
  * Shadow pages (struct kvmx_sp) are keyed by gfn and role
@@ -485,6 +487,35 @@ restart:
 
 /* ---- the vCPU's root ---- */
 
+/* The guest's paging mode, KVMX_SPT_GUEST_*. */
+static int guest_levels(unsigned long cr0, unsigned long cr4, u64 efer)
+{
+	if (!(cr0 & X86_CR0_PG))
+		return KVMX_SPT_GUEST_NONE;
+	if (efer & EFER_LMA)
+		return KVMX_SPT_GUEST_LONG;
+	return (cr4 & X86_CR4_PAE) ? KVMX_SPT_GUEST_PAE : KVMX_SPT_GUEST_32BIT;
+}
+
+/*
+ * PAE paging: the guest's PDPTEs, loaded from CR3 as the CPU does on MOV
+ * to CR3 and on entering PAE paging, into the VMCS's PDPTE fields (which
+ * the CPU does not use without EPT; the walker reads them from there).
+ * Reserved bits in them are not checked (the CPU would #GP).
+ */
+static void load_guest_pdptes(struct kvmx_vcpu *vcpu)
+{
+	u64 pdpte[4] = {};
+	int i;
+
+	if (guest_levels(vmcs_read(CR0_READ_SHADOW), vmcs_read(CR4_READ_SHADOW),
+			 vmcs_read(GUEST_IA32_EFER)) != KVMX_SPT_GUEST_PAE)
+		return;
+	kvmx_read_guest(vcpu->vm, vcpu->shadow.cr3 & 0xffffffe0UL, pdpte, sizeof(pdpte));
+	for (i = 0; i < 4; i++)
+		vmcs_write(GUEST_PDPTR0 + 2 * i, pdpte[i]);
+}
+
 /* Lets go of @vcpu's root (shadow lock held). */
 static void vcpu_drop_root(struct kvmx_vcpu *vcpu)
 {
@@ -534,20 +565,20 @@ static int shadow_reload(struct kvmx_vcpu *vcpu)
 		.cr0_wp = cr0 & X86_CR0_WP, .nxe = efer & EFER_NX,
 	};
 	struct kvmx_sp *root;
+	bool long_mode;
 
 	if (!test_and_clear_bit(KVMX_REQ_MMU_RELOAD, &vcpu->requests) &&
 	    vcpu->shadow.root_valid && (!vcpu->shadow.root || !vcpu->shadow.root->invalid))
 		return 1;
 	if (!(cr0 & X86_CR0_PE))
 		return shadow_mode_error(vcpu, KVMX_SHADOW_MODE_REAL);
-	if ((cr0 & X86_CR0_PG) && !(efer & EFER_LMA))
-		return shadow_mode_error(vcpu, KVMX_SHADOW_MODE_LEGACY_PAGING);
 	if (!(cr0 & X86_CR0_PG) && (efer & EFER_LME))
 		return shadow_mode_error(vcpu, KVMX_SHADOW_MODE_LME_NO_PAGING);
 	if ((cr0 & X86_CR0_PG) && (vmcs_read(CR4_READ_SHADOW) & X86_CR4_LA57))
 		return shadow_mode_error(vcpu, KVMX_SHADOW_MODE_LA57);
 
-	if (!(cr0 & X86_CR0_PG) && !vcpu->shadow.pae_root) {
+	long_mode = (cr0 & X86_CR0_PG) && (efer & EFER_LMA);
+	if (!long_mode && !vcpu->shadow.pae_root) {
 		/* The CPU loads PAE PDPTEs from a 32-bit CR3: below 4 GiB. */
 		struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | GFP_DMA32 | __GFP_ZERO);
 
@@ -558,7 +589,7 @@ static int shadow_reload(struct kvmx_vcpu *vcpu)
 
 	mutex_lock(&s->lock);
 	vcpu_drop_root(vcpu);
-	if (cr0 & X86_CR0_PG) {
+	if (long_mode) {
 		root = get_sp(vm, (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT, &role);
 		if (!root) {
 			mutex_unlock(&s->lock);
@@ -719,7 +750,7 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	struct kvmx_spt_leaf leaf;
 	struct page *page = NULL;
 	bool writable, paging;
-	int status, root_level, err;
+	int status, root_level, err, levels;
 	unsigned int access;
 	u32 walk_access = 0;
 	u64 *sptep;
@@ -753,8 +784,9 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		f->result = KVMX_FAULT_EXIT;
 		return;
 	}
-	root_level = kvmx_spt_path(paging ? KVMX_SPT_GUEST_LONG : KVMX_SPT_GUEST_NONE, cfg.cr3,
-				   &res, f->addr, cfg.cr0 & X86_CR0_WP, cfg.efer & EFER_NX, step);
+	levels = guest_levels(cfg.cr0, cfg.cr4, cfg.efer);
+	root_level = kvmx_spt_path(levels, cfg.cr3, &res, f->addr, cfg.cr0 & X86_CR0_WP,
+				   cfg.efer & EFER_NX, step);
 	access = paging ? kvmx_spt_walk_access(res.perm) : KVMX_ACC_ALL;
 
 	f->gpa = res.gpa;
@@ -799,13 +831,15 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	if (f->write && wp_count(s, f->gfn)) {
 		kvmx_stat_inc(vcpu, pf_pt_write);
 		kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
-		if (paging && f->gfn == (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT)
+		if (levels == KVMX_SPT_GUEST_LONG &&
+		    f->gfn == (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT)
 			goto emulate;
 	}
 	sptep = make_path(vcpu, f->addr, step, root_level, &err);
 	/*
 	 * The path to the page is a table of its own (a self-map): making it
-	 * protected the gfn again, and the write is emulated.
+	 * protected the gfn again, and the write is emulated.  So is a write
+	 * to a 32-bit guest's page directory, on the way to every address.
 	 */
 	if (sptep && f->write && wp_count(s, f->gfn)) {
 		kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
@@ -937,6 +971,7 @@ static void shadow_cr_changed(struct kvmx_vcpu *vcpu)
 	vmcs_write(GUEST_CR4, hw_cr4 & ~X86_CR4_PSE);
 	vcpu->shadow.root_valid = false;
 	vcpu->last_mmio.valid = false;
+	load_guest_pdptes(vcpu);
 }
 
 static u64 shadow_get_cr3(struct kvmx_vcpu *vcpu)
@@ -955,6 +990,7 @@ static void shadow_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
 	vcpu->shadow.cr3 = cr3;
 	vcpu->shadow.root_valid = false;
 	vcpu->last_mmio.valid = false;
+	load_guest_pdptes(vcpu);
 }
 
 /*
@@ -969,10 +1005,10 @@ static void shadow_invlpg(struct kvmx_vcpu *vcpu, u64 la)
 
 	vcpu->last_mmio.valid = false;
 	mutex_lock(&s->lock);
-	if (!vcpu->shadow.root_valid || !vcpu->shadow.root || vcpu->shadow.root->invalid)
+	if (!vcpu->shadow.root_valid || (vcpu->shadow.root && vcpu->shadow.root->invalid))
 		goto out;
-	root_level = 4;
-	table = vcpu->shadow.root->spt;
+	root_level = vcpu->shadow.root ? 4 : 3;
+	table = vcpu->shadow.root ? vcpu->shadow.root->spt : vcpu->shadow.pae_root;
 	for (level = root_level; level > 1; level--) {
 		u64 spte = table[kvmx_spt_index(la, level, root_level)];
 

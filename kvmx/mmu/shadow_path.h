@@ -15,6 +15,15 @@
  *    1 GiB at level 3) there is no guest table: the shadow tables there
  *    are "direct", keyed by the first gfn they map, and map the large page
  *    with 4 KiB leaves.
+ *  - PAE guests: the CPU runs PAE paging too, on a four-entry PAE root
+ *    (not a shadow page) whose entries stand for the guest's four PDPTEs;
+ *    below it the guest's page directories and page tables as above.
+ *  - 32-bit guests: the CPU runs PAE paging on the same four-entry root.
+ *    A guest table has 1024 4-byte entries, a shadow table 512 8-byte
+ *    ones, so the guest's page directory (4 GiB) is shadowed by four
+ *    level-2 tables and each guest page table (4 MiB) by two level-1
+ *    tables, told apart by the role's quadrant (shadow_spte.h); a 4 MiB
+ *    guest page is mapped by direct level-1 tables (2 MiB each).
  *  - no paging (protected mode, CR0.PG = 0): the CPU still needs paging
  *    without unrestricted guest, so kvmx maps linear = physical below
  *    4 GiB with PAE tables: a four-entry PAE root (not a shadow page),
@@ -34,6 +43,8 @@
 
 /* Guest paging modes the shadow MMU shadows (struct kvmx_spt_role.guest_levels). */
 #define KVMX_SPT_GUEST_NONE	0	/* protected mode, paging off */
+#define KVMX_SPT_GUEST_32BIT	2	/* 32-bit paging */
+#define KVMX_SPT_GUEST_PAE	3	/* PAE paging */
 #define KVMX_SPT_GUEST_LONG	4	/* 4-level paging */
 
 /* The address field of a guest paging-structure entry (any level, 64-bit). */
@@ -72,8 +83,8 @@ static inline unsigned int kvmx_spt_walk_access(u32 perm)
  * CR3 @cr3, CR0.WP @cr0_wp and EFER.NXE @nxe.  Fills @step[level - 1] for
  * every shadow page from the root level down to 1 and returns the root
  * level: 4 (step[3] is the root shadow page), or 3 for the PAE root of a
- * guest without paging (step[2] is then unused: that root is no shadow
- * page).  Returns 0 for a paging mode it does not shadow.
+ * guest without 4-level paging (step[2] is then unused: that root is no
+ * shadow page).  Returns 0 for a paging mode it does not shadow.
  */
 static inline int kvmx_spt_path(int guest_levels, u64 cr3, const struct kvmx_walk_result *res,
 				u64 la, bool cr0_wp, bool nxe, struct kvmx_spt_step step[4])
@@ -97,6 +108,35 @@ static inline int kvmx_spt_path(int guest_levels, u64 cr3, const struct kvmx_wal
 			step[l - 1].gfn = (la >> 12) & ~(kvmx_spt_table_span(l) - 1);
 			step[l - 1].role = role;
 		}
+		return 3;
+	}
+	if (guest_levels == KVMX_SPT_GUEST_PAE || guest_levels == KVMX_SPT_GUEST_32BIT) {
+		bool pae = guest_levels == KVMX_SPT_GUEST_PAE;
+
+		if (res->top != (pae ? 3 : 2) || res->level < 1 || res->level > 2)
+			return 0;
+		la &= 0xffffffffULL;
+		role.level = 3;
+		step[2].gfn = 0;
+		step[2].role = role;
+		/* Level 2: the page directory a PDPTE names (PAE), or CR3's (32-bit). */
+		role.level = 2;
+		role.quadrant = pae ? 0 : kvmx_spt_quadrant(la, 2, 2);
+		step[1].gfn = ((pae ? res->pte[2] : cr3) & KVMX_SPT_GPTE_ADDR) >> 12;
+		step[1].role = role;
+		/* Level 1: the page table the PDE names, or direct below a large page. */
+		acc &= kvmx_spt_gpte_access(res->pte[1], nxe && pae);
+		role.level = 1;
+		role.access = (u8)acc;
+		if (res->level == 1) {
+			role.quadrant = pae ? 0 : kvmx_spt_quadrant(la, 1, 2);
+			step[0].gfn = (res->pte[1] & KVMX_SPT_GPTE_ADDR) >> 12;
+		} else {
+			role.quadrant = 0;
+			role.direct = true;
+			step[0].gfn = gfn & ~(kvmx_spt_table_span(1) - 1);
+		}
+		step[0].role = role;
 		return 3;
 	}
 	if (guest_levels != KVMX_SPT_GUEST_LONG || res->top != 4 || res->level < 1 ||

@@ -40,6 +40,10 @@ struct Mem {
 	{
 		std::memcpy(pages.at(table >> 12).data() + 8 * i, &v, 8);
 	}
+	void set32(u64 table, unsigned int i, u32 v)
+	{
+		std::memcpy(pages.at(table >> 12).data() + 4 * i, &v, 4);
+	}
 };
 
 int mem_read(void *ctx, u64 gpa, unsigned int size, u64 *val)
@@ -202,16 +206,104 @@ TEST(ShadowPath, NoPagingIsADirectIdentityMap)
 	EXPECT_EQ(seen.size(), 3u);
 }
 
-// Paging modes not shadowed yet give no path.
-TEST(ShadowPath, UnshadowedModesGiveNoPath)
+// PAE: a PAE root (the guest's PDPTEs, no shadow page), then the page
+// directory the PDPTE names and the page table the PDE names.
+TEST(ShadowPath, PaePagingUnderAPaeRoot)
+{
+	Mem m;
+	u64 pdpt = m.table(), pd = m.table(), pt = m.table();
+	m.set(pdpt, 2, pd | P);
+	m.set(pd, 3, pt | P | RW | US);
+	m.set(pd, 4, 0x00a00000 | P | PS | XD); // 2 MiB, read-only, no exec, supervisor
+	m.set(pt, 5, 0x7000 | P | RW);
+	kvmx_walk_cfg cfg{};
+	cfg.cr0 = kCr0;
+	cfg.cr3 = pdpt;
+	cfg.cr4 = KVMX_WALK_CR4_PAE;
+	cfg.efer = KVMX_WALK_EFER_NXE;
+	cfg.maxphyaddr = 46;
+	for (int i = 0; i < 4; i++)
+		cfg.pdptes[i] = (i == 2) ? (pd | P) : 0;
+	u64 la = (2ULL << 30) | (3ULL << 21) | (5ULL << 12);
+	kvmx_walk_result res{};
+	ASSERT_EQ(kvmx_walk(&cfg, &kOps, &m, la, 0, &res), KVMX_WALK_OK);
+	kvmx_spt_step step[4];
+	ASSERT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_PAE, pdpt, &res, la, true, true, step), 3);
+	EXPECT_EQ(kvmx_spt_index(la, 3, 3), 2u);
+	EXPECT_EQ(step[1].gfn, pd >> 12);
+	EXPECT_EQ(step[1].role.level, 2);
+	EXPECT_EQ(step[1].role.access, unsigned(KVMX_ACC_ALL)); // a PDPTE has no rights
+	EXPECT_FALSE(step[1].role.direct);
+	EXPECT_EQ(step[0].gfn, pt >> 12);
+	EXPECT_FALSE(step[0].role.direct);
+	EXPECT_EQ(step[0].role.access, unsigned(KVMX_ACC_ALL));
+	EXPECT_EQ(kvmx_spt_walk_access(res.perm), unsigned(KVMX_ACC_W | KVMX_ACC_X));
+
+	la = (2ULL << 30) | (4ULL << 21) | (9ULL << 12);
+	ASSERT_EQ(kvmx_walk(&cfg, &kOps, &m, la, 0, &res), KVMX_WALK_OK);
+	ASSERT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_PAE, pdpt, &res, la, true, true, step), 3);
+	EXPECT_TRUE(step[0].role.direct);
+	EXPECT_EQ(step[0].gfn, 0x00a00000ULL >> 12);
+	EXPECT_EQ(step[0].role.access, 0u);
+}
+
+// 32-bit paging: the guest's page directory (CR3's gfn) is four shadow
+// level-2 tables and each guest page table two level-1 tables, told apart
+// by the quadrant; a 4 MiB page is mapped by direct tables.
+TEST(ShadowPath, ThirtyTwoBitPagingUsesQuadrants)
+{
+	Mem m;
+	u64 pd = m.table(), pt = m.table();
+	m.set32(pd, 0x2ff, u32(pt | P | RW | US));
+	m.set32(pd, 0x100, u32(0x01000000 | P | RW | PS)); // 4 MiB at 16 MiB
+	m.set32(pt, 0x345, u32(0x9000 | P | RW | US));
+	kvmx_walk_cfg cfg{};
+	cfg.cr0 = kCr0;
+	cfg.cr3 = pd;
+	cfg.cr4 = KVMX_WALK_CR4_PSE;
+	cfg.maxphyaddr = 46;
+	u64 la = (0x2ffULL << 22) | (0x345ULL << 12) | 0x10;
+	kvmx_walk_result res{};
+	ASSERT_EQ(kvmx_walk(&cfg, &kOps, &m, la, 0, &res), KVMX_WALK_OK);
+	ASSERT_EQ(res.gpa, 0x9010u);
+	kvmx_spt_step step[4];
+	ASSERT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_32BIT, pd, &res, la, true, false, step), 3);
+	EXPECT_EQ(step[1].gfn, pd >> 12);
+	EXPECT_EQ(step[1].role.quadrant, 2); // la bits 31:30
+	EXPECT_EQ(step[0].gfn, pt >> 12);
+	EXPECT_EQ(step[0].role.quadrant, 1); // la bit 21
+	EXPECT_FALSE(step[0].role.direct);
+	// The other half of the same guest page table: another shadow page.
+	kvmx_spt_step other[4];
+	u64 la2 = (0x2ffULL << 22) | (0x045ULL << 12);
+	m.set32(pt, 0x045, u32(0xa000 | P | RW | US));
+	ASSERT_EQ(kvmx_walk(&cfg, &kOps, &m, la2, 0, &res), KVMX_WALK_OK);
+	ASSERT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_32BIT, pd, &res, la2, true, false, other), 3);
+	EXPECT_EQ(other[0].gfn, step[0].gfn);
+	EXPECT_EQ(other[0].role.quadrant, 0);
+	EXPECT_NE(kvmx_spt_role_word(&other[0].role), kvmx_spt_role_word(&step[0].role));
+
+	la = (0x100ULL << 22) | (0x2abULL << 12);
+	ASSERT_EQ(kvmx_walk(&cfg, &kOps, &m, la, 0, &res), KVMX_WALK_OK);
+	ASSERT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_32BIT, pd, &res, la, true, false, step), 3);
+	EXPECT_EQ(step[1].role.quadrant, 1);
+	EXPECT_TRUE(step[0].role.direct);
+	EXPECT_EQ(step[0].gfn, ((0x01000000ULL >> 12) + 0x2ab) & ~511ULL);
+	EXPECT_EQ(step[0].role.access, unsigned(KVMX_ACC_W | KVMX_ACC_X));
+}
+
+// A walk that does not fit the paging mode named gives no path.
+TEST(ShadowPath, MismatchedWalkGivesNoPath)
 {
 	kvmx_walk_result res{};
 	res.top = 3;
 	res.level = 1;
 	kvmx_spt_step step[4];
-	EXPECT_EQ(kvmx_spt_path(3, 0, &res, 0, true, false, step), 0);
-	EXPECT_EQ(kvmx_spt_path(2, 0, &res, 0, true, false, step), 0);
+	EXPECT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_LONG, 0, &res, 0, true, false, step), 0);
+	EXPECT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_32BIT, 0, &res, 0, true, false, step), 0);
+	EXPECT_EQ(kvmx_spt_path(5, 0, &res, 0, true, false, step), 0);
 	res.top = 4;
+	EXPECT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_PAE, 0, &res, 0, true, false, step), 0);
 	EXPECT_EQ(kvmx_spt_path(KVMX_SPT_GUEST_LONG, 0, &res, 0, true, false, step), 4);
 }
 

@@ -47,7 +47,6 @@
  */
 #define KVMX_INTERNAL_ERROR_SHADOW_MODE	0x6b76
 #define KVMX_SHADOW_MODE_REAL		1	/* CR0.PE = 0: real mode (no vm86 yet) */
-#define KVMX_SHADOW_MODE_LEGACY_PAGING	2	/* 32-bit or PAE paging */
 #define KVMX_SHADOW_MODE_LME_NO_PAGING	3	/* EFER.LME with CR0.PG = 0 */
 #define KVMX_SHADOW_MODE_LA57		4	/* 5-level paging */
 
