@@ -90,6 +90,7 @@ struct kvmx_shadow {
 	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
 	unsigned long nr_pages;
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
+	bool bypass;			/* bypass_guest_pf (shadow.c); fixed at init */
 };
 
 struct kvmx_vm {

@@ -86,6 +86,22 @@
 #define HASH_BITS_SP	10
 #define ENTRIES		512
 
+/*
+ * bypass_guest_pf (seed 003): a guest #PF on a not-present shadow entry
+ * (error code P=0) goes straight to the guest, without a VM exit (the
+ * PFEC mask/match of the VMCS).  So a shadow entry may be left not present
+ * ("notrap", 0) only where kvmx read the guest's entry as not present in a
+ * guest table it write-protects (prefetch()); every other entry kvmx has
+ * not filled holds the "trap" value (present, bit 51 set: a reserved-bit
+ * fault that exits), told apart from MMIO SPTEs by value
+ * (shadow_spte.h).  Needs the reserved bit, like MMIO SPTEs.  Read-only
+ * after load; a VM takes it when it is created (vm->shadow.bypass).
+ */
+static bool bypass_guest_pf = true;
+module_param(bypass_guest_pf, bool, 0444);
+MODULE_PARM_DESC(bypass_guest_pf,
+		 "shadow paging: let the guest's not-present page faults bypass kvmx (default on; needs a free reserved physical-address bit)");
+
 /* SPTE bits of a non-leaf entry; a PAE root entry has P only (the rest is reserved). */
 #define SPT_TABLE_BITS	(KVMX_SPT_P | KVMX_SPT_W | KVMX_SPT_U | KVMX_SPT_A)
 
@@ -173,6 +189,24 @@ static struct kvmx_sp *sp_of_sptep(u64 *sptep)
 static bool is_ram_leaf(u64 spte)
 {
 	return kvmx_spt_present(spte) && !(spte & KVMX_SPT_RSVD_BIT);
+}
+
+/* A non-leaf entry that points at a shadow table (not trap, not notrap). */
+static bool is_link(u64 spte)
+{
+	return kvmx_spt_present(spte) && !(spte & KVMX_SPT_RSVD_BIT);
+}
+
+/* What an entry kvmx empties holds: trap with bypass, else not present. */
+static u64 unfilled(const struct kvmx_shadow *s)
+{
+	return kvmx_spt_unfilled(s->bypass);
+}
+
+/* Whether @sptep lies in a vCPU's PAE root (no shadow page: PDPTEs). */
+static bool in_pae_root(u64 *sptep)
+{
+	return !page_private(virt_to_page(sptep));
 }
 
 static void flush_ipi(void *unused)
@@ -340,10 +374,10 @@ static void drop_leaf(struct kvmx_vm *vm, struct kvmx_sp *sp, u64 *sptep)
 
 	if (is_ram_leaf(spte)) {
 		rmap_del(&vm->shadow, sp->gfns[sptep - sp->spt], sptep);
-		WRITE_ONCE(*sptep, 0);
+		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
 		unpin_leaf(vm, spte);
-	} else if (spte) {
-		WRITE_ONCE(*sptep, 0);
+	} else if (spte != unfilled(&vm->shadow)) {
+		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
 	}
 }
 
@@ -355,10 +389,11 @@ static void drop_link(struct kvmx_vm *vm, u64 *sptep)
 	u64 spte = *sptep;
 	struct kvmx_sp *child;
 
-	if (!kvmx_spt_present(spte))
+	if (!is_link(spte))
 		return;
 	child = sp_of_table(spte);
-	WRITE_ONCE(*sptep, 0);
+	/* A PDPTE cannot hold the trap value (VM entry would fail). */
+	WRITE_ONCE(*sptep, in_pae_root(sptep) ? 0 : unfilled(&vm->shadow));
 	sptep_list_del(&child->parents, sptep);
 	/* An orphan shadows nothing the CPU can reach: zap it (depth <= 3). */
 	if (!child->parents.n && !child->root_count)
@@ -390,7 +425,17 @@ static void zap_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
 	while (sp->parents.n) {
 		u64 *sptep = sp->parents.p[--sp->parents.n];
 
-		WRITE_ONCE(*sptep, 0);
+		/*
+		 * A PAE root's entry becomes not present, which with bypass
+		 * would send the guest's next access there to the guest as its
+		 * own #PF: every vCPU fills its PAE root again before entry.
+		 */
+		if (in_pae_root(sptep)) {
+			WRITE_ONCE(*sptep, 0);
+			request_reload_all(vm);
+		} else {
+			WRITE_ONCE(*sptep, unfilled(s));
+		}
 	}
 	clear_entries(vm, sp);
 	hlist_del(&sp->hash_link);
@@ -409,6 +454,34 @@ static void zap_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
 static struct hlist_head *bucket(struct kvmx_shadow *s, u64 gfn)
 {
 	return &s->hash[hash_64(gfn, HASH_BITS_SP)];
+}
+
+/*
+ * A new shadow page's entries, before anything links it (bypass only):
+ * notrap where the guest's entry is not present, trap everywhere else.
+ * The guest table is write-protected already (wp_inc(), after which no
+ * vCPU writes it without an exit), so what is read here stays true until
+ * a write zaps the page.  Guests with 64-bit entries only; a 32-bit
+ * guest's tables, direct pages, and tables that cannot be read are all
+ * trap (always correct, only slower).
+ */
+static void prefetch_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
+{
+	u64 *gpt = NULL;
+	unsigned int i;
+
+	if (!vm->shadow.bypass)
+		return;
+	if (!sp->role.direct && sp->role.guest_levels != KVMX_SPT_GUEST_32BIT) {
+		gpt = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+		if (gpt && kvmx_read_guest(vm, sp->gfn << PAGE_SHIFT, gpt, PAGE_SIZE)) {
+			kfree(gpt);
+			gpt = NULL;
+		}
+	}
+	for (i = 0; i < ENTRIES; i++)
+		sp->spt[i] = gpt ? kvmx_spt_prefetch(gpt[i], true) : kvmx_spt_trap();
+	kfree(gpt);
 }
 
 /* The shadow page for (@gfn, @role), made if there is none; NULL: no memory. */
@@ -439,6 +512,7 @@ static struct kvmx_sp *get_sp(struct kvmx_vm *vm, u64 gfn, const struct kvmx_spt
 	sp->gfn = gfn;
 	sp->role = *role;
 	sp->role_word = word;
+	prefetch_sp(vm, sp);
 	hlist_add_head(&sp->hash_link, bucket(s, gfn));
 	list_add(&sp->link, &s->pages);
 	s->nr_pages++;
@@ -534,6 +608,54 @@ static void vcpu_drop_root(struct kvmx_vcpu *vcpu)
 	vcpu->shadow.root_valid = false;
 }
 
+/*
+ * The four PDPTEs of @vcpu's PAE root, each pointing at the level-2 shadow
+ * page kvmx_spt_path() names for its quarter of the address space: a
+ * direct one (no paging), a quadrant of the guest's page directory
+ * (32-bit), the directory the guest's PDPTE names (PAE; none where that
+ * PDPTE is not present, so the guest gets its own #PF there).  Filled at
+ * once rather than by faults: with bypass, a not-present PDPTE would send
+ * a fault to the guest.  @role: CR0.WP and EFER.NXE.  Shadow lock held.
+ */
+static int fill_pae_root(struct kvmx_vcpu *vcpu, int levels, const struct kvmx_spt_role *wp_nxe)
+{
+	struct kvmx_spt_role role = {
+		.level = 2, .guest_levels = (u8)levels, .access = KVMX_ACC_ALL,
+		.direct = levels == KVMX_SPT_GUEST_NONE,
+		.cr0_wp = wp_nxe->cr0_wp, .nxe = wp_nxe->nxe,
+	};
+	u64 *pae = vcpu->shadow.pae_root;
+	int i, err;
+
+	for (i = 0; i < 4; i++) {
+		struct kvmx_sp *child;
+		u64 gfn;
+
+		if (levels == KVMX_SPT_GUEST_NONE) {
+			gfn = (u64)i << 18;
+		} else if (levels == KVMX_SPT_GUEST_32BIT) {
+			gfn = (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT;
+			role.quadrant = i;
+		} else {
+			u64 pdpte = vmcs_read(GUEST_PDPTR0 + 2 * i);
+
+			if (!(pdpte & KVMX_PTE_P))
+				continue;
+			gfn = (pdpte & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT;
+		}
+		child = get_sp(vcpu->vm, gfn, &role);
+		if (!child)
+			return -ENOMEM;
+		err = link_sp(&pae[i], child, true);
+		if (err) {
+			if (!child->parents.n && !child->root_count)
+				zap_sp(vcpu->vm, child);
+			return err;
+		}
+	}
+	return 0;
+}
+
 static int shadow_mode_error(struct kvmx_vcpu *vcpu, u64 what)
 {
 	struct kvm_run *run = vcpu->run;
@@ -566,6 +688,7 @@ static int shadow_reload(struct kvmx_vcpu *vcpu)
 	};
 	struct kvmx_sp *root;
 	bool long_mode;
+	int err;
 
 	if (!test_and_clear_bit(KVMX_REQ_MMU_RELOAD, &vcpu->requests) &&
 	    vcpu->shadow.root_valid && (!vcpu->shadow.root || !vcpu->shadow.root->invalid))
@@ -599,7 +722,13 @@ static int shadow_reload(struct kvmx_vcpu *vcpu)
 		vcpu->shadow.root = root;
 		vmcs_write(GUEST_CR3, __pa(root->spt));
 	} else {
-		/* Entries filled in by faults (shadow_page_fault()). */
+		err = fill_pae_root(vcpu, guest_levels(cr0, vmcs_read(CR4_READ_SHADOW), efer),
+				    &role);
+		if (err) {
+			vcpu_drop_root(vcpu);
+			mutex_unlock(&s->lock);
+			return err;
+		}
 		vmcs_write(GUEST_CR3, __pa(vcpu->shadow.pae_root));
 	}
 	vcpu->shadow.root_valid = true;
@@ -635,7 +764,7 @@ static u64 *make_path(struct kvmx_vcpu *vcpu, u64 la, const struct kvmx_spt_step
 		u64 *sptep = &table[kvmx_spt_index(la, level, root_level)];
 		struct kvmx_sp *child;
 
-		if (!kvmx_spt_present(*sptep)) {
+		if (!is_link(*sptep)) {
 			child = get_sp(vm, step[level - 2].gfn, &step[level - 2].role);
 			if (!child) {
 				*err = -ENOMEM;
@@ -908,7 +1037,7 @@ static int shadow_walk_lockless(struct kvmx_vcpu *vcpu, u64 la, u64 sptes[KVMX_M
 		u64 spte = READ_ONCE(table[kvmx_spt_index(la, level, *root_level)]);
 
 		sptes[n++] = spte;
-		if (level == 1 || !kvmx_spt_present(spte))
+		if (level == 1 || !is_link(spte))
 			break;
 		table = __va(spte & KVMX_SPT_PFN_MASK);
 	}
@@ -942,7 +1071,8 @@ static bool shadow_mmio_spte(const struct kvmx_vm *vm, const struct kvmx_page_fa
  */
 static bool shadow_spte_rsvd(const struct kvmx_vm *vm, u64 spte)
 {
-	return kvmx_spt_present(spte) && (spte & KVMX_GENMASK(62, 51)) && !kvmx_spt_is_mmio(spte);
+	return kvmx_spt_present(spte) && (spte & KVMX_GENMASK(62, 51)) &&
+	       !kvmx_spt_is_mmio(spte) && !kvmx_spt_is_trap(spte);
 }
 
 /* Under shadow paging only the CPU's P|RSVD faults can come from an MMIO SPTE. */
@@ -1012,7 +1142,7 @@ static void shadow_invlpg(struct kvmx_vcpu *vcpu, u64 la)
 	for (level = root_level; level > 1; level--) {
 		u64 spte = table[kvmx_spt_index(la, level, root_level)];
 
-		if (!kvmx_spt_present(spte))
+		if (!is_link(spte))
 			goto out;
 		table = sp_of_table(spte)->spt;
 	}
@@ -1029,9 +1159,9 @@ static void shadow_load(struct kvmx_vcpu *vcpu)
 	vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL,
 		      CPU_INVLPG_EXITING | CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING);
 	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | BIT(PF_VECTOR));
-	/* Every #PF exits (bypass_guest_pf is not there yet). */
-	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
-	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	/* With bypass, only #PFs with P=1 exit (trap values, MMIO SPTEs, rights). */
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, kvmx_spt_pfec_mask(vcpu->vm->shadow.bypass));
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, kvmx_spt_pfec_match(vcpu->vm->shadow.bypass));
 	vcpu->cr0_host_owned |= X86_CR0_PG | X86_CR0_PE | X86_CR0_WP;
 	vcpu->cr4_host_owned |= X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP |
 				X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_LA57;
@@ -1066,6 +1196,7 @@ static int shadow_init(struct kvmx_vm *vm)
 	xa_init(&s->rmap);
 	xa_init(&s->wp);
 	s->mmio_ok = host_rsvd_bit_free();
+	s->bypass = bypass_guest_pf && s->mmio_ok;
 	s->hash = kvmalloc_array(1 << HASH_BITS_SP, sizeof(*s->hash), GFP_KERNEL_ACCOUNT);
 	if (!s->hash)
 		return -ENOMEM;
@@ -1121,7 +1252,7 @@ static unsigned long shadow_zap_mmio(struct kvmx_vm *vm)
 			continue;
 		for (i = 0; i < ENTRIES; i++) {
 			if (kvmx_spt_is_mmio(sp->spt[i])) {
-				WRITE_ONCE(sp->spt[i], 0);
+				WRITE_ONCE(sp->spt[i], unfilled(s));
 				zapped++;
 			}
 		}
