@@ -18,6 +18,7 @@
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 #include <asm/fpu/api.h>
 
 #include "iobus.h"
@@ -46,12 +47,14 @@ long kvmx_msr_io(struct kvm_msrs __user *arg, const char *ioctl_name,
 		 int (*do_msr)(void *ctx, struct kvm_msr_entry *e), void *ctx, bool writeback);
 
 struct kvmx_mmu_ops;
+struct kvmx_sp;
 
 /* Objects alive, for leak checks (debugfs "objects"). */
 struct kvmx_counts {
 	atomic_long_t vms;
 	atomic_long_t vcpus;
 	atomic_long_t ept_tables;
+	atomic_long_t shadow_pages;
 	atomic_long_t pinned_pages;
 	atomic_long_t irqchips;
 	atomic_long_t lapics;
@@ -71,6 +74,24 @@ struct kvmx_tdp {
 	struct mutex lock;		/* see above */
 	u64 *root;			/* level-4 table */
 	u64 eptp;
+};
+
+/*
+ * The shadow MMU of a VM (mmu/shadow.c, where the rules are written in
+ * full).  @lock protects every shadow page, the hash, the lists, the
+ * reverse map and every SPTE; shadow pages are freed after an RCU grace
+ * period, so a walk under rcu_read_lock() (the MMIO fast path) never
+ * meets freed memory.
+ */
+struct kvmx_shadow {
+	struct mutex lock;		/* see above */
+	struct hlist_head *hash;	/* shadow pages by guest table gfn */
+	struct list_head pages;		/* every shadow page alive */
+	struct xarray rmap;		/* gfn -> the leaves that map it */
+	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
+	unsigned long nr_pages;
+	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
+	bool bypass;			/* bypass_guest_pf (shadow.c); fixed at init */
 };
 
 struct kvmx_vm {
@@ -94,6 +115,7 @@ struct kvmx_vm {
 	 */
 	const struct kvmx_mmu_ops *mmu;
 	struct kvmx_tdp tdp;		/* the EPT MMU's state */
+	struct kvmx_shadow shadow;	/* the shadow MMU's state (mmu/shadow.c) */
 
 	/*
 	 * How this VM caches MMIO in SPTEs (seed 004).  Chosen with
@@ -392,9 +414,32 @@ struct kvmx_vcpu {
 		u64 addr;		/* page of the faulting address */
 		u64 gfn;
 		u64 gen;
+		u32 access;		/* KVMX_ACC_* the guest has there (shadow paging) */
 	} last_mmio;
 
 	struct kvmx_insn_cache insn_cache;
+
+	/*
+	 * Which CR0/CR4 bits the host owns in this vCPU's VMCS (the guest's
+	 * values live in the read shadows): the common ones, plus what the
+	 * VM's MMU needs (mmu->vcpu_setup).  Constant after vCPU creation.
+	 */
+	unsigned long cr0_host_owned;
+	unsigned long cr4_host_owned;
+
+	/*
+	 * The shadow MMU's per-vCPU state (mmu/shadow.c), the vCPU's thread
+	 * only: the guest's CR3 and PDPTEs (the VMCS holds kvmx's), the root
+	 * shadow page and, for guests not in long mode, the four-entry PAE
+	 * root the CPU is pointed at (below 4 GiB).
+	 */
+	struct {
+		u64 cr3;
+		u64 pdptes[4];
+		struct kvmx_sp *root;
+		u64 *pae_root;
+		bool root_valid;
+	} shadow;
 
 	/* Exit information of the last VM exit. */
 	u32 exit_reason;

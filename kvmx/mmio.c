@@ -29,6 +29,7 @@
 #include "vmx/guest.h"
 #include "stats.h"
 #include "trace.h"
+#include "mmu/mmu.h"
 #include "irq/irq.h"
 
 static bool is_mmio_gpa(struct kvmx_vm *vm, u64 gpa, bool write)
@@ -171,8 +172,11 @@ static u8 emu_mode(u64 cr0, u64 efer)
 /* The instruction cache's key for CS:RIP now, the emulator's mode included. */
 static void insn_key_read(struct kvmx_vcpu *vcpu, struct kvmx_insn_key *key)
 {
-	/* PE and PG as the CPU has them: the guest's, even where kvmx owns them. */
-	u64 cr0 = vmcs_read(GUEST_CR0), efer = vmcs_read(GUEST_IA32_EFER);
+	/*
+	 * The guest's view (the read shadows where kvmx owns a bit): under
+	 * shadow paging the CPU's CR0, CR3 and CR4 are kvmx's.
+	 */
+	u64 cr0 = kvmx_get_cr0(vcpu), efer = vmcs_read(GUEST_IA32_EFER);
 	u64 cr4;
 
 	key->rip = vmcs_read(GUEST_RIP);
@@ -184,10 +188,10 @@ static void insn_key_read(struct kvmx_vcpu *vcpu, struct kvmx_insn_key *key)
 	key->pdpte = 0;
 	if (!(cr0 & X86_CR0_PG))
 		return;
-	cr4 = vmcs_read(GUEST_CR4);	/* the paging mode the CPU is in */
+	cr4 = kvmx_get_cr4(vcpu);
 	key->paging = X86_CR0_PG | (cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_LA57)) |
 		      (efer & EFER_LMA);
-	key->cr3 = vmcs_read(GUEST_CR3);
+	key->cr3 = kvmx_mmu_get_cr3(vcpu);
 	if ((cr4 & X86_CR4_PAE) && !(efer & EFER_LMA))
 		key->pdpte = vmcs_read(GUEST_PDPTR0 +
 				       2 * (((u32)(key->rip + key->cs_base) >> 30) & 3));

@@ -87,8 +87,12 @@ static const struct stat_def vcpu_defs[] = {
 	VCPU_COUNTER(exits_invept),
 	VCPU_COUNTER(exits_invvpid),
 	VCPU_COUNTER(exits_xsetbv),
+	VCPU_COUNTER(exits_invlpg),
 	VCPU_COUNTER(exits_other),
 	VCPU_COUNTER(pf_fixed),
+	VCPU_COUNTER(pf_guest),
+	VCPU_COUNTER(pf_pt_write),
+	VCPU_COUNTER(shadow_zapped),
 	VCPU_COUNTER(mmio_exits),
 	VCPU_COUNTER(mmio_fast),
 	VCPU_COUNTER(mmio_slow),
@@ -134,6 +138,7 @@ static const u16 exit_stat[EXIT_REASON_MAX + 1] = {
 	[EXIT_REASON_INVEPT] = EXIT_STAT(exits_invept),
 	[EXIT_REASON_INVVPID] = EXIT_STAT(exits_invvpid),
 	[EXIT_REASON_XSETBV] = EXIT_STAT(exits_xsetbv),
+	[EXIT_REASON_INVLPG] = EXIT_STAT(exits_invlpg),
 };
 
 void kvmx_stat_exit(struct kvmx_vcpu *vcpu, u32 reason)

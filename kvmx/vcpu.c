@@ -27,11 +27,13 @@
 #include "kvmx.h"
 #include "mmio.h"
 #include "irq/irq.h"
+#include "mmu/mmu.h"
 #include "vmx/vmx.h"
 #include "vmx/vmcs.h"
 
 void kvmx_vcpu_free(struct kvmx_vcpu *vcpu)
 {
+	kvmx_mmu_vcpu_destroy(vcpu);
 	kvmx_lapic_free(vcpu);
 	kvmx_vmcs_free(vcpu);
 	if (vcpu->fpu.fpstate)
@@ -198,6 +200,10 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		/* The MMU's tables for the guest's paging state now. */
+		r = kvmx_mmu_reload(vcpu);
+		if (r <= 0)
+			break;
 		kvmx_steal_time_before_entry(vcpu);
 		kvmx_kvmclock_before_entry(vcpu);
 
@@ -206,7 +212,8 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 		/* Publish the CPU before looking at requests: see kvmx_vcpu_kick(). */
 		smp_store_mb(vcpu->guest_cpu, smp_processor_id());
 		if (signal_pending(current) || need_resched() ||
-		    test_bit(KVMX_REQ_EVENT, &vcpu->requests)) {
+		    test_bit(KVMX_REQ_EVENT, &vcpu->requests) ||
+		    test_bit(KVMX_REQ_MMU_RELOAD, &vcpu->requests)) {
 			WRITE_ONCE(vcpu->guest_cpu, -1);
 			local_irq_enable();
 			preempt_enable();

@@ -219,6 +219,14 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		return kvmx_set_msr_filter(vm, &filter);
 	}
 	case KVM_CHECK_EXTENSION:
+		/*
+		 * A shadow-paged VM caches MMIO in reserved-bit SPTEs, one
+		 * flavour, and only where the host has a free reserved bit.
+		 */
+		if (arg == KVMX_CAP_MMIO_CACHING && READ_ONCE(vm->mmu) == &kvmx_shadow_mmu_ops)
+			return BIT(KVMX_MMIO_CACHING_OFF) |
+			       (kvmx_shadow_mmio_supported() ?
+				BIT(KVMX_MMIO_CACHING_MISCONFIG) : 0);
 		return kvmx_check_extension(arg);
 	case KVM_CREATE_IRQCHIP:
 	case KVM_IRQ_LINE:

@@ -4,6 +4,7 @@
 // MMU runs guests with RAM and cached MMIO.  On /dev/kvm the capability
 // does not exist, and KVM says so.
 #include <cerrno>
+#include <fstream>
 #include <linux/kvmx.h>
 #include <map>
 #include <string>
@@ -37,9 +38,18 @@ Fd new_vm(const Fd &dev)
 	return Fd(static_cast<int>(ioctl_result(dev, KVM_CREATE_VM, 0UL)));
 }
 
+// Whether kvmx.ko was loaded with ept on (its default).
+bool ept_param()
+{
+	std::ifstream f("/sys/module/kvmx/parameters/ept");
+	std::string v;
+	return !(f >> v) || v != "N";
+}
+
 } // namespace
 
-// kvmx offers EPT only, for now; KVM has no such capability.
+// kvmx offers EPT and shadow paging, shadow only with ept=0; KVM has no
+// such capability.
 KVMX_TEST(check_extension)
 {
 	Fd dev = open_device();
@@ -48,7 +58,7 @@ KVMX_TEST(check_extension)
 		EXPECT_EQ(offered, 0L);
 		return;
 	}
-	EXPECT_EQ(offered, 1L << KVMX_MMU_EPT);
+	EXPECT_EQ(offered, (ept_param() ? 1L << KVMX_MMU_EPT : 0L) | 1L << KVMX_MMU_SHADOW);
 	// The VM fd answers the same.
 	Fd vm = new_vm(dev);
 	EXPECT_EQ(ioctl_result(vm, KVM_CHECK_EXTENSION, KVMX_CAP_MMU), offered);
@@ -63,28 +73,34 @@ KVMX_TEST(enable_cap)
 		EXPECT_EQ(choose(vm, KVMX_MMU_EPT), -EINVAL);
 		return;
 	}
-	EXPECT_EQ(choose(vm, KVMX_MMU_EPT), 0L);
-	EXPECT_EQ(choose(vm, KVMX_MMU_EPT), 0L); // again: nothing changes
-	EXPECT_EQ(choose(vm, KVMX_MMU_SHADOW), -EOPNOTSUPP); // not offered yet
+	if (!ept_param()) {
+		// ept=0: every VM is shadow-paged, EPT is not offered.
+		EXPECT_EQ(choose(vm, KVMX_MMU_EPT), -EOPNOTSUPP);
+		EXPECT_EQ(choose(vm, KVMX_MMU_SHADOW), 0L);
+	} else {
+		EXPECT_EQ(choose(vm, KVMX_MMU_EPT), 0L);
+		EXPECT_EQ(choose(vm, KVMX_MMU_EPT), 0L); // again: nothing changes
+		EXPECT_EQ(choose(vm, KVMX_MMU_SHADOW), 0L);
+		EXPECT_EQ(choose(vm, KVMX_MMU_SHADOW), 0L);
+		EXPECT_EQ(choose(vm, KVMX_MMU_EPT), 0L); // and back, before a vCPU
+	}
 	EXPECT_EQ(choose(vm, 2), -EINVAL);
 	EXPECT_EQ(choose(vm, ~0ULL), -EINVAL);
-	EXPECT_EQ(choose(vm, KVMX_MMU_EPT, 1), -EINVAL); // flags must be 0
+	EXPECT_EQ(choose(vm, KVMX_MMU_SHADOW, 1), -EINVAL); // flags must be 0
 	Fd vcpu(static_cast<int>(ioctl_result(vm, KVM_CREATE_VCPU, 0UL)));
 	EXPECT_TRUE(vcpu.valid());
-	EXPECT_EQ(choose(vm, KVMX_MMU_EPT), -EBUSY);
+	EXPECT_EQ(choose(vm, KVMX_MMU_SHADOW), -EBUSY);
 }
 
 // A VM that chose its MMU runs: RAM is mapped, and MMIO is cached (the
-// second access to the page takes the fast path).
-KVMX_TEST(chosen_mmu_runs_a_guest)
+// second access to the page takes the fast path), on either MMU.
+static void run_on(uint64_t mmu)
 {
-	if (!kvmx::test::options().testing_kvmx())
-		SKIP("KVMX_CAP_MMU is kvmx's own");
 	Fd dev = open_device();
 	// 32-bit paged-off protected mode: mov [0x2000],al twice; hlt
 	TinyGuest g(dev, {0xa2, 0x00, 0x20, 0x00, 0x00, 0xa2, 0x00, 0x20, 0x00, 0x00, 0xf4},
-		    GuestMode::kProtected32, [](const Fd &vm) {
-			    if (choose(vm, KVMX_MMU_EPT) != 0)
+		    GuestMode::kProtected32, [mmu](const Fd &vm) {
+			    if (choose(vm, mmu) != 0)
 				    kvmx::throw_errno("KVM_ENABLE_CAP(KVMX_CAP_MMU)");
 		    });
 	int mmio = 0;
@@ -100,4 +116,20 @@ KVMX_TEST(chosen_mmu_runs_a_guest)
 	std::map<std::string, uint64_t> stats = StatsReader::of(g.vcpu).values();
 	EXPECT_EQ(stats["mmio_slow"], 1u);
 	EXPECT_EQ(stats["mmio_fast"], 1u);
+}
+
+KVMX_TEST(chosen_mmu_runs_a_guest)
+{
+	if (!kvmx::test::options().testing_kvmx())
+		SKIP("KVMX_CAP_MMU is kvmx's own");
+	if (!ept_param())
+		SKIP("ept=0: no EPT to choose");
+	run_on(KVMX_MMU_EPT);
+}
+
+KVMX_TEST(chosen_shadow_mmu_runs_a_guest)
+{
+	if (!kvmx::test::options().testing_kvmx())
+		SKIP("KVMX_CAP_MMU is kvmx's own");
+	run_on(KVMX_MMU_SHADOW);
 }

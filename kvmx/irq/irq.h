@@ -52,6 +52,7 @@ bool kvmx_pic_in_kernel(struct kvmx_vm *vm);
 /* vCPU requests (vcpu->requests), set by anyone with atomic bitops. */
 #define KVMX_REQ_EVENT		0	/* re-evaluate interrupts before entry */
 #define KVMX_REQ_EOI_EXIT	1	/* split irqchip: KVM_EXIT_IOAPIC_EOI */
+#define KVMX_REQ_MMU_RELOAD	2	/* shadow MMU: the root was zapped, load a new one */
 
 /* The VM's ioctls. */
 int kvmx_irqchip_create(struct kvmx_vm *vm);

@@ -9,32 +9,50 @@
 #include <linux/kvm.h>
 #include <linux/kvmx.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 
 #include "mmu.h"
+#include "shadow_spte.h"
 #include "../mmio.h"
 #include "../stats.h"
 #include "../trace.h"
 
-/* The MMUs kvmx has, by KVMX_MMU_* number; NULL: not offered. */
+/* The MMUs kvmx has, by KVMX_MMU_* number. */
 static const struct kvmx_mmu_ops *const mmus[] = {
 	[KVMX_MMU_EPT] = &kvmx_tdp_mmu_ops,
-	[KVMX_MMU_SHADOW] = NULL,	/* issue 11: not there yet */
+	[KVMX_MMU_SHADOW] = &kvmx_shadow_mmu_ops,
 };
+
+/*
+ * The module parameter ept, as kvm_intel's: off makes every VM
+ * shadow-paged (EPT is then not offered at all).  Read-only after load.
+ */
+static bool ept = true;
+module_param(ept, bool, 0444);
+MODULE_PARM_DESC(ept,
+		 "use EPT (default on); off: every VM is shadow-paged, as kvm_intel's ept=0");
+
+static bool offered(unsigned int which)
+{
+	if (which == KVMX_MMU_EPT)
+		return ept;
+	return which == KVMX_MMU_SHADOW && kvmx_shadow_supported();
+}
 
 u32 kvmx_mmus_offered(void)
 {
-	u32 offered = 0;
+	u32 mask = 0;
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(mmus); i++)
-		if (mmus[i])
-			offered |= BIT(i);
-	return offered;
+		if (offered(i))
+			mask |= BIT(i);
+	return mask;
 }
 
 int kvmx_mmu_init(struct kvmx_vm *vm)
 {
-	vm->mmu = mmus[KVMX_MMU_EPT];
+	vm->mmu = mmus[ept ? KVMX_MMU_EPT : KVMX_MMU_SHADOW];
 	return vm->mmu->init(vm);
 }
 
@@ -46,7 +64,7 @@ int kvmx_mmu_choose(struct kvmx_vm *vm, u64 which)
 	if (which >= ARRAY_SIZE(mmus))
 		return kvmx_refuse(-EINVAL, "KVMX_CAP_MMU", "no MMU %llu", which);
 	ops = mmus[which];
-	if (!ops)
+	if (!offered(which))
 		return kvmx_refuse(-EOPNOTSUPP, "KVMX_CAP_MMU", "MMU %llu is not offered", which);
 	mutex_lock(&vm->lock);
 	if (vm->nr_vcpus) {
@@ -81,9 +99,12 @@ static noinline int mmio_spte_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_faul
 	u64 sptes[KVMX_MMU_MAX_LEVELS];
 	int n, i, root_level;
 	u64 gfn, gen;
+	u32 access;
 
 	n = vm->mmu->walk_lockless(vcpu, f->addr, sptes, &root_level);
-	if (n == root_level && vm->mmu->mmio_spte(vm, sptes[n - 1], &gfn, &gen)) {
+	if (n < 1)
+		return -EAGAIN;
+	if (n == root_level && vm->mmu->mmio_spte(vm, f, sptes[n - 1], &gfn, &gen, &access)) {
 		if (!kvmx_mmio_gen_valid(&vm->mmio, gen, f->gen)) {
 			kvmx_stat_inc(vcpu, mmio_spte_stale);
 			return -EAGAIN;
@@ -93,6 +114,7 @@ static noinline int mmio_spte_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_faul
 		vcpu->last_mmio.addr = f->addr & PAGE_MASK;
 		vcpu->last_mmio.gfn = f->gfn;
 		vcpu->last_mmio.gen = f->gen;
+		vcpu->last_mmio.access = access;
 		return 1;
 	}
 	if (!f->rsvd || !vm->mmu->spte_rsvd(vm, sptes[n - 1]))
@@ -116,6 +138,19 @@ static noinline int mmio_spte_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_faul
 }
 
 /*
+ * Whether rights @access (KVMX_ACC_*) allow the access that faulted with
+ * @error_code.  A supervisor write to a read-only page (allowed when
+ * CR0.WP=0) is not: the normal path, which walks the guest's tables,
+ * decides that one.
+ */
+static bool access_allowed(u32 access, u32 error_code)
+{
+	if ((error_code & KVMX_PFERR_W) && !(access & KVMX_ACC_W))
+		return false;
+	return !(error_code & KVMX_PFERR_U) || (access & KVMX_ACC_U);
+}
+
+/*
  * The MMIO fast path (seed 000): @f->addr is known to be MMIO without a
  * memslot search, from the vCPU's last-MMIO cache (the same page at the
  * same generation) or from a current MMIO SPTE found by a lockless walk;
@@ -128,7 +163,8 @@ static int mmio_spte_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	int r;
 
 	if (vcpu->last_mmio.valid && vcpu->last_mmio.addr == (f->addr & PAGE_MASK) &&
-	    vcpu->last_mmio.gen == f->gen && !(f->gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS)) {
+	    vcpu->last_mmio.gen == f->gen && !(f->gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS) &&
+	    access_allowed(vcpu->last_mmio.access, f->error_code)) {
 		f->gfn = vcpu->last_mmio.gfn;
 	} else {
 		r = mmio_spte_walk(vcpu, f);
@@ -154,9 +190,18 @@ static int slow_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		trace_kvmx_mmio_fault(vcpu, f->gpa, false);
 		return kvmx_mmio_fault(vcpu, f->gpa, true);
 	case KVMX_FAULT_RO_WRITE:
+	case KVMX_FAULT_EMULATE:
+		/* The emulator writes what lies in RAM there itself. */
 		return kvmx_mmio_fault(vcpu, f->gpa, false);
 	case KVMX_FAULT_NOMEM:
 		return -ENOMEM;
+	case KVMX_FAULT_GUEST:
+		kvmx_stat_inc(vcpu, pf_guest);
+		return 1;
+	case KVMX_FAULT_RETRY:
+		return 1;
+	case KVMX_FAULT_EXIT:
+		return 0;
 	default:
 		return kvmx_refuse(-EFAULT, "KVM_RUN", "gpa 0x%llx: its slot's user memory is gone",
 				   f->gpa);

@@ -2,9 +2,8 @@
 /*
  * The MMU interface: the one set of calls the vCPU, exit, memslot and VM
  * code make, without knowing which MMU a VM has.  A VM's MMU is chosen
- * when the VM is created (vm->mmu) and never changes.  Today one MMU sits
- * behind it, the TDP MMU on EPT (tdp.c); shadow paging is to be the second
- * (issue 11).
+ * before its first vCPU (vm->mmu) and never changes after.  Two MMUs sit
+ * behind it: the TDP MMU on EPT (tdp.c) and shadow paging (shadow.c).
  *
  * A fault travels through the fault path as one struct kvmx_page_fault,
  * modelled on KVM's struct kvm_page_fault: the exit fills in what the CPU
@@ -26,11 +25,15 @@ enum kvmx_fault {
 	KVMX_FAULT_RO_WRITE,	/* a write to a read-only slot: MMIO, not cached */
 	KVMX_FAULT_EFAULT,	/* the slot's user memory is gone: -EFAULT */
 	KVMX_FAULT_NOMEM,
+	KVMX_FAULT_GUEST,	/* the guest's own #PF: injected into the guest */
+	KVMX_FAULT_RETRY,	/* re-enter, nothing done (a race, or a zap) */
+	KVMX_FAULT_EXIT,	/* exit to user space, vcpu->run filled in */
+	KVMX_FAULT_EMULATE,	/* emulate the instruction (a write to a page table) */
 };
 
 struct kvmx_page_fault {
 	/* What the exit said; const after kvmx_mmu_page_fault() starts. */
-	u64 addr;		/* the faulting address: a guest-physical one on EPT */
+	u64 addr;		/* the faulting address: guest-physical on EPT, linear on shadow */
 	u32 error_code;		/* KVMX_PFERR_*; RSVD: a misconfigured entry (EPT) */
 	bool write;		/* from error_code */
 	bool rsvd;		/* from error_code: the entry may be an MMIO SPTE */
@@ -55,8 +58,28 @@ struct kvmx_mmu_ops {
 	int (*init)(struct kvmx_vm *vm);
 	/* Frees everything; no vCPU runs. */
 	void (*destroy)(struct kvmx_vm *vm);
-	/* Points the vCPU's VMCS at the MMU's tables (the VMCS is loaded). */
+	/*
+	 * Sets up a new vCPU's VMCS for this MMU (the VMCS is loaded): the
+	 * controls it needs, the CR0/CR4 bits it owns, and a pointer to its
+	 * tables.
+	 */
 	void (*load)(struct kvmx_vcpu *vcpu);
+	/*
+	 * Optional (NULL: nothing to do).  @vcpu_destroy: the vCPU goes.
+	 * @reload: on the vCPU's thread before every entry, preemptible:
+	 * make sure the VMCS points at tables for the guest's paging state
+	 * now; returns 1 to enter, 0 to exit to user space (run filled in),
+	 * or a negative errno.  @cr_changed: the guest's CR0, CR4 or EFER
+	 * changed (the VMCS holds the new values).  @invlpg: the guest ran
+	 * INVLPG on @la.
+	 */
+	void (*vcpu_destroy)(struct kvmx_vcpu *vcpu);
+	int (*reload)(struct kvmx_vcpu *vcpu);
+	void (*cr_changed)(struct kvmx_vcpu *vcpu);
+	void (*invlpg)(struct kvmx_vcpu *vcpu, u64 la);
+	/* The guest's CR3, and a MOV to CR3 (the value is checked already). */
+	u64 (*get_cr3)(struct kvmx_vcpu *vcpu);
+	void (*set_cr3)(struct kvmx_vcpu *vcpu, u64 cr3);
 	/* Whether @f may have come from an MMIO SPTE of the VM's flavour. */
 	bool (*may_be_mmio_spte)(const struct kvmx_vm *vm, const struct kvmx_page_fault *f);
 	/* The normal path: resolve @f->addr, fill in @f, set @f->result. */
@@ -70,11 +93,13 @@ struct kvmx_mmu_ops {
 	int (*walk_lockless)(struct kvmx_vcpu *vcpu, u64 addr,
 			     u64 sptes[KVMX_MMU_MAX_LEVELS], int *root_level);
 	/*
-	 * Whether @spte, a leaf, is one of the VM's MMIO SPTEs; if so, the
-	 * gfn and the generation bits it holds.  The MMIO fast path shared by
-	 * every MMU knows no SPTE layout but through this.
+	 * Whether @spte, a leaf, is one of the VM's MMIO SPTEs that allows
+	 * the access of @f; if so, the gfn, the generation bits and the
+	 * guest's access rights (KVMX_ACC_*) it holds.  The MMIO fast path
+	 * shared by every MMU knows no SPTE layout but through this.
 	 */
-	bool (*mmio_spte)(const struct kvmx_vm *vm, u64 spte, u64 *gfn, u64 *gen);
+	bool (*mmio_spte)(const struct kvmx_vm *vm, const struct kvmx_page_fault *f, u64 spte,
+			  u64 *gfn, u64 *gen, u32 *access);
 	/*
 	 * Whether @spte, the last entry a lockless walk met for a
 	 * reserved-bit fault, would still raise one.  If not, it changed
@@ -97,11 +122,19 @@ struct kvmx_mmu_ops {
 };
 
 extern const struct kvmx_mmu_ops kvmx_tdp_mmu_ops;
+extern const struct kvmx_mmu_ops kvmx_shadow_mmu_ops;
+
+/* shadow.c: whether this host can run shadow VMs, and cache MMIO in them. */
+bool kvmx_shadow_supported(void);
+bool kvmx_shadow_mmio_supported(void);
 
 /* KVM_CHECK_EXTENSION(KVMX_CAP_MMU): the MMUs offered, 1 << KVMX_MMU_*. */
 u32 kvmx_mmus_offered(void);
 
-/* Sets up a new VM's MMU, EPT; undone by kvmx_mmu_destroy(). */
+/*
+ * Sets up a new VM's MMU: EPT, or shadow paging when the module parameter
+ * ept is off; undone by kvmx_mmu_destroy().
+ */
 int kvmx_mmu_init(struct kvmx_vm *vm);
 void kvmx_mmu_destroy(struct kvmx_vm *vm);
 
@@ -115,6 +148,39 @@ int kvmx_mmu_choose(struct kvmx_vm *vm, u64 which);
 static inline void kvmx_mmu_load(struct kvmx_vcpu *vcpu)
 {
 	vcpu->vm->mmu->load(vcpu);
+}
+
+static inline void kvmx_mmu_vcpu_destroy(struct kvmx_vcpu *vcpu)
+{
+	if (vcpu->vm->mmu->vcpu_destroy)
+		vcpu->vm->mmu->vcpu_destroy(vcpu);
+}
+
+static inline int kvmx_mmu_reload(struct kvmx_vcpu *vcpu)
+{
+	return vcpu->vm->mmu->reload ? vcpu->vm->mmu->reload(vcpu) : 1;
+}
+
+static inline void kvmx_mmu_cr_changed(struct kvmx_vcpu *vcpu)
+{
+	if (vcpu->vm->mmu->cr_changed)
+		vcpu->vm->mmu->cr_changed(vcpu);
+}
+
+static inline void kvmx_mmu_invlpg(struct kvmx_vcpu *vcpu, u64 la)
+{
+	if (vcpu->vm->mmu->invlpg)
+		vcpu->vm->mmu->invlpg(vcpu, la);
+}
+
+static inline u64 kvmx_mmu_get_cr3(struct kvmx_vcpu *vcpu)
+{
+	return vcpu->vm->mmu->get_cr3(vcpu);
+}
+
+static inline void kvmx_mmu_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
+{
+	vcpu->vm->mmu->set_cr3(vcpu, cr3);
 }
 
 /*

@@ -3,8 +3,8 @@
  * Shadow-paging SPTEs: the entries of the page tables kvmx builds for the
  * CPU when a VM has no EPT.  Pure code (kvmx/types.h only), unit-tested
  * in tests/unit/shadow_spte_test.cc; the shadow MMU is to use nothing but
- * these helpers to make and read its entries.  Not yet used by the module:
- * the shadow MMU itself is still to come (issue 11).
+ * these helpers to make and read its entries (mmu/shadow.c; the tables on
+ * the way to a leaf are computed by mmu/shadow_path.h).
  *
  * A shadow SPTE has the x86 page-table format (4-level or PAE), so the
  * CPU walks it in the guest's place.  kvmx keeps four kinds of leaf, told
@@ -56,6 +56,13 @@
 #define KVMX_SPT_XD		KVMX_BIT(63)
 #define KVMX_SPT_MMIO_MARK	KVMX_BIT(11)
 #define KVMX_SPT_RSVD_BIT	KVMX_BIT(51)
+/*
+ * Bit 9, ignored by the CPU in every paging mode (bits 62:52 are reserved
+ * in PAE entries, so not those): kvmx's "host writable" mark on a RAM leaf
+ * whose page was pinned for writing (W may be taken away to catch a
+ * write, HW stays, so the page is unpinned dirty).
+ */
+#define KVMX_SPT_HOST_WRITABLE	KVMX_BIT(9)
 /* Page frames kvmx maps (below the reserved bit) and gfns it records. */
 #define KVMX_SPT_PFN_MASK	KVMX_GENMASK(50, 12)
 #define KVMX_SPT_MAX_MMIO_GFN	(KVMX_SPT_PFN_MASK >> 12)

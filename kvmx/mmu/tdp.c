@@ -432,12 +432,14 @@ static int tdp_walk_lockless(struct kvmx_vcpu *vcpu, u64 gpa, u64 sptes[KVMX_MMU
 	return n;
 }
 
-static bool tdp_mmio_spte(const struct kvmx_vm *vm, u64 spte, u64 *gfn, u64 *gen)
+static bool tdp_mmio_spte(const struct kvmx_vm *vm, const struct kvmx_page_fault *f, u64 spte,
+			  u64 *gfn, u64 *gen, u32 *access)
 {
 	if (!kvmx_spte_is_mmio(&vm->mmio, spte))
 		return false;
 	*gfn = kvmx_spte_mmio_gfn(spte);
 	*gen = kvmx_spte_mmio_gen(spte);
+	*access = ~0U;	/* guest-physical: no guest rights to check */
 	return true;
 }
 
@@ -450,6 +452,17 @@ static bool tdp_spte_rsvd(const struct kvmx_vm *vm, u64 spte)
 static void tdp_load(struct kvmx_vcpu *vcpu)
 {
 	vmcs_write(EPT_POINTER, vcpu->vm->tdp.eptp);
+}
+
+/* With EPT the guest owns CR3: it lives in the VMCS. */
+static u64 tdp_get_cr3(struct kvmx_vcpu *vcpu)
+{
+	return vmcs_read(GUEST_CR3);
+}
+
+static void tdp_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
+{
+	vmcs_write(GUEST_CR3, cr3);
 }
 
 /*
@@ -482,6 +495,8 @@ const struct kvmx_mmu_ops kvmx_tdp_mmu_ops = {
 	.init = tdp_init,
 	.destroy = tdp_destroy,
 	.load = tdp_load,
+	.get_cr3 = tdp_get_cr3,
+	.set_cr3 = tdp_set_cr3,
 	.may_be_mmio_spte = tdp_may_be_mmio_spte,
 	.spte_rsvd = tdp_spte_rsvd,
 	.page_fault = tdp_page_fault,

@@ -139,7 +139,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		 * on the IVT), but VM entry refuses one there: drop it, as
 		 * KVM's kvm_inject_exception() does.
 		 */
-		if (!(kvmx_get_cr0() & X86_CR0_PE))
+		if (!(kvmx_get_cr0(vcpu) & X86_CR0_PE))
 			info &= ~INTR_INFO_DELIVER_CODE;
 		if (info & INTR_INFO_DELIVER_CODE)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->reinject_error);
@@ -153,7 +153,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		if (exception_is_fault(vcpu->exception.vector))
 			vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) | X86_EFLAGS_RF);
 		/* Real mode delivers no error code. */
-		if (vcpu->exception.has_error && (kvmx_get_cr0() & X86_CR0_PE)) {
+		if (vcpu->exception.has_error && (kvmx_get_cr0(vcpu) & X86_CR0_PE)) {
 			info |= INTR_INFO_DELIVER_CODE;
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->exception.error);
 		}
@@ -313,6 +313,15 @@ static int handle_exception(struct kvmx_vcpu *vcpu)
 		return 1;
 	if (vector == UD_VECTOR)
 		return handle_ud_exception(vcpu);
+	/* Only a shadow MMU intercepts #PF: the address is linear, in the qualification. */
+	if (vector == PF_VECTOR) {
+		struct kvmx_page_fault f = {
+			.addr = vcpu->exit_qual,
+			.error_code = vmcs_read(VM_EXIT_INTR_ERROR_CODE),
+		};
+
+		return kvmx_mmu_page_fault(vcpu, &f);
+	}
 	if (vector != DB_VECTOR && vector != AC_VECTOR)
 		return internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
 	/* Reflect it: kvmx intercepts #DB and #AC only to stop event loops. */
@@ -393,12 +402,24 @@ static int set_cr0_checked(struct kvmx_vcpu *vcpu, unsigned long cr0)
 	if (cr0 >> 32 || ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
 	    ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD)))
 		return -EINVAL;
-	if ((cr0 & X86_CR0_PG) && (efer & EFER_LME) && !(kvmx_get_cr4() & X86_CR4_PAE))
+	if ((cr0 & X86_CR0_PG) && (efer & EFER_LME) && !(kvmx_get_cr4(vcpu) & X86_CR4_PAE))
 		return -EINVAL;
 	if (!(cr0 & X86_CR0_PG) && long_mode_active())
 		return -EINVAL;
 	kvmx_set_cr0(vcpu, cr0);
 	return 0;
+}
+
+/*
+ * MOV to CR3: in long mode the bits above MAXPHYADDR are reserved (bit 63
+ * too, without PCIDs, which kvmx does not offer).  Outside long mode only
+ * the bits the CPU uses are kept; the PAE PDPTEs are not checked (yet).
+ */
+static bool cr3_valid(struct kvmx_vcpu *vcpu, unsigned long cr3)
+{
+	if (!long_mode_active() && !(vmcs_read(GUEST_IA32_EFER) & EFER_LMA))
+		return !(cr3 >> 32);
+	return !(cr3 >> boot_cpu_data.x86_phys_bits);
 }
 
 static int handle_cr(struct kvmx_vcpu *vcpu)
@@ -432,18 +453,29 @@ static int handle_cr(struct kvmx_vcpu *vcpu)
 			}
 			return 1;
 		}
-		if (cr != 0 && cr != 4)
+		/* CR3 exits only under shadow paging. */
+		if (cr == 3) {
+			if (!cr3_valid(vcpu, val))
+				return inject_gp(vcpu);
+			kvmx_mmu_set_cr3(vcpu, val);
+		}
+		if (cr != 0 && cr != 3 && cr != 4)
 			break;
 		skip_instruction(vcpu);
 		return 1;
-	case 1:	/* MOV from CR: only CR8 exits */
+	case 1:	/* MOV from CR: CR8, and CR3 under shadow paging */
+		if (cr == 3) {
+			set_reg(vcpu, reg, kvmx_mmu_get_cr3(vcpu));
+			skip_instruction(vcpu);
+			return 1;
+		}
 		if (cr != 8)
 			break;
 		set_reg(vcpu, reg, vcpu->apic ? kvmx_lapic_get_cr8(vcpu) : vcpu->cr8);
 		skip_instruction(vcpu);
 		return 1;
 	case 3:	/* LMSW: cannot clear PE */
-		val = (kvmx_get_cr0() & ~0xeUL) | ((q >> 16) & 0xf);
+		val = (kvmx_get_cr0(vcpu) & ~0xeUL) | ((q >> 16) & 0xf);
 		if (set_cr0_checked(vcpu, val))
 			return inject_gp(vcpu);
 		skip_instruction(vcpu);
@@ -459,7 +491,7 @@ static int handle_dr(struct kvmx_vcpu *vcpu)
 	unsigned long val;
 
 	if (dr == 4 || dr == 5) {
-		if (kvmx_get_cr4() & X86_CR4_DE)
+		if (kvmx_get_cr4(vcpu) & X86_CR4_DE)
 			return inject_ud(vcpu);
 		dr += 2;
 	}
@@ -837,6 +869,14 @@ static int handle_ept_misconfig(struct kvmx_vcpu *vcpu)
 	return kvmx_mmu_page_fault(vcpu, &f);
 }
 
+/* INVLPG exits only under shadow paging. */
+static int handle_invlpg(struct kvmx_vcpu *vcpu)
+{
+	kvmx_mmu_invlpg(vcpu, vcpu->exit_qual);
+	skip_instruction(vcpu);
+	return 1;
+}
+
 static int handle_ud(struct kvmx_vcpu *vcpu)
 {
 	return inject_ud(vcpu);
@@ -909,6 +949,7 @@ static int (*const exit_handlers[])(struct kvmx_vcpu *vcpu) = {
 	[EXIT_REASON_INTERRUPT_WINDOW] = handle_interrupt_window,
 	[EXIT_REASON_CPUID] = handle_cpuid,
 	[EXIT_REASON_HLT] = handle_hlt,
+	[EXIT_REASON_INVLPG] = handle_invlpg,
 	[EXIT_REASON_INVD] = handle_nop,
 	[EXIT_REASON_RDPMC] = handle_ud,
 	[EXIT_REASON_VMCALL] = handle_vmcall,

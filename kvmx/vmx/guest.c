@@ -16,6 +16,7 @@
 #include "vmcs.h"
 #include "guest.h"
 #include "../kvmx.h"
+#include "../mmu/mmu.h"
 
 /* Copies @len bytes (not crossing a page) at @gpa; 0 or -EFAULT. */
 static int access_page(struct kvmx_vm *vm, u64 gpa, void *buf, unsigned int len, bool write)
@@ -116,7 +117,7 @@ void kvmx_walk_cfg_read(struct kvmx_vcpu *vcpu, struct kvmx_walk_cfg *cfg)
 	int i;
 
 	*cfg = (struct kvmx_walk_cfg){
-		.cr0 = kvmx_get_cr0(),
+		.cr0 = kvmx_get_cr0(vcpu),
 		.efer = vmcs_read(GUEST_IA32_EFER),
 		.maxphyaddr = boot_cpu_data.x86_phys_bits,
 		.gbpages = boot_cpu_has(X86_FEATURE_GBPAGES),
@@ -124,8 +125,8 @@ void kvmx_walk_cfg_read(struct kvmx_vcpu *vcpu, struct kvmx_walk_cfg *cfg)
 	/* Without paging the walker needs nothing else: save the VMREADs. */
 	if (!(cfg->cr0 & X86_CR0_PG))
 		return;
-	cfg->cr3 = vmcs_read(GUEST_CR3);
-	cfg->cr4 = kvmx_get_cr4();
+	cfg->cr3 = kvmx_mmu_get_cr3(vcpu);
+	cfg->cr4 = kvmx_get_cr4(vcpu);
 	cfg->rflags = vmcs_read(GUEST_RFLAGS);
 	cfg->cpl = kvmx_guest_cpl();
 	if ((cfg->cr4 & X86_CR4_PAE) && !(cfg->efer & EFER_LMA))

@@ -17,6 +17,7 @@
 #include "vmcs.h"
 #include "../kvmx.h"
 #include "../irq/irq.h"
+#include "../mmu/mmu.h"
 
 #define EFER_VALID	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
@@ -41,7 +42,7 @@ static void set_long_mode(bool lma)
 /* The caller checked @cr0 for what would raise #GP. */
 void kvmx_set_cr0(struct kvmx_vcpu *vcpu, unsigned long cr0)
 {
-	unsigned long old = kvmx_get_cr0();
+	unsigned long old = kvmx_get_cr0(vcpu);
 
 	if (vmcs_read(GUEST_IA32_EFER) & EFER_LME) {
 		if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG))
@@ -50,8 +51,12 @@ void kvmx_set_cr0(struct kvmx_vcpu *vcpu, unsigned long cr0)
 			set_long_mode(false);
 	}
 	vmcs_write(CR0_READ_SHADOW, cr0);
-	/* With unrestricted guest, PE and PG may be 0; NE must stay 1. */
+	/*
+	 * With unrestricted guest, PE and PG may be 0; NE must stay 1.  A
+	 * shadow MMU then puts in what the CPU needs (cr_changed).
+	 */
 	vmcs_write(GUEST_CR0, (cr0 | X86_CR0_NE) & ~(X86_CR0_CD | X86_CR0_NW));
+	kvmx_mmu_cr_changed(vcpu);
 }
 
 /* Returns -EINVAL for a value that would raise #GP. */
@@ -65,6 +70,7 @@ int kvmx_set_cr4(struct kvmx_vcpu *vcpu, unsigned long cr4)
 		return -EINVAL;
 	vmcs_write(CR4_READ_SHADOW, cr4);
 	vmcs_write(GUEST_CR4, cr4 | X86_CR4_VMXE);
+	kvmx_mmu_cr_changed(vcpu);
 	return 0;
 }
 
@@ -76,10 +82,11 @@ int kvmx_set_efer(struct kvmx_vcpu *vcpu, u64 efer)
 	if (efer & ~EFER_VALID)
 		return -EINVAL;
 	/* LME cannot change while paging is on. */
-	if ((kvmx_get_cr0() & X86_CR0_PG) && ((efer ^ old) & EFER_LME))
+	if ((kvmx_get_cr0(vcpu) & X86_CR0_PG) && ((efer ^ old) & EFER_LME))
 		return -EINVAL;
 	vmcs_write(GUEST_IA32_EFER, efer);
 	set_long_mode(efer & EFER_LMA);
+	kvmx_mmu_cr_changed(vcpu);
 	return 0;
 }
 
@@ -193,10 +200,10 @@ void kvmx_get_sregs(struct kvmx_vcpu *vcpu, struct kvm_sregs *s)
 	s->gdt.limit = vmcs_read(GUEST_GDTR_LIMIT);
 	s->idt.base = vmcs_read(GUEST_IDTR_BASE);
 	s->idt.limit = vmcs_read(GUEST_IDTR_LIMIT);
-	s->cr0 = kvmx_get_cr0();
+	s->cr0 = kvmx_get_cr0(vcpu);
 	s->cr2 = vcpu->cr2;
-	s->cr3 = vmcs_read(GUEST_CR3);
-	s->cr4 = kvmx_get_cr4();
+	s->cr3 = kvmx_mmu_get_cr3(vcpu);
+	s->cr4 = kvmx_get_cr4(vcpu);
 	s->cr8 = vcpu->apic ? kvmx_lapic_get_cr8(vcpu) : vcpu->cr8;
 	s->efer = vmcs_read(GUEST_IA32_EFER);
 	s->apic_base = vcpu->apic_base;
@@ -210,7 +217,7 @@ static void load_pdptrs(struct kvmx_vcpu *vcpu)
 	u64 pdpte[4] = {};
 	int i;
 
-	kvmx_read_guest(vcpu->vm, vmcs_read(GUEST_CR3) & ~0x1fUL, pdpte, sizeof(pdpte));
+	kvmx_read_guest(vcpu->vm, kvmx_mmu_get_cr3(vcpu) & ~0x1fUL, pdpte, sizeof(pdpte));
 	for (i = 0; i < 4; i++)
 		vmcs_write(GUEST_PDPTR0 + 2 * i, pdpte[i]);
 }
@@ -244,7 +251,7 @@ int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *s)
 	vmcs_write(GUEST_GDTR_BASE, s->gdt.base);
 	vmcs_write(GUEST_GDTR_LIMIT, s->gdt.limit);
 	vcpu->cr2 = s->cr2;
-	vmcs_write(GUEST_CR3, s->cr3);
+	kvmx_mmu_set_cr3(vcpu, s->cr3);
 	vcpu->cr8 = s->cr8 & 0xf;
 	vmcs_write(GUEST_IA32_EFER, s->efer);
 	set_long_mode(s->efer & EFER_LMA);
@@ -265,6 +272,8 @@ int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *s)
 
 	if ((s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) && !(s->efer & EFER_LMA))
 		load_pdptrs(vcpu);
+	/* After the PDPTEs, which a shadow MMU reads too. */
+	kvmx_mmu_cr_changed(vcpu);
 
 	vcpu->irq = -1;
 	for (i = 0; i < 256; i++) {

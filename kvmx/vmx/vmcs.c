@@ -259,7 +259,7 @@ static void setup_guest_state(struct kvmx_vcpu *vcpu)
 	vmcs_write(GUEST_RFLAGS, X86_EFLAGS_FIXED);
 	kvmx_set_cr0(vcpu, X86_CR0_ET | X86_CR0_CD | X86_CR0_NW);
 	kvmx_set_cr4(vcpu, 0);
-	vmcs_write(GUEST_CR3, 0);
+	kvmx_mmu_set_cr3(vcpu, 0);
 	vmcs_write(GUEST_IA32_EFER, 0);
 	vmcs_write(GUEST_IA32_PAT, 0x0007040600070406ULL);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
@@ -322,9 +322,12 @@ void kvmx_vmcs_setup(struct kvmx_vcpu *vcpu)
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
-	vmcs_write(CR0_GUEST_HOST_MASK, c->cr0_host_owned);
-	vmcs_write(CR4_GUEST_HOST_MASK, c->cr4_host_owned);
+	/* The MMU may take more CR0/CR4 bits (shadow paging owns PG, CR4.PAE, ...). */
+	vcpu->cr0_host_owned = c->cr0_host_owned;
+	vcpu->cr4_host_owned = c->cr4_host_owned;
 	kvmx_mmu_load(vcpu);
+	vmcs_write(CR0_GUEST_HOST_MASK, vcpu->cr0_host_owned);
+	vmcs_write(CR4_GUEST_HOST_MASK, vcpu->cr4_host_owned);
 	vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
 	setup_host_state();
 	setup_guest_state(vcpu);

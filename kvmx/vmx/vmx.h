@@ -6,6 +6,7 @@
 #include <linux/seq_file.h>
 #include "caps.h"
 #include "vmcs.h"
+#include "../kvmx.h"
 
 /* Decoded on load from the boot CPU; every online CPU was checked to match. */
 extern struct kvmx_vmx_caps kvmx_vmx;
@@ -51,16 +52,16 @@ int kvmx_set_cr4(struct kvmx_vcpu *vcpu, unsigned long cr4);
 int kvmx_set_efer(struct kvmx_vcpu *vcpu, u64 efer);
 
 /* CR0 and CR4 as the guest sees them: host-owned bits from the read shadows. */
-static inline unsigned long kvmx_get_cr0(void)
+static inline unsigned long kvmx_get_cr0(struct kvmx_vcpu *vcpu)
 {
-	unsigned long mask = kvmx_vmcs_config.cr0_host_owned;
+	unsigned long mask = vcpu->cr0_host_owned;
 
 	return (vmcs_read(GUEST_CR0) & ~mask) | (vmcs_read(CR0_READ_SHADOW) & mask);
 }
 
-static inline unsigned long kvmx_get_cr4(void)
+static inline unsigned long kvmx_get_cr4(struct kvmx_vcpu *vcpu)
 {
-	unsigned long mask = kvmx_vmcs_config.cr4_host_owned;
+	unsigned long mask = vcpu->cr4_host_owned;
 
 	return (vmcs_read(GUEST_CR4) & ~mask) | (vmcs_read(CR4_READ_SHADOW) & mask);
 }

@@ -20,9 +20,10 @@ inline std::string module_path()
 	return options().module;
 }
 
-// Whatever a case does to the module, kvmx.ko is loaded again, with its
-// default parameters, when the guard goes out of scope, so the cases after
-// it find the state the runner set up.
+// Whatever a case does to the module, kvmx.ko is loaded again, with the
+// parameters the runner loaded it with (options().module_params: the
+// shadow phase's ept=0), when the guard goes out of scope, so the cases
+// after it find the state the runner set up.  reload() keeps them too.
 class KvmxReloadGuard {
 public:
 	KvmxReloadGuard() : path_(module_path()) {}
@@ -32,7 +33,7 @@ public:
 	{
 		if (with_params_ && module::loaded("kvmx") && module::unload("kvmx") != 0)
 			diag("could not unload kvmx.ko loaded with parameters");
-		if (!module::loaded("kvmx") && module::load(path_) != 0)
+		if (!module::loaded("kvmx") && module::load(path_, options().module_params) != 0)
 			diag("could not load kvmx.ko again after the case");
 	}
 	[[nodiscard]] const std::string &path() const { return path_; }
@@ -44,7 +45,8 @@ public:
 		if (err && err != -ENOENT)
 			return err;
 		with_params_ = true;
-		return module::load(path_, params);
+		const std::string &base = options().module_params;
+		return module::load(path_, base.empty() ? params : base + " " + params);
 	}
 
 private:

@@ -93,6 +93,8 @@ int main(int argc, char **argv)
 
 	if (const char *m = std::getenv("KVMX_MODULE"))
 		g_options.module = m;
+	if (const char *m = std::getenv("KVMX_MODULE_PARAMS"))
+		g_options.module_params = m;
 	if (const char *v = std::getenv("KVMX_SEED"); v && *v) {
 		g_options.seed = number(argv[0], v);
 		g_options.seed_given = true;

@@ -8,7 +8,9 @@
 //   --device PATH      device under test (default /dev/kvmx)
 //   --ref-device PATH  reference device for differential checks (/dev/kvm)
 //   --module PATH      kvmx.ko, for tests that load and unload it
-//                      (default: $KVMX_MODULE)
+//                      (default: $KVMX_MODULE); $KVMX_MODULE_PARAMS are the
+//                      parameters the runner loaded it with, which such a
+//                      test keeps when it loads it again
 //   --run NAME         run only case NAME;  --list  print the case names
 // Knobs of randomised and long-running tests (fuzzers, stress tests); each
 // also comes from the environment, which is how run-selftests passes them:
@@ -35,6 +37,7 @@ struct Options {
 	std::string device = "/dev/kvmx";
 	std::string ref_device = "/dev/kvm";
 	std::string module;
+	std::string module_params;	// KVMX_MODULE_PARAMS, e.g. "ept=0"
 	bool seed_given = false;
 	uint64_t seed = 0;
 	uint64_t iterations = 0;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
+#include <linux/kvmx.h>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -192,10 +193,24 @@ std::vector<uint64_t> Memslot::dirty_log()
 
 Vm::Vm(Kind kind, uint64_t extra_mem) : Vm(test::options().device, kind, extra_mem) {}
 
+namespace {
+int g_default_mmu = -1;
+} // namespace
+
+void Vm::set_default_mmu(int mmu) { g_default_mmu = mmu; }
+
+int Vm::default_mmu() { return g_default_mmu; }
+
 Vm::Vm(const std::string &device, Kind kind, uint64_t extra_mem)
 	: sys_(device), fd_(static_cast<int>(ioctl_or_throw(sys_.fd(), KVM_CREATE_VM, "KVM_CREATE_VM"))),
 	  kind_(kind)
 {
+	if (g_default_mmu >= 0 && device != test::options().ref_device) {
+		kvm_enable_cap cap{};
+		cap.cap = KVMX_CAP_MMU;
+		cap.args[0] = static_cast<uint64_t>(g_default_mmu);
+		ioctl_or_throw(fd_, KVM_ENABLE_CAP, "KVM_ENABLE_CAP(KVMX_CAP_MMU)", &cap);
+	}
 	cpuid_ = sys_.supported_cpuid();
 	if (kind == bare)
 		return;

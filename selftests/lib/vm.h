@@ -157,6 +157,11 @@ private:
 class Vm {
 public:
 	enum Kind { full, bare };
+	// The MMU (KVMX_MMU_*) every Vm made on kvmx from now on chooses with
+	// KVMX_CAP_MMU right after KVM_CREATE_VM; -1 (the default): none, the
+	// VM keeps what the module gives it.  Ignored on /dev/kvm.
+	static void set_default_mmu(int mmu);
+	[[nodiscard]] static int default_mmu();
 	// @extra_mem: allocator space after the ELF in memslot 0.
 	explicit Vm(Kind kind = full, uint64_t extra_mem = 4 * MiB);
 	explicit Vm(const std::string &device, Kind kind = full, uint64_t extra_mem = 4 * MiB);

@@ -234,4 +234,26 @@ TEST(ShadowSpte, RolesDifferInEveryField)
 	}
 }
 
+// A RAM leaf, with kvmx's host-writable mark, has no bit that a PAE
+// entry reserves (62:51): the CPU walks these leaves in PAE mode too.
+TEST(ShadowSpte, RamLeafHasNoPaeReservedBit)
+{
+	std::mt19937_64 rng(51);
+	for (int i = 0; i < 100000; i++) {
+		kvmx_spt_leaf in{};
+		in.pa = rng() & KVMX_SPT_PFN_MASK;
+		in.access = rng() & KVMX_ACC_ALL;
+		in.gpte_dirty = rng() & 1;
+		in.host_writable = rng() & 1;
+		in.write_protected = rng() & 1;
+		in.write_fault = rng() & 1;
+		in.user_fault = rng() & 1;
+		in.cr0_wp = rng() & 1;
+		in.nxe = rng() & 1;
+		uint64_t spte = kvmx_spt_ram(&in) | KVMX_SPT_HOST_WRITABLE;
+		ASSERT_EQ(spte & KVMX_GENMASK(62, 51), 0u) << std::hex << spte;
+		ASSERT_FALSE(kvmx_spt_is_mmio(spte));
+	}
+}
+
 } // namespace

@@ -32,13 +32,23 @@
  * The VM's MMU, per VM.  KVM_CHECK_EXTENSION answers the bitmask of the
  * MMUs this host offers (1 << KVMX_MMU_*); KVM_ENABLE_CAP with args[0] =
  * an MMU chooses the VM's, before its first vCPU.  Every VM starts on
- * EPT.  Shadow paging has its number but is not offered yet (the bit is
- * clear and choosing it is -EOPNOTSUPP): user space that checks the
- * bitmask keeps working when it comes.
+ * EPT, or on shadow paging when kvmx.ko was loaded with ept=0 (EPT is
+ * then not offered).
  */
 #define KVMX_CAP_MMU			(KVMX_CAP_BASE + 2)
 #define KVMX_MMU_EPT			0	/* two-dimensional paging: EPT */
 #define KVMX_MMU_SHADOW			1	/* shadow page tables, no EPT */
+
+/*
+ * KVM_EXIT_INTERNAL_ERROR suberror of a shadow-paged vCPU in a paging mode
+ * kvmx does not shadow (yet): data[0] is one of KVMX_SHADOW_MODE_*, data[1]
+ * CR0, data[2] CR4, data[3] EFER, as the guest has them.  The vCPU has not
+ * run; user space may change its state and run it again.
+ */
+#define KVMX_INTERNAL_ERROR_SHADOW_MODE	0x6b76
+#define KVMX_SHADOW_MODE_REAL		1	/* CR0.PE = 0: real mode (no vm86 yet) */
+#define KVMX_SHADOW_MODE_LME_NO_PAGING	3	/* EFER.LME with CR0.PG = 0 */
+#define KVMX_SHADOW_MODE_LA57		4	/* 5-level paging */
 
 /*
  * Debugging only, with the module parameter debug_hooks=1: write @spte,

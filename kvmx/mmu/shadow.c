@@ -1,0 +1,1324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shadow MMU: for VMs without EPT, page tables that kvmx builds in the
+ * guest's place and points the CPU at (KVM's shadow paging with ept=0).
+ *
+ * What the guest sees.  The CPU runs the guest with CR0.PG, CR0.PE and
+ * CR0.WP set and CR4.PAE set (no unrestricted guest without EPT); the
+ * guest's own CR0, CR3 and CR4 live in the read shadows and in
+ * vcpu->shadow.cr3, and every change to their paging bits, every MOV to
+ * or from CR3 and every INVLPG exits.  Every #PF exits too: kvmx walks
+ * the guest's tables (kvmx_walk(), which sets A and D as the CPU would)
+ * and either gives the guest its own #PF, with the walker's CR2 and error
+ * code, or makes the missing shadow entry.
+ *
+ * Paging modes shadowed: protected mode without paging (a linear =
+ * physical map below 4 GiB under a PAE root), 32-bit paging (4 KiB and
+ * 4 MiB pages) and PAE paging (under the same kind of PAE root), and
+ * 4-level paging (2 MiB and 1 GiB guest pages with 4 KiB shadow leaves);
+ * shadow_path.h draws the tables.  Real mode (and EFER.LME without paging,
+ * and 5-level paging) stop the vCPU with KVM_EXIT_INTERNAL_ERROR,
+ * KVMX_INTERNAL_ERROR_SHADOW_MODE (Documentation/abi.md).
+ *
+ * Shadow pages (struct kvmx_sp) are keyed by gfn and role
+ * (shadow_path.h) in a hash; a guest table that has one is
+ * write-protected: every leaf that maps its gfn is read-only (the reverse
+ * map finds them), and a guest write to it faults.  Then every shadow
+ * page of that gfn is zapped and the write goes ahead: natively, with the
+ * gfn writable again, or through the emulator when the gfn is this
+ * vCPU's own root (re-protected at once otherwise).  So a shadow page is
+ * never out of date with the guest table it shadows, and INVLPG and CR3
+ * loads need no resync: INVLPG drops one leaf and the vCPU's MMIO cache,
+ * a CR3 load picks the root for the new CR3.
+ *
+ * MMIO SPTEs (seed 000) are leaves with the reserved bit 51 set
+ * (shadow_spte.h), made when the walk ends in a gfn without a memslot and
+ * only where the host's MAXPHYADDR leaves the bit reserved.  The CPU then
+ * raises #PF with P|RSVD on every access, which kvmx_mmu_page_fault()'s
+ * fast path resolves without walking the guest's tables or the memslots.
+ * They carry the guest's W and U rights, checked by the fast path.
+ *
+ * Locking and lifetime.  vm->shadow.lock (a mutex: pinning sleeps outside
+ * it, allocation inside) protects every shadow page, the hash, the page
+ * list, the reverse map, the write-protect counts and every SPTE write.
+ * SPTEs are written with WRITE_ONCE() and read by the CPU and by the
+ * lockless walk at any time.
+ *
+ * The freeing rule: a shadow page is unlinked from every parent entry (and
+ * its own entries cleared) under the lock, and freed only after an RCU
+ * grace period (call_rcu()).  That keeps safe
+ *  - the lockless walk (shadow_walk_lockless()), which reads under
+ *    rcu_read_lock(): a table it reached cannot be freed under it;
+ *  - other CPUs in guest mode, whose TLBs and paging-structure caches may
+ *    still hold the unlinked table: a CPU is in guest mode with interrupts
+ *    off, which RCU counts as a read-side critical section, so the grace
+ *    period ends only after every such CPU left the guest, and kvmx runs
+ *    without VPIDs, so the next VM entry flushes those caches.
+ * Taking a right away from an entry that stays (write-protecting a leaf)
+ * needs the other vCPUs out of the guest before the caller relies on it:
+ * flush_remote() sends an IPI to every CPU running one of the VM's vCPUs
+ * and waits for it (which the CPU takes only after a VM exit).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/hash.h>
+#include <linux/mm.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/xarray.h>
+#include <asm/io.h>
+#include <asm/processor.h>
+#include <asm/trapnr.h>
+
+#include <linux/kvmx.h>
+
+#include "mmu.h"
+#include "shadow_path.h"
+#include "../irq/irq.h"
+#include "../vmx/vmx.h"
+#include "../vmx/vmcs.h"
+#include "../vmx/guest.h"
+#include "../stats.h"
+#include "../trace.h"
+
+#define HASH_BITS_SP	10
+#define ENTRIES		512
+
+/*
+ * bypass_guest_pf (seed 003): a guest #PF on a not-present shadow entry
+ * (error code P=0) goes straight to the guest, without a VM exit (the
+ * PFEC mask/match of the VMCS).  So a shadow entry may be left not present
+ * ("notrap", 0) only where kvmx read the guest's entry as not present in a
+ * guest table it write-protects (prefetch()); every other entry kvmx has
+ * not filled holds the "trap" value (present, bit 51 set: a reserved-bit
+ * fault that exits), told apart from MMIO SPTEs by value
+ * (shadow_spte.h).  Needs the reserved bit, like MMIO SPTEs.  Read-only
+ * after load; a VM takes it when it is created (vm->shadow.bypass).
+ */
+static bool bypass_guest_pf = true;
+module_param(bypass_guest_pf, bool, 0444);
+MODULE_PARM_DESC(bypass_guest_pf,
+		 "shadow paging: let the guest's not-present page faults bypass kvmx (default on; needs a free reserved physical-address bit)");
+
+/* SPTE bits of a non-leaf entry; a PAE root entry has P only (the rest is reserved). */
+#define SPT_TABLE_BITS	(KVMX_SPT_P | KVMX_SPT_W | KVMX_SPT_U | KVMX_SPT_A)
+
+/* A list of SPTE pointers: a shadow page's parents, a gfn's leaves. */
+struct sptep_list {
+	unsigned int n, cap;
+	u64 **p;
+};
+
+struct kvmx_sp {
+	struct hlist_node hash_link;	/* vm->shadow.hash, unless invalid */
+	struct list_head link;		/* vm->shadow.pages, unless invalid */
+	u64 *spt;			/* the table the CPU walks */
+	u64 *gfns;			/* level 1: the gfn each RAM leaf maps */
+	u64 gfn;
+	struct kvmx_spt_role role;
+	u32 role_word;
+	int root_count;			/* vCPUs whose root it is */
+	bool invalid;			/* zapped while a root: waits for its vCPUs */
+	struct sptep_list parents;	/* the entries that point at it */
+	struct rcu_head rcu;
+};
+
+static bool host_rsvd_bit_free(void)
+{
+	unsigned int maxphyaddr = 36;
+
+	if (cpuid_eax(0x80000000) >= 0x80000008)
+		maxphyaddr = cpuid_eax(0x80000008) & 0xff;
+	return kvmx_spt_has_rsvd_bit(maxphyaddr);
+}
+
+bool kvmx_shadow_supported(void)
+{
+	return true;
+}
+
+bool kvmx_shadow_mmio_supported(void)
+{
+	return host_rsvd_bit_free();
+}
+
+/* ---- small helpers ---- */
+
+static int sptep_list_add(struct sptep_list *l, u64 *sptep)
+{
+	if (l->n == l->cap) {
+		unsigned int cap = l->cap ? 2 * l->cap : 4;
+		u64 **p = krealloc_array(l->p, cap, sizeof(*p), GFP_KERNEL_ACCOUNT);
+
+		if (!p)
+			return -ENOMEM;
+		l->p = p;
+		l->cap = cap;
+	}
+	l->p[l->n++] = sptep;
+	return 0;
+}
+
+static void sptep_list_del(struct sptep_list *l, u64 *sptep)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->p[i] == sptep) {
+			l->p[i] = l->p[--l->n];
+			return;
+		}
+	}
+	WARN_ONCE(1, "kvmx: shadow SPTE %p not on its list\n", sptep);
+}
+
+static struct kvmx_sp *sp_of_table(u64 spte)
+{
+	struct page *page = pfn_to_page((spte & KVMX_SPT_PFN_MASK) >> PAGE_SHIFT);
+
+	return (struct kvmx_sp *)page_private(page);
+}
+
+static struct kvmx_sp *sp_of_sptep(u64 *sptep)
+{
+	return (struct kvmx_sp *)page_private(virt_to_page(sptep));
+}
+
+static bool is_ram_leaf(u64 spte)
+{
+	return kvmx_spt_present(spte) && !(spte & KVMX_SPT_RSVD_BIT);
+}
+
+/* A non-leaf entry that points at a shadow table (not trap, not notrap). */
+static bool is_link(u64 spte)
+{
+	return kvmx_spt_present(spte) && !(spte & KVMX_SPT_RSVD_BIT);
+}
+
+/* What an entry kvmx empties holds: trap with bypass, else not present. */
+static u64 unfilled(const struct kvmx_shadow *s)
+{
+	return kvmx_spt_unfilled(s->bypass);
+}
+
+/* Whether @sptep lies in a vCPU's PAE root (no shadow page: PDPTEs). */
+static bool in_pae_root(u64 *sptep)
+{
+	return !page_private(virt_to_page(sptep));
+}
+
+static void flush_ipi(void *unused)
+{
+}
+
+/* Sends every vCPU of @vm that runs the guest now out of it, and waits. */
+static void flush_remote(struct kvmx_vm *vm)
+{
+	/* Pairs with the smp_store_release() that publishes a new vCPU. */
+	int i, n = smp_load_acquire(&vm->nr_vcpus), self;
+	cpumask_var_t cpus;
+
+	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL)) {
+		/* Everyone, then. */
+		synchronize_rcu();
+		return;
+	}
+	/* The SPTE writes before reading where the vCPUs are: see vcpu_run(). */
+	smp_mb();
+	self = get_cpu();
+	for (i = 0; i < n; i++) {
+		int cpu = READ_ONCE(vm->vcpus[i]->guest_cpu);
+
+		if (cpu >= 0 && cpu != self)
+			cpumask_set_cpu(cpu, cpus);
+	}
+	if (!cpumask_empty(cpus))
+		smp_call_function_many(cpus, flush_ipi, NULL, true);
+	put_cpu();
+	free_cpumask_var(cpus);
+}
+
+/* Every vCPU of @vm loads a new root before its next entry. */
+static void request_reload_all(struct kvmx_vm *vm)
+{
+	/* Pairs with the smp_store_release() that publishes a new vCPU. */
+	int i, n = smp_load_acquire(&vm->nr_vcpus);
+
+	for (i = 0; i < n; i++) {
+		struct kvmx_vcpu *vcpu = vm->vcpus[i];
+		int cpu;
+
+		set_bit(KVMX_REQ_MMU_RELOAD, &vcpu->requests);
+		/* The request before reading guest_cpu; pairs with vcpu_run(). */
+		smp_mb__after_atomic();
+		cpu = READ_ONCE(vcpu->guest_cpu);
+		if (cpu >= 0 && cpu != raw_smp_processor_id())
+			smp_send_reschedule(cpu);
+	}
+}
+
+/* ---- reverse map and write protection (shadow lock held) ---- */
+
+static int rmap_add(struct kvmx_shadow *s, u64 gfn, u64 *sptep)
+{
+	struct sptep_list *l = xa_load(&s->rmap, gfn);
+	int err;
+
+	if (!l) {
+		l = kzalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
+		if (!l)
+			return -ENOMEM;
+		err = xa_err(xa_store(&s->rmap, gfn, l, GFP_KERNEL_ACCOUNT));
+		if (err) {
+			kfree(l);
+			return err;
+		}
+	}
+	return sptep_list_add(l, sptep);
+}
+
+static void rmap_del(struct kvmx_shadow *s, u64 gfn, u64 *sptep)
+{
+	struct sptep_list *l = xa_load(&s->rmap, gfn);
+
+	if (WARN_ON_ONCE(!l))
+		return;
+	sptep_list_del(l, sptep);
+	if (!l->n) {
+		xa_erase(&s->rmap, gfn);
+		kfree(l->p);
+		kfree(l);
+	}
+}
+
+/* Takes W from every leaf that maps @gfn; returns whether one had it. */
+static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn)
+{
+	struct sptep_list *l = xa_load(&s->rmap, gfn);
+	bool changed = false;
+	unsigned int i;
+
+	for (i = 0; l && i < l->n; i++) {
+		u64 spte = *l->p[i];
+
+		if (spte & KVMX_SPT_W) {
+			WRITE_ONCE(*l->p[i], spte & ~KVMX_SPT_W);
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+static unsigned long wp_count(struct kvmx_shadow *s, u64 gfn)
+{
+	void *v = xa_load(&s->wp, gfn);
+
+	return v ? xa_to_value(v) : 0;
+}
+
+/* One more shadow page shadows the guest table at @gfn; the first protects it. */
+static int wp_inc(struct kvmx_vm *vm, u64 gfn)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+	unsigned long n = wp_count(s, gfn);
+	int err;
+
+	err = xa_err(xa_store(&s->wp, gfn, xa_mk_value(n + 1), GFP_KERNEL_ACCOUNT));
+	if (err)
+		return err;
+	if (!n && rmap_write_protect(s, gfn))
+		flush_remote(vm);
+	return 0;
+}
+
+static void wp_dec(struct kvmx_shadow *s, u64 gfn)
+{
+	unsigned long n = wp_count(s, gfn);
+
+	if (WARN_ON_ONCE(!n))
+		return;
+	if (n == 1)
+		xa_erase(&s->wp, gfn);
+	else
+		xa_store(&s->wp, gfn, xa_mk_value(n - 1), GFP_NOWAIT);
+}
+
+/* ---- shadow pages ---- */
+
+static void sp_free_rcu(struct rcu_head *head)
+{
+	struct kvmx_sp *sp = container_of(head, struct kvmx_sp, rcu);
+
+	free_page((unsigned long)sp->spt);
+	kfree(sp->gfns);
+	kfree(sp->parents.p);
+	kfree(sp);
+	atomic_long_dec(&kvmx_counts.shadow_pages);
+}
+
+static void unpin_leaf(struct kvmx_vm *vm, u64 spte)
+{
+	struct page *page = pfn_to_page((spte & KVMX_SPT_PFN_MASK) >> PAGE_SHIFT);
+
+	unpin_user_pages_dirty_lock(&page, 1, spte & KVMX_SPT_HOST_WRITABLE);
+	atomic_long_dec(&kvmx_counts.pinned_pages);
+	kvmx_vm_stat_dec(vm, pages_pinned);
+}
+
+/* Drops the leaf at @sptep (level 1 of @sp): unpin, reverse map, clear. */
+static void drop_leaf(struct kvmx_vm *vm, struct kvmx_sp *sp, u64 *sptep)
+{
+	u64 spte = *sptep;
+
+	if (is_ram_leaf(spte)) {
+		rmap_del(&vm->shadow, sp->gfns[sptep - sp->spt], sptep);
+		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
+		unpin_leaf(vm, spte);
+	} else if (spte != unfilled(&vm->shadow)) {
+		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
+	}
+}
+
+static void zap_sp(struct kvmx_vm *vm, struct kvmx_sp *sp);
+
+/* Unlinks the child table that the non-leaf entry @sptep points at. */
+static void drop_link(struct kvmx_vm *vm, u64 *sptep)
+{
+	u64 spte = *sptep;
+	struct kvmx_sp *child;
+
+	if (!is_link(spte))
+		return;
+	child = sp_of_table(spte);
+	/* A PDPTE cannot hold the trap value (VM entry would fail). */
+	WRITE_ONCE(*sptep, in_pae_root(sptep) ? 0 : unfilled(&vm->shadow));
+	sptep_list_del(&child->parents, sptep);
+	/* An orphan shadows nothing the CPU can reach: zap it (depth <= 3). */
+	if (!child->parents.n && !child->root_count)
+		zap_sp(vm, child);
+}
+
+static void clear_entries(struct kvmx_vm *vm, struct kvmx_sp *sp)
+{
+	unsigned int i;
+
+	for (i = 0; i < ENTRIES; i++) {
+		if (sp->role.level == 1)
+			drop_leaf(vm, sp, &sp->spt[i]);
+		else
+			drop_link(vm, &sp->spt[i]);
+	}
+}
+
+/*
+ * Zaps @sp: no entry points at it any more, its own entries are cleared,
+ * its gfn loses this page's write protection, and it is freed after a
+ * grace period, or, while it is a vCPU's root, when the last such vCPU
+ * has loaded another (vcpu_drop_root()).
+ */
+static void zap_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+
+	while (sp->parents.n) {
+		u64 *sptep = sp->parents.p[--sp->parents.n];
+
+		/*
+		 * A PAE root's entry becomes not present, which with bypass
+		 * would send the guest's next access there to the guest as its
+		 * own #PF: every vCPU fills its PAE root again before entry.
+		 */
+		if (in_pae_root(sptep)) {
+			WRITE_ONCE(*sptep, 0);
+			request_reload_all(vm);
+		} else {
+			WRITE_ONCE(*sptep, unfilled(s));
+		}
+	}
+	clear_entries(vm, sp);
+	hlist_del(&sp->hash_link);
+	list_del(&sp->link);
+	s->nr_pages--;
+	if (!sp->role.direct)
+		wp_dec(s, sp->gfn);
+	if (sp->root_count) {
+		sp->invalid = true;
+		request_reload_all(vm);
+		return;
+	}
+	call_rcu(&sp->rcu, sp_free_rcu);
+}
+
+static struct hlist_head *bucket(struct kvmx_shadow *s, u64 gfn)
+{
+	return &s->hash[hash_64(gfn, HASH_BITS_SP)];
+}
+
+/*
+ * A new shadow page's entries, before anything links it (bypass only):
+ * notrap where the guest's entry is not present, trap everywhere else.
+ * The guest table is write-protected already (wp_inc(), after which no
+ * vCPU writes it without an exit), so what is read here stays true until
+ * a write zaps the page.  Guests with 64-bit entries only; a 32-bit
+ * guest's tables, direct pages, and tables that cannot be read are all
+ * trap (always correct, only slower).
+ */
+static void prefetch_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
+{
+	u64 *gpt = NULL;
+	unsigned int i;
+
+	if (!vm->shadow.bypass)
+		return;
+	if (!sp->role.direct && sp->role.guest_levels != KVMX_SPT_GUEST_32BIT) {
+		gpt = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+		if (gpt && kvmx_read_guest(vm, sp->gfn << PAGE_SHIFT, gpt, PAGE_SIZE)) {
+			kfree(gpt);
+			gpt = NULL;
+		}
+	}
+	for (i = 0; i < ENTRIES; i++)
+		sp->spt[i] = gpt ? kvmx_spt_prefetch(gpt[i], true) : kvmx_spt_trap();
+	kfree(gpt);
+}
+
+/* The shadow page for (@gfn, @role), made if there is none; NULL: no memory. */
+static struct kvmx_sp *get_sp(struct kvmx_vm *vm, u64 gfn, const struct kvmx_spt_role *role)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+	u32 word = kvmx_spt_role_word(role);
+	struct kvmx_sp *sp;
+
+	hlist_for_each_entry(sp, bucket(s, gfn), hash_link)
+		if (sp->gfn == gfn && sp->role_word == word)
+			return sp;
+
+	sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
+	if (!sp)
+		return NULL;
+	sp->spt = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (role->level == 1)
+		sp->gfns = kcalloc(ENTRIES, sizeof(u64), GFP_KERNEL_ACCOUNT);
+	if (!sp->spt || (role->level == 1 && !sp->gfns) ||
+	    (!role->direct && wp_inc(vm, gfn))) {
+		free_page((unsigned long)sp->spt);
+		kfree(sp->gfns);
+		kfree(sp);
+		return NULL;
+	}
+	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
+	sp->gfn = gfn;
+	sp->role = *role;
+	sp->role_word = word;
+	prefetch_sp(vm, sp);
+	hlist_add_head(&sp->hash_link, bucket(s, gfn));
+	list_add(&sp->link, &s->pages);
+	s->nr_pages++;
+	atomic_long_inc(&kvmx_counts.shadow_pages);
+	return sp;
+}
+
+/* Points the entry @sptep at @child (a PAE root entry if @pae_root). */
+static int link_sp(u64 *sptep, struct kvmx_sp *child, bool pae_root)
+{
+	int err = sptep_list_add(&child->parents, sptep);
+
+	if (err)
+		return err;
+	WRITE_ONCE(*sptep, __pa(child->spt) | (pae_root ? KVMX_SPT_P : SPT_TABLE_BITS));
+	return 0;
+}
+
+static void zap_all(struct kvmx_vm *vm)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+
+	lockdep_assert_held(&s->lock);
+	while (!list_empty(&s->pages))
+		zap_sp(vm, list_first_entry(&s->pages, struct kvmx_sp, link));
+}
+
+/* Zaps every shadow page of the guest table at @gfn; returns how many. */
+static unsigned int zap_gfn(struct kvmx_vm *vm, u64 gfn)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+	unsigned int n = 0;
+	struct kvmx_sp *sp;
+
+	/* A zap may free others of the bucket: start over after each. */
+restart:
+	hlist_for_each_entry(sp, bucket(s, gfn), hash_link) {
+		if (sp->gfn == gfn && !sp->role.direct) {
+			zap_sp(vm, sp);
+			n++;
+			goto restart;
+		}
+	}
+	return n;
+}
+
+/* ---- the vCPU's root ---- */
+
+/* The guest's paging mode, KVMX_SPT_GUEST_*. */
+static int guest_levels(unsigned long cr0, unsigned long cr4, u64 efer)
+{
+	if (!(cr0 & X86_CR0_PG))
+		return KVMX_SPT_GUEST_NONE;
+	if (efer & EFER_LMA)
+		return KVMX_SPT_GUEST_LONG;
+	return (cr4 & X86_CR4_PAE) ? KVMX_SPT_GUEST_PAE : KVMX_SPT_GUEST_32BIT;
+}
+
+/*
+ * PAE paging: the guest's PDPTEs, loaded from CR3 as the CPU does on MOV
+ * to CR3 and on entering PAE paging, into the VMCS's PDPTE fields (which
+ * the CPU does not use without EPT; the walker reads them from there).
+ * Reserved bits in them are not checked (the CPU would #GP).
+ */
+static void load_guest_pdptes(struct kvmx_vcpu *vcpu)
+{
+	u64 pdpte[4] = {};
+	int i;
+
+	if (guest_levels(vmcs_read(CR0_READ_SHADOW), vmcs_read(CR4_READ_SHADOW),
+			 vmcs_read(GUEST_IA32_EFER)) != KVMX_SPT_GUEST_PAE)
+		return;
+	kvmx_read_guest(vcpu->vm, vcpu->shadow.cr3 & 0xffffffe0UL, pdpte, sizeof(pdpte));
+	for (i = 0; i < 4; i++)
+		vmcs_write(GUEST_PDPTR0 + 2 * i, pdpte[i]);
+}
+
+/* Lets go of @vcpu's root (shadow lock held). */
+static void vcpu_drop_root(struct kvmx_vcpu *vcpu)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	struct kvmx_sp *root = vcpu->shadow.root;
+	u64 *pae = vcpu->shadow.pae_root;
+	int i;
+
+	if (root) {
+		vcpu->shadow.root = NULL;
+		if (!--root->root_count && root->invalid)
+			call_rcu(&root->rcu, sp_free_rcu);
+	}
+	for (i = 0; pae && i < 4; i++)
+		drop_link(vm, &pae[i]);
+	vcpu->shadow.root_valid = false;
+}
+
+/*
+ * The four PDPTEs of @vcpu's PAE root, each pointing at the level-2 shadow
+ * page kvmx_spt_path() names for its quarter of the address space: a
+ * direct one (no paging), a quadrant of the guest's page directory
+ * (32-bit), the directory the guest's PDPTE names (PAE; none where that
+ * PDPTE is not present, so the guest gets its own #PF there).  Filled at
+ * once rather than by faults: with bypass, a not-present PDPTE would send
+ * a fault to the guest.  @role: CR0.WP and EFER.NXE.  Shadow lock held.
+ */
+static int fill_pae_root(struct kvmx_vcpu *vcpu, int levels, const struct kvmx_spt_role *wp_nxe)
+{
+	struct kvmx_spt_role role = {
+		.level = 2, .guest_levels = (u8)levels, .access = KVMX_ACC_ALL,
+		.direct = levels == KVMX_SPT_GUEST_NONE,
+		.cr0_wp = wp_nxe->cr0_wp, .nxe = wp_nxe->nxe,
+	};
+	u64 *pae = vcpu->shadow.pae_root;
+	int i, err;
+
+	for (i = 0; i < 4; i++) {
+		struct kvmx_sp *child;
+		u64 gfn;
+
+		if (levels == KVMX_SPT_GUEST_NONE) {
+			gfn = (u64)i << 18;
+		} else if (levels == KVMX_SPT_GUEST_32BIT) {
+			gfn = (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT;
+			role.quadrant = i;
+		} else {
+			u64 pdpte = vmcs_read(GUEST_PDPTR0 + 2 * i);
+
+			if (!(pdpte & KVMX_PTE_P))
+				continue;
+			gfn = (pdpte & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT;
+		}
+		child = get_sp(vcpu->vm, gfn, &role);
+		if (!child)
+			return -ENOMEM;
+		err = link_sp(&pae[i], child, true);
+		if (err) {
+			if (!child->parents.n && !child->root_count)
+				zap_sp(vcpu->vm, child);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int shadow_mode_error(struct kvmx_vcpu *vcpu, u64 what)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVMX_INTERNAL_ERROR_SHADOW_MODE;
+	run->internal.ndata = 4;
+	run->internal.data[0] = what;
+	run->internal.data[1] = vmcs_read(CR0_READ_SHADOW);
+	run->internal.data[2] = vmcs_read(CR4_READ_SHADOW);
+	run->internal.data[3] = vmcs_read(GUEST_IA32_EFER);
+	return 0;
+}
+
+/*
+ * Before every entry: a root for the guest's paging mode and CR3, unless
+ * the vCPU has a current one.  The guest's paging mode is checked here,
+ * where kvmx is about to run it: real mode and the modes not shadowed yet
+ * stop the vCPU.
+ */
+static int shadow_reload(struct kvmx_vcpu *vcpu)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	struct kvmx_shadow *s = &vm->shadow;
+	unsigned long cr0 = vmcs_read(CR0_READ_SHADOW);
+	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	struct kvmx_spt_role role = {
+		.level = 4, .guest_levels = KVMX_SPT_GUEST_LONG, .access = KVMX_ACC_ALL,
+		.cr0_wp = cr0 & X86_CR0_WP, .nxe = efer & EFER_NX,
+	};
+	struct kvmx_sp *root;
+	bool long_mode;
+	int err;
+
+	if (!test_and_clear_bit(KVMX_REQ_MMU_RELOAD, &vcpu->requests) &&
+	    vcpu->shadow.root_valid && (!vcpu->shadow.root || !vcpu->shadow.root->invalid))
+		return 1;
+	if (!(cr0 & X86_CR0_PE))
+		return shadow_mode_error(vcpu, KVMX_SHADOW_MODE_REAL);
+	if (!(cr0 & X86_CR0_PG) && (efer & EFER_LME))
+		return shadow_mode_error(vcpu, KVMX_SHADOW_MODE_LME_NO_PAGING);
+	if ((cr0 & X86_CR0_PG) && (vmcs_read(CR4_READ_SHADOW) & X86_CR4_LA57))
+		return shadow_mode_error(vcpu, KVMX_SHADOW_MODE_LA57);
+
+	long_mode = (cr0 & X86_CR0_PG) && (efer & EFER_LMA);
+	if (!long_mode && !vcpu->shadow.pae_root) {
+		/* The CPU loads PAE PDPTEs from a 32-bit CR3: below 4 GiB. */
+		struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | GFP_DMA32 | __GFP_ZERO);
+
+		if (!page)
+			return -ENOMEM;
+		vcpu->shadow.pae_root = page_address(page);
+	}
+
+	mutex_lock(&s->lock);
+	vcpu_drop_root(vcpu);
+	if (long_mode) {
+		root = get_sp(vm, (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT, &role);
+		if (!root) {
+			mutex_unlock(&s->lock);
+			return -ENOMEM;
+		}
+		root->root_count++;
+		vcpu->shadow.root = root;
+		vmcs_write(GUEST_CR3, __pa(root->spt));
+	} else {
+		err = fill_pae_root(vcpu, guest_levels(cr0, vmcs_read(CR4_READ_SHADOW), efer),
+				    &role);
+		if (err) {
+			vcpu_drop_root(vcpu);
+			mutex_unlock(&s->lock);
+			return err;
+		}
+		vmcs_write(GUEST_CR3, __pa(vcpu->shadow.pae_root));
+	}
+	vcpu->shadow.root_valid = true;
+	mutex_unlock(&s->lock);
+	return 1;
+}
+
+/* ---- the fault path ---- */
+
+/*
+ * The leaf entry for @f->addr under the vCPU's root along @step, making
+ * the shadow pages on the way (shadow lock held).  NULL: no memory, or the
+ * root went away meanwhile (retry).
+ */
+static u64 *make_path(struct kvmx_vcpu *vcpu, u64 la, const struct kvmx_spt_step *step,
+		      int root_level, int *err)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	u64 *table;
+	int level;
+
+	*err = 0;
+	if (!vcpu->shadow.root_valid)
+		return NULL;
+	if (root_level == 4) {
+		if (!vcpu->shadow.root || vcpu->shadow.root->invalid)
+			return NULL;
+		table = vcpu->shadow.root->spt;
+	} else {
+		table = vcpu->shadow.pae_root;
+	}
+	for (level = root_level; level > 1; level--) {
+		u64 *sptep = &table[kvmx_spt_index(la, level, root_level)];
+		struct kvmx_sp *child;
+
+		if (!is_link(*sptep)) {
+			child = get_sp(vm, step[level - 2].gfn, &step[level - 2].role);
+			if (!child) {
+				*err = -ENOMEM;
+				return NULL;
+			}
+			*err = link_sp(sptep, child, root_level == 3 && level == 3);
+			if (*err) {
+				if (!child->parents.n && !child->root_count)
+					zap_sp(vm, child);
+				return NULL;
+			}
+		}
+		/* An entry made for another path would be a bug: the tables are exact. */
+		child = sp_of_table(*sptep);
+		if (WARN_ON_ONCE(child->gfn != step[level - 2].gfn ||
+				 child->role_word != kvmx_spt_role_word(&step[level - 2].role))) {
+			drop_link(vm, sptep);
+			*err = -EAGAIN;
+			return NULL;
+		}
+		table = child->spt;
+	}
+	return &table[kvmx_spt_index(la, 1, root_level)];
+}
+
+/* Replaces the leaf at @sptep with @spte mapping @gfn (a RAM leaf: @pinned). */
+static int set_leaf(struct kvmx_vm *vm, u64 *sptep, u64 spte, u64 gfn)
+{
+	struct kvmx_sp *sp = sp_of_sptep(sptep);
+	u64 old = *sptep;
+	int err;
+
+	if (is_ram_leaf(spte)) {
+		err = rmap_add(&vm->shadow, gfn, sptep);
+		if (err)
+			return err;
+	}
+	drop_leaf(vm, sp, sptep);
+	sp->gfns[sptep - sp->spt] = gfn;
+	WRITE_ONCE(*sptep, spte);
+	/* A present leaf replaced: other CPUs may cache it. */
+	if (is_ram_leaf(old) && ((old ^ spte) & (KVMX_SPT_PFN_MASK | KVMX_SPT_W | KVMX_SPT_U)))
+		flush_remote(vm);
+	return 0;
+}
+
+/* The guest's own #PF: inject it (KVM's kvm_inject_page_fault()). */
+static void reflect(struct kvmx_vcpu *vcpu, const struct kvmx_walk_result *res)
+{
+	u32 info = vcpu->reinject_info;
+	u8 vector = PF_VECTOR;
+	u32 error = res->error_code;
+
+	/*
+	 * A #PF while the CPU delivered another event.  A #PF during a #PF's
+	 * delivery is a #DF; during another exception's, the #PF wins and
+	 * that exception comes again when its instruction runs again.
+	 * Interrupts, NMIs and software events whose delivery faults are not
+	 * queued again yet (the guest would lose them).
+	 */
+	if (info & INTR_INFO_VALID) {
+		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
+		    (info & INTR_INFO_VECTOR_MASK) == PF_VECTOR) {
+			vector = DF_VECTOR;
+			error = 0;
+		}
+		vcpu->reinject_info = 0;
+	}
+	if (vector == PF_VECTOR)
+		vcpu->cr2 = res->cr2;
+	kvmx_queue_exception(vcpu, vector, true, error);
+}
+
+static int pin(const struct kvmx_memslot *slot, u64 gfn, bool writable, struct page **page)
+{
+	long pinned = pin_user_pages_fast(kvmx_slot_hva(slot, gfn), 1,
+					  FOLL_LONGTERM | (writable ? FOLL_WRITE : 0), page);
+
+	if (pinned != 1) {
+		pr_info_ratelimited("gfn 0x%llx: pinning hva 0x%llx failed (%ld)\n", gfn,
+				    kvmx_slot_hva(slot, gfn), pinned);
+		return -EFAULT;
+	}
+	atomic_long_inc(&kvmx_counts.pinned_pages);
+	return 0;
+}
+
+static void cache_mmio(struct kvmx_vcpu *vcpu, u64 *sptep, u64 gfn, unsigned int access,
+		       u64 gen)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+
+	if (!vm->shadow.mmio_ok || !kvmx_mmio_caching(&vm->mmio) ||
+	    (gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS) || gfn > KVMX_SPT_MAX_MMIO_GFN)
+		return;
+	if (!set_leaf(vm, sptep, kvmx_spt_mmio(gfn, access, gen & kvmx_mmio_gen_mask(&vm->mmio)),
+		      gfn)) {
+		kvmx_stat_inc(vcpu, mmio_spte_created);
+		trace_kvmx_mmio_spte_create(vm, gfn, gen);
+	}
+}
+
+static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	struct kvmx_shadow *s = &vm->shadow;
+	const struct kvmx_memslots *slots;
+	const struct kvmx_memslot *slot;
+	struct kvmx_spt_step step[4];
+	struct kvmx_walk_result res;
+	struct kvmx_walk_cfg cfg;
+	struct kvmx_spt_leaf leaf;
+	struct page *page = NULL;
+	bool writable, paging;
+	int status, root_level, err, levels;
+	unsigned int access;
+	u32 walk_access = 0;
+	u64 *sptep;
+
+	kvmx_walk_cfg_read(vcpu, &cfg);
+	paging = cfg.cr0 & X86_CR0_PG;
+	if (f->error_code & KVMX_PFERR_W)
+		walk_access |= KVMX_WALK_WRITE;
+	if (f->error_code & KVMX_PFERR_ID)
+		walk_access |= KVMX_WALK_FETCH;
+	/* A supervisor access at CPL 3: an implicit one (GDT, IDT, TSS, ...). */
+	if (!(f->error_code & KVMX_PFERR_U) && cfg.cpl == 3)
+		walk_access |= KVMX_WALK_IMPLICIT;
+	status = kvmx_translate(vcpu, &cfg, f->addr, walk_access, &res);
+	if (status == KVMX_WALK_PF) {
+		reflect(vcpu, &res);
+		f->result = KVMX_FAULT_GUEST;
+		return;
+	}
+	if (status == KVMX_WALK_RETRY) {
+		f->result = KVMX_FAULT_RETRY;
+		return;
+	}
+	if (status != KVMX_WALK_OK) {
+		/* The guest's tables are not in RAM: nothing the CPU could walk. */
+		vcpu->run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+		vcpu->run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+		vcpu->run->internal.ndata = 2;
+		vcpu->run->internal.data[0] = f->addr;
+		vcpu->run->internal.data[1] = res.bad_gpa;
+		f->result = KVMX_FAULT_EXIT;
+		return;
+	}
+	levels = guest_levels(cfg.cr0, cfg.cr4, cfg.efer);
+	root_level = kvmx_spt_path(levels, cfg.cr3, &res, f->addr, cfg.cr0 & X86_CR0_WP,
+				   cfg.efer & EFER_NX, step);
+	access = paging ? kvmx_spt_walk_access(res.perm) : KVMX_ACC_ALL;
+
+	f->gpa = res.gpa;
+	f->gfn = res.gpa >> PAGE_SHIFT;
+	slots = srcu_dereference(vm->memslots, &vm->srcu);
+	f->gen = READ_ONCE(slots->generation);
+	slot = kvmx_slots_find_gfn(slots, f->gfn);
+	f->slot = slot;
+	if (!root_level) {
+		f->result = KVMX_FAULT_RETRY;
+		return;
+	}
+
+	if (!slot) {
+		mutex_lock(&s->lock);
+		sptep = make_path(vcpu, f->addr, step, root_level, &err);
+		if (sptep)
+			cache_mmio(vcpu, sptep, f->gfn, access, f->gen);
+		mutex_unlock(&s->lock);
+		f->result = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_MMIO;
+		return;
+	}
+	writable = !(slot->flags & KVMX_MEM_READONLY);
+	if (f->write && !writable) {
+		f->result = KVMX_FAULT_RO_WRITE;
+		return;
+	}
+	if (pin(slot, f->gfn, writable, &page)) {
+		f->result = KVMX_FAULT_EFAULT;
+		return;
+	}
+	kvmx_vm_stat_inc(vm, pages_pinned);
+
+	mutex_lock(&s->lock);
+	/*
+	 * A write to a guest page table that has shadow pages: zap them, so
+	 * the shadow never disagrees with the guest.  The write then goes
+	 * ahead natively (the gfn is no page table of ours any more), except
+	 * to this vCPU's own root table, which its next entry would protect
+	 * again before the guest retried: that write is emulated.
+	 */
+	if (f->write && wp_count(s, f->gfn)) {
+		kvmx_stat_inc(vcpu, pf_pt_write);
+		kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
+		if (levels == KVMX_SPT_GUEST_LONG &&
+		    f->gfn == (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT)
+			goto emulate;
+	}
+	sptep = make_path(vcpu, f->addr, step, root_level, &err);
+	/*
+	 * The path to the page is a table of its own (a self-map): making it
+	 * protected the gfn again, and the write is emulated.  So is a write
+	 * to a 32-bit guest's page directory, on the way to every address.
+	 */
+	if (sptep && f->write && wp_count(s, f->gfn)) {
+		kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
+		goto emulate;
+	}
+	if (!sptep) {
+		mutex_unlock(&s->lock);
+		unpin_leaf(vm, page_to_phys(page) | (writable ? KVMX_SPT_HOST_WRITABLE : 0));
+		f->result = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_RETRY;
+		return;
+	}
+	leaf = (struct kvmx_spt_leaf){
+		.pa = page_to_phys(page),
+		.access = access,
+		.gpte_dirty = !paging || (res.leaf & KVMX_PTE_D),
+		/* A logging slot's page is writable only once it is marked dirty. */
+		.host_writable = writable && (f->write || !slot->dirty_bitmap),
+		.write_protected = wp_count(s, f->gfn) != 0,
+		.write_fault = f->write,
+		.user_fault = f->error_code & KVMX_PFERR_U,
+		.cr0_wp = cfg.cr0 & X86_CR0_WP,
+		.nxe = cfg.efer & EFER_NX,
+	};
+	err = set_leaf(vm, sptep, kvmx_spt_ram(&leaf) | (writable ? KVMX_SPT_HOST_WRITABLE : 0),
+		       f->gfn);
+	if (!err && f->write)
+		kvmx_mark_page_dirty(slot, f->gfn);
+	mutex_unlock(&s->lock);
+	if (err) {
+		unpin_leaf(vm, page_to_phys(page) | (writable ? KVMX_SPT_HOST_WRITABLE : 0));
+		f->result = KVMX_FAULT_NOMEM;
+		return;
+	}
+	f->result = KVMX_FAULT_FIXED;
+	return;
+
+emulate:
+	mutex_unlock(&s->lock);
+	unpin_leaf(vm, page_to_phys(page) | (writable ? KVMX_SPT_HOST_WRITABLE : 0));
+	f->result = KVMX_FAULT_EMULATE;
+}
+
+/*
+ * The lockless walk (the MMIO fast path): under rcu_read_lock(), which
+ * keeps every table reached alive (the freeing rule at the top of this
+ * file).  Each entry is read once; the walk stops at the first entry that
+ * is not present.  The root is the vCPU's own (this is its thread).
+ */
+static int shadow_walk_lockless(struct kvmx_vcpu *vcpu, u64 la, u64 sptes[KVMX_MMU_MAX_LEVELS],
+				int *root_level)
+{
+	u64 *table;
+	int level, n = 0;
+
+	if (!vcpu->shadow.root_valid)
+		return 0;
+	if (vcpu->shadow.root) {
+		*root_level = 4;
+		table = vcpu->shadow.root->spt;
+	} else {
+		*root_level = 3;
+		table = vcpu->shadow.pae_root;
+	}
+	rcu_read_lock();
+	for (level = *root_level; level >= 1; level--) {
+		u64 spte = READ_ONCE(table[kvmx_spt_index(la, level, *root_level)]);
+
+		sptes[n++] = spte;
+		if (level == 1 || !is_link(spte))
+			break;
+		table = __va(spte & KVMX_SPT_PFN_MASK);
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+static bool shadow_mmio_spte(const struct kvmx_vm *vm, const struct kvmx_page_fault *f, u64 spte,
+			     u64 *gfn, u64 *gen, u32 *access)
+{
+	unsigned int acc;
+
+	if (!kvmx_spt_is_mmio(spte))
+		return false;
+	acc = kvmx_spt_mmio_access(spte);
+	/* A right the guest lacks, or a fetch: the normal path walks and decides. */
+	if (((f->error_code & KVMX_PFERR_W) && !(acc & KVMX_ACC_W)) ||
+	    ((f->error_code & KVMX_PFERR_U) && !(acc & KVMX_ACC_U)) ||
+	    (f->error_code & KVMX_PFERR_ID))
+		return false;
+	*gfn = kvmx_spt_mmio_gfn(spte);
+	*gen = kvmx_spt_mmio_gen(spte);
+	*access = acc;
+	return true;
+}
+
+/*
+ * An entry with bits the CPU reserves (62:51 are, in PAE entries, with
+ * MAXPHYADDR below 52) that is not one of kvmx's MMIO SPTEs: a bug or
+ * corruption, which would fault forever.
+ */
+static bool shadow_spte_rsvd(const struct kvmx_vm *vm, u64 spte)
+{
+	return kvmx_spt_present(spte) && (spte & KVMX_GENMASK(62, 51)) &&
+	       !kvmx_spt_is_mmio(spte) && !kvmx_spt_is_trap(spte);
+}
+
+/* Under shadow paging only the CPU's P|RSVD faults can come from an MMIO SPTE. */
+static bool shadow_may_be_mmio_spte(const struct kvmx_vm *vm, const struct kvmx_page_fault *f)
+{
+	return f->rsvd;
+}
+
+/* ---- control registers, INVLPG ---- */
+
+/*
+ * The CPU's CR0 and CR4 for the guest's (in the read shadows): paging
+ * always on (PG, PE, and WP, whose clear guest value the SPTEs emulate),
+ * PAE always (the shadow tables are PAE or 4-level), and no SMEP/SMAP
+ * while the guest has no paging (kvmx's identity map is not the guest's).
+ */
+static void shadow_cr_changed(struct kvmx_vcpu *vcpu)
+{
+	unsigned long cr0 = vmcs_read(CR0_READ_SHADOW), cr4 = vmcs_read(CR4_READ_SHADOW);
+	unsigned long hw_cr4 = cr4 | X86_CR4_VMXE | X86_CR4_PAE;
+
+	if (!(cr0 & X86_CR0_PG))
+		hw_cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE);
+	vmcs_write(GUEST_CR0, (cr0 | X86_CR0_NE | X86_CR0_PG | X86_CR0_PE | X86_CR0_WP) &
+			      ~(X86_CR0_CD | X86_CR0_NW));
+	vmcs_write(GUEST_CR4, hw_cr4 & ~X86_CR4_PSE);
+	vcpu->shadow.root_valid = false;
+	vcpu->last_mmio.valid = false;
+	load_guest_pdptes(vcpu);
+}
+
+static u64 shadow_get_cr3(struct kvmx_vcpu *vcpu)
+{
+	return vcpu->shadow.cr3;
+}
+
+/*
+ * MOV to CR3: the root for the new CR3 at the next entry.  The shadow
+ * pages are never out of date (write protection), so nothing needs a
+ * resync; MMIO SPTEs under the new root describe its own mappings.  The
+ * vCPU's MMIO cache is keyed by linear address only: it goes (seed 002).
+ */
+static void shadow_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
+{
+	vcpu->shadow.cr3 = cr3;
+	vcpu->shadow.root_valid = false;
+	vcpu->last_mmio.valid = false;
+	load_guest_pdptes(vcpu);
+}
+
+/*
+ * INVLPG: the leaf of @la under the vCPU's root goes (a RAM page or an
+ * MMIO SPTE), and so does the vCPU's MMIO cache (seed 002).
+ */
+static void shadow_invlpg(struct kvmx_vcpu *vcpu, u64 la)
+{
+	struct kvmx_shadow *s = &vcpu->vm->shadow;
+	u64 *table;
+	int level, root_level;
+
+	vcpu->last_mmio.valid = false;
+	mutex_lock(&s->lock);
+	if (!vcpu->shadow.root_valid || (vcpu->shadow.root && vcpu->shadow.root->invalid))
+		goto out;
+	root_level = vcpu->shadow.root ? 4 : 3;
+	table = vcpu->shadow.root ? vcpu->shadow.root->spt : vcpu->shadow.pae_root;
+	for (level = root_level; level > 1; level--) {
+		u64 spte = table[kvmx_spt_index(la, level, root_level)];
+
+		if (!is_link(spte))
+			goto out;
+		table = sp_of_table(spte)->spt;
+	}
+	drop_leaf(vcpu->vm, sp_of_sptep(table), &table[kvmx_spt_index(la, 1, root_level)]);
+out:
+	mutex_unlock(&s->lock);
+}
+
+/* ---- VM and vCPU set-up ---- */
+
+static void shadow_load(struct kvmx_vcpu *vcpu)
+{
+	vmcs_clear_bits(SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST);
+	vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL,
+		      CPU_INVLPG_EXITING | CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING);
+	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | BIT(PF_VECTOR));
+	/* With bypass, only #PFs with P=1 exit (trap values, MMIO SPTEs, rights). */
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, kvmx_spt_pfec_mask(vcpu->vm->shadow.bypass));
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, kvmx_spt_pfec_match(vcpu->vm->shadow.bypass));
+	vcpu->cr0_host_owned |= X86_CR0_PG | X86_CR0_PE | X86_CR0_WP;
+	vcpu->cr4_host_owned |= X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP |
+				X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_LA57;
+	vcpu->shadow.cr3 = 0;
+	vcpu->shadow.root_valid = false;
+}
+
+static void shadow_vcpu_destroy(struct kvmx_vcpu *vcpu)
+{
+	struct kvmx_shadow *s = &vcpu->vm->shadow;
+
+	if (!s->hash)
+		return;
+	mutex_lock(&s->lock);
+	vcpu_drop_root(vcpu);
+	mutex_unlock(&s->lock);
+	if (vcpu->shadow.pae_root) {
+		/* A CPU may still cache it until a grace period ends. */
+		synchronize_rcu();
+		free_page((unsigned long)vcpu->shadow.pae_root);
+		vcpu->shadow.pae_root = NULL;
+	}
+}
+
+static int shadow_init(struct kvmx_vm *vm)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+	int i;
+
+	mutex_init(&s->lock);
+	INIT_LIST_HEAD(&s->pages);
+	xa_init(&s->rmap);
+	xa_init(&s->wp);
+	s->mmio_ok = host_rsvd_bit_free();
+	s->bypass = bypass_guest_pf && s->mmio_ok;
+	s->hash = kvmalloc_array(1 << HASH_BITS_SP, sizeof(*s->hash), GFP_KERNEL_ACCOUNT);
+	if (!s->hash)
+		return -ENOMEM;
+	for (i = 0; i < 1 << HASH_BITS_SP; i++)
+		INIT_HLIST_HEAD(&s->hash[i]);
+	return 0;
+}
+
+static void shadow_destroy(struct kvmx_vm *vm)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+
+	if (!s->hash)
+		return;
+	mutex_lock(&s->lock);
+	zap_all(vm);
+	mutex_unlock(&s->lock);
+	/* The frees queued above, before the hash and maps go. */
+	rcu_barrier();
+	WARN_ON_ONCE(!xa_empty(&s->rmap) || !xa_empty(&s->wp));
+	xa_destroy(&s->rmap);
+	xa_destroy(&s->wp);
+	kvfree(s->hash);
+	s->hash = NULL;
+}
+
+/* ---- memslot changes, generation wrap, dirty logging ---- */
+
+/*
+ * A memslot moves or goes: every shadow page goes (the guest's tables may
+ * have lived there; Marcelo's "easier to zap all" of seed 002).  No vCPU
+ * runs on the old mappings after this returns.
+ */
+static void shadow_zap_gfns(struct kvmx_vm *vm, u64 gfn, u64 npages)
+{
+	mutex_lock(&vm->shadow.lock);
+	zap_all(vm);
+	mutex_unlock(&vm->shadow.lock);
+	flush_remote(vm);
+}
+
+static unsigned long shadow_zap_mmio(struct kvmx_vm *vm)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+	unsigned long zapped = 0;
+	struct kvmx_sp *sp;
+	unsigned int i;
+
+	/* MMIO SPTEs are never cached by the CPU (they fault): no flush. */
+	mutex_lock(&s->lock);
+	list_for_each_entry(sp, &s->pages, link) {
+		if (sp->role.level != 1)
+			continue;
+		for (i = 0; i < ENTRIES; i++) {
+			if (kvmx_spt_is_mmio(sp->spt[i])) {
+				WRITE_ONCE(sp->spt[i], unfilled(s));
+				zapped++;
+			}
+		}
+	}
+	mutex_unlock(&s->lock);
+	return zapped;
+}
+
+/* Dirty logging starts: the leaves are made again, read-only until written. */
+static void shadow_write_protect(struct kvmx_vm *vm, u64 gfn, u64 npages)
+{
+	shadow_zap_gfns(vm, gfn, npages);
+}
+
+static bool shadow_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
+				 unsigned long *snapshot)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+	u64 nlongs = kvmx_dirty_bitmap_bytes(slot->npages) / sizeof(long);
+	bool flush = false;
+	u64 i;
+
+	mutex_lock(&s->lock);
+	for (i = 0; i < nlongs; i++) {
+		unsigned long mask;
+		unsigned int bit;
+
+		if (!READ_ONCE(slot->dirty_bitmap[i]))
+			continue;
+		mask = xchg(&slot->dirty_bitmap[i], 0);
+		snapshot[i] = mask;
+		for_each_set_bit(bit, &mask, BITS_PER_LONG)
+			flush |= rmap_write_protect(s, slot->base_gfn + i * BITS_PER_LONG + bit);
+	}
+	mutex_unlock(&s->lock);
+	if (flush)
+		flush_remote(vm);
+	return flush;
+}
+
+static int shadow_debug_set_spte(struct kvmx_vm *vm, u64 gfn, u64 spte)
+{
+	return -EOPNOTSUPP;
+}
+
+const struct kvmx_mmu_ops kvmx_shadow_mmu_ops = {
+	.name = "shadow",
+	.rsvd_fault_name = "reserved-bit #PF",
+	.addr_name = "linear address",
+	.init = shadow_init,
+	.destroy = shadow_destroy,
+	.load = shadow_load,
+	.vcpu_destroy = shadow_vcpu_destroy,
+	.reload = shadow_reload,
+	.cr_changed = shadow_cr_changed,
+	.invlpg = shadow_invlpg,
+	.get_cr3 = shadow_get_cr3,
+	.set_cr3 = shadow_set_cr3,
+	.may_be_mmio_spte = shadow_may_be_mmio_spte,
+	.spte_rsvd = shadow_spte_rsvd,
+	.page_fault = shadow_page_fault,
+	.walk_lockless = shadow_walk_lockless,
+	.mmio_spte = shadow_mmio_spte,
+	.zap_gfns = shadow_zap_gfns,
+	.zap_mmio = shadow_zap_mmio,
+	.write_protect = shadow_write_protect,
+	.harvest_dirty = shadow_harvest_dirty,
+	.debug_set_spte = shadow_debug_set_spte,
+};

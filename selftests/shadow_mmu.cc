@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0
+// Shadow paging (KVMX_CAP_MMU = KVMX_MMU_SHADOW): what the host offers,
+// the paging modes a shadow VM runs and refuses, the guest's own page
+// faults (CR2, error codes, demand paging without INVLPG), accessed and
+// dirty bits as the CPU sets them, MMIO cached in reserved-bit SPTEs, a
+// memslot created and deleted under a cached MMIO SPTE, and 32-bit and
+// PAE guests remapping a page from MMIO to RAM.  Every guest here runs on
+// /dev/kvm too (kvm_intel's own MMU), with the same expected
+// results; kvmx's statistics then show that the shadow MMU did the work.
+#include <cpuid.h>
+#include <cstring>
+#include <fstream>
+#include <linux/kvmx.h>
+#include <map>
+#include <string>
+
+#include "lib/kvm_abi.h"
+#include "lib/stats.h"
+#include "lib/sys.h"
+#include "lib/test.h"
+#include "lib/tiny_guest.h"
+#include "lib/vm.h"
+
+using namespace kvmx;
+using kvmx::test::GuestMode;
+using kvmx::test::TinyGuest;
+
+namespace {
+
+bool on_kvmx() { return test::options().testing_kvmx(); }
+
+// Whether kvmx.ko lets not-present guest faults bypass it (default on).
+bool bypass_param()
+{
+	std::ifstream f("/sys/module/kvmx/parameters/bypass_guest_pf");
+	std::string v;
+	return (f >> v) && v == "Y";
+}
+
+// The host CPU's MAXPHYADDR (CPUID 0x80000008), as kvmx reads it.
+unsigned int host_maxphyaddr()
+{
+	unsigned int a, b, c, d;
+	if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000008)
+		return 36;
+	__get_cpuid(0x80000008, &a, &b, &c, &d);
+	return a & 0xff;
+}
+
+long choose(const Fd &vm, uint64_t mmu)
+{
+	kvm_enable_cap cap{};
+	cap.cap = KVMX_CAP_MMU;
+	cap.args[0] = mmu;
+	return ioctl_result(vm, KVM_ENABLE_CAP, &cap);
+}
+
+void choose_shadow(const Fd &vm)
+{
+	if (choose(vm, KVMX_MMU_SHADOW) != 0)
+		throw_errno("KVM_ENABLE_CAP(KVMX_CAP_MMU, shadow)");
+}
+
+std::map<std::string, uint64_t> stats_of(const Vcpu &vcpu)
+{
+	return StatsReader::of(vcpu.fd()).values();
+}
+
+// Every Vm made while one is alive is shadow-paged (on kvmx).
+class ShadowVms {
+public:
+	ShadowVms() : saved_(Vm::default_mmu()) { Vm::set_default_mmu(KVMX_MMU_SHADOW); }
+	~ShadowVms() { Vm::set_default_mmu(saved_); }
+	ShadowVms(const ShadowVms &) = delete;
+	ShadowVms &operator=(const ShadowVms &) = delete;
+
+private:
+	int saved_;
+};
+
+constexpr uint64_t kVa = 512 * GiB; // PML4 slot 1: 4 KiB pages of its own
+constexpr uint64_t kAddrMask = 0x000ffffffffff000ULL;
+constexpr uint64_t kP = 1, kW = 2, kA = 0x20, kD = 0x40;
+
+// The guest's own PTE of @va (its tables lie in the identity map).
+volatile uint64_t *guest_pte(uint64_t va)
+{
+	uint64_t table;
+
+	asm volatile("mov %%cr3, %0" : "=r"(table));
+	for (int level = 3; level >= 1; level--) {
+		auto *entries = reinterpret_cast<volatile uint64_t *>(table & kAddrMask);
+		table = entries[(va >> (12 + 9 * level)) & 511] & kAddrMask;
+	}
+	return reinterpret_cast<volatile uint64_t *>(table) + ((va >> 12) & 511);
+}
+
+} // namespace
+
+// The host offers shadow paging next to EPT, and a shadow VM caches MMIO
+// in reserved-bit SPTEs exactly when the host's MAXPHYADDR leaves one.
+KVMX_TEST(offered)
+{
+	if (!on_kvmx())
+		SKIP("KVMX_CAP_MMU is kvmx's own");
+	Fd dev = test::open_device();
+	long offered = ioctl_result(dev, KVM_CHECK_EXTENSION, KVMX_CAP_MMU);
+	EXPECT_TRUE(offered & (1L << KVMX_MMU_SHADOW));
+	Fd vm(static_cast<int>(ioctl_result(dev, KVM_CREATE_VM, 0UL)));
+	ASSERT_EQ(choose(vm, KVMX_MMU_SHADOW), 0L);
+	unsigned int maxphyaddr = host_maxphyaddr();
+	test::diag("host MAXPHYADDR " + std::to_string(maxphyaddr));
+	long expected = (1L << KVMX_MMIO_CACHING_OFF) |
+			(maxphyaddr < 52 ? 1L << KVMX_MMIO_CACHING_MISCONFIG : 0);
+	EXPECT_EQ(ioctl_result(vm, KVM_CHECK_EXTENSION, KVMX_CAP_MMIO_CACHING), expected);
+}
+
+// Without unrestricted guest, real mode cannot run: the vCPU stops with
+// kvmx's internal-error suberror and says why, before running anything.
+KVMX_TEST(real_mode_is_refused)
+{
+	if (!on_kvmx())
+		SKIP("kvm_intel with EPT runs real mode; the refusal is kvmx's shadow MMU");
+	Fd dev = test::open_device();
+	TinyGuest g(dev, {0xf4}, GuestMode::kReal, choose_shadow);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_INTERNAL_ERROR));
+	EXPECT_EQ(g.run()->internal.suberror, static_cast<uint32_t>(KVMX_INTERNAL_ERROR_SHADOW_MODE));
+	EXPECT_EQ(g.run()->internal.data[0], static_cast<uint64_t>(KVMX_SHADOW_MODE_REAL));
+	EXPECT_EQ(g.regs().rip, TinyGuest::kCodeGpa);
+}
+
+// Protected mode without paging runs on kvmx's identity map; the second
+// access to an MMIO page takes the reserved-bit SPTE's fast path.
+KVMX_TEST(protected_mode_without_paging_caches_mmio)
+{
+	Fd dev = test::open_device();
+	// mov [0x2000],al twice; mov eax,[0x1800]; hlt (0x1800: code page, RAM)
+	TinyGuest g(dev,
+		    {0xa2, 0x00, 0x20, 0x00, 0x00, 0xa2, 0x00, 0x20, 0x00, 0x00, 0xa1, 0x00, 0x18,
+		     0x00, 0x00, 0xf4},
+		    GuestMode::kProtected32, on_kvmx() ? choose_shadow : nullptr);
+	uint32_t ram_word = 0x1234abcd;
+	std::memcpy(static_cast<uint8_t *>(g.ram.get()) + 0x800, &ram_word, sizeof(ram_word));
+	int mmio = 0;
+	for (;;) {
+		uint32_t reason = g.run_once();
+		if (reason == KVM_EXIT_HLT)
+			break;
+		ASSERT_EQ(reason, static_cast<uint32_t>(KVM_EXIT_MMIO));
+		EXPECT_EQ(g.run()->mmio.phys_addr, 0x2000ULL);
+		mmio++;
+	}
+	EXPECT_EQ(mmio, 2);
+	EXPECT_EQ(g.regs().rax, 0x1234abcdULL);
+	if (!on_kvmx())
+		return;
+	std::map<std::string, uint64_t> stats = StatsReader::of(g.vcpu).values();
+	EXPECT_EQ(stats["exits_ept_violation"], 0u);
+	EXPECT_EQ(stats["mmio_slow"], 1u);
+	EXPECT_EQ(stats["mmio_fast"], 1u);
+	EXPECT_TRUE(stats["pf_fixed"] >= 1u);
+}
+
+namespace {
+
+volatile uint64_t fault_cr2, fault_error, faults;
+volatile uint64_t demand_gpa;
+
+// Demand paging in the guest: the #PF handler makes the PTE present
+// (no INVLPG: it was not present) and the instruction runs again.
+void demand_pf_handler(ExFrame *frame)
+{
+	uint64_t cr2;
+
+	asm volatile("mov %%cr2, %0" : "=r"(cr2));
+	fault_cr2 = cr2;
+	fault_error = frame->error_code;
+	faults = faults + 1;
+	*guest_pte(cr2) = (demand_gpa + ((cr2 - kVa) & ~0xfffULL)) | kP | kW;
+}
+
+void guest_demand_paging()
+{
+	auto *v = reinterpret_cast<volatile uint32_t *>(kVa);
+	auto *v2 = reinterpret_cast<volatile uint32_t *>(kVa + 4096);
+
+	GUEST_SYNC(*v); // read, not present: #PF(0), then the RAM value
+	GUEST_SYNC(fault_cr2);
+	GUEST_SYNC(fault_error);
+	*v2 = 0x77; // write, not present: #PF(W)
+	GUEST_SYNC(fault_cr2);
+	GUEST_SYNC(fault_error);
+	GUEST_SYNC(*v2);
+	GUEST_SYNC(faults);
+	GUEST_DONE();
+}
+
+void demand_paging_case()
+{
+	Vm vm;
+	uint64_t ram = vm.alloc(2 * 4096);
+	uint32_t value = 0x600df00d;
+	std::memcpy(vm.hva(ram), &value, sizeof(value));
+	vm.map(kVa, ram, 2 * 4096);
+	*vm.guest(const_cast<uint64_t *>(&demand_gpa)) = ram;
+	vm.install_handler(14, demand_pf_handler);
+	Vcpu &vcpu = vm.add_vcpu(guest_demand_paging);
+	// The page table stays, its two PTEs become not present.
+	{
+		uint64_t cr3 = vm.cr3();
+		uint64_t table = cr3;
+		for (int level = 3; level >= 1; level--) {
+			auto *e = reinterpret_cast<uint64_t *>(vm.hva(table & kAddrMask));
+			table = e[(kVa >> (12 + 9 * level)) & 511] & kAddrMask;
+		}
+		auto *pte = reinterpret_cast<uint64_t *>(vm.hva(table));
+		pte[0] = 0;
+		pte[1] = 0;
+	}
+	vcpu.expect_sync(value);
+	vcpu.expect_sync(kVa);
+	vcpu.expect_sync(0); // not present, read, supervisor
+	vcpu.expect_sync(kVa + 4096);
+	vcpu.expect_sync(2); // not present, write, supervisor
+	vcpu.expect_sync(0x77);
+	vcpu.expect_sync(2);
+	vcpu.expect_done();
+	if (!on_kvmx() || Vm::default_mmu() != KVMX_MMU_SHADOW)
+		return;
+	std::map<std::string, uint64_t> s = stats_of(vcpu);
+	// The first fault exits: its page table had no shadow yet.  With
+	// bypass_guest_pf the second, on a PTE kvmx read as not present in a
+	// page table it shadows, goes straight to the guest.
+	EXPECT_EQ(s["pf_guest"], bypass_param() ? 1u : 2u);
+	EXPECT_EQ(s["exits_ept_violation"], 0u);
+}
+
+} // namespace
+
+// The guest's own #PFs reach its handler with the CR2 and error code the
+// CPU gives, and a PTE made present without INVLPG is used at once.
+KVMX_TEST(guest_demand_paging)
+{
+	demand_paging_case();
+}
+
+KVMX_TEST(guest_demand_paging_shadow)
+{
+	ShadowVms shadow;
+	demand_paging_case();
+}
+
+namespace {
+
+// A read sets A in the guest's PTE, a write sets D, as the CPU does.
+void guest_accessed_dirty()
+{
+	volatile uint64_t *pte = guest_pte(kVa);
+	auto *v = reinterpret_cast<volatile uint32_t *>(kVa);
+
+	GUEST_SYNC(*pte & (kA | kD));
+	(void)*v;
+	GUEST_SYNC(*pte & (kA | kD));
+	*v = 1;
+	GUEST_SYNC(*pte & (kA | kD));
+	GUEST_DONE();
+}
+
+void accessed_dirty_case()
+{
+	Vm vm;
+	uint64_t ram = vm.alloc(4096);
+	vm.map(kVa, ram, 4096);
+	Vcpu &vcpu = vm.add_vcpu(guest_accessed_dirty);
+	vcpu.expect_sync(0);
+	vcpu.expect_sync(kA);
+	vcpu.expect_sync(kA | kD);
+	vcpu.expect_done();
+}
+
+} // namespace
+
+KVMX_TEST(accessed_and_dirty_bits)
+{
+	accessed_dirty_case();
+}
+
+KVMX_TEST(accessed_and_dirty_bits_shadow)
+{
+	ShadowVms shadow;
+	accessed_dirty_case();
+}
+
+namespace {
+
+constexpr uint64_t kHoleGpa = 3 * GiB + 0x7000; // no memslot until the host adds one
+constexpr uint32_t kSlot = 7;
+
+void guest_memslot_under_mmio()
+{
+	auto *v = reinterpret_cast<volatile uint32_t *>(kVa);
+
+	*v = 0x41; // MMIO
+	*v = 0x42; // MMIO, cached
+	GUEST_SYNC(0);
+	GUEST_SYNC(*v); // the host made it RAM meanwhile
+	*v = 0x43;
+	GUEST_SYNC(0);
+	*v = 0x44; // MMIO again: the slot is gone
+	GUEST_DONE();
+}
+
+void expect_mmio_write(Vcpu &vcpu, uint32_t value)
+{
+	ASSERT_EQ(exit_reason_name(vcpu.run()), exit_reason_name(KVM_EXIT_MMIO));
+	const kvm_run &r = vcpu.run_area();
+	EXPECT_EQ(r.mmio.phys_addr, kHoleGpa);
+	EXPECT_EQ(r.mmio.is_write, 1);
+	uint32_t got = 0;
+	std::memcpy(&got, r.mmio.data, sizeof(got));
+	EXPECT_EQ(got, value);
+}
+
+void memslot_under_mmio_case()
+{
+	Vm vm;
+	vm.map(kVa, kHoleGpa, 4096);
+	Vcpu &vcpu = vm.add_vcpu(guest_memslot_under_mmio);
+	expect_mmio_write(vcpu, 0x41);
+	expect_mmio_write(vcpu, 0x42);
+	vcpu.expect_sync(0);
+	Memslot &slot = vm.add_memslot(kSlot, kHoleGpa & ~0xfffULL, 4096);
+	uint32_t value = 0xcafe0001;
+	std::memcpy(slot.hva(kHoleGpa), &value, sizeof(value));
+	vcpu.expect_sync(value);
+	vcpu.expect_sync(0);
+	uint32_t written = 0;
+	std::memcpy(&written, slot.hva(kHoleGpa), sizeof(written));
+	EXPECT_EQ(written, 0x43u);
+	vm.remove_memslot(kSlot);
+	expect_mmio_write(vcpu, 0x44);
+	vcpu.expect_done();
+	if (!on_kvmx() || Vm::default_mmu() != KVMX_MMU_SHADOW)
+		return;
+	std::map<std::string, uint64_t> s = stats_of(vcpu);
+	EXPECT_TRUE(s["mmio_fast"] >= 1u);
+	EXPECT_EQ(s["exits_ept_violation"], 0u);
+	EXPECT_EQ(s["exits_ept_misconfig"], 0u);
+}
+
+} // namespace
+
+// A memslot created over a gfn that a shadow MMIO SPTE caches, and deleted
+// again: no stale MMIO, no stale RAM (seeds 000 and 002).
+KVMX_TEST(memslot_changes_under_cached_mmio)
+{
+	memslot_under_mmio_case();
+}
+
+KVMX_TEST(memslot_changes_under_cached_mmio_shadow)
+{
+	ShadowVms shadow;
+	memslot_under_mmio_case();
+}
+
+namespace {
+
+// 32-bit and PAE guests, set up from the host: an identity-mapped large
+// page for the code, a page table for 0x400000 whose first entry maps an
+// MMIO gfn.  The guest writes the page twice (MMIO, the second cached),
+// makes the entry point at RAM (a write to a shadowed page table), runs
+// INVLPG and reads the page: RAM, no stale MMIO.
+constexpr uint64_t kPagingGpa = 0x10000; // 5 pages: PDPT or PD, PD, PT, RAM, spare
+constexpr uint64_t kPtGpa = 0x12000;
+constexpr uint64_t kRamGpa = 0x13000;
+constexpr uint64_t kMmioPageGpa = 0x2000;
+
+void paged_32bit_case(bool pae)
+{
+	Fd dev = test::open_device();
+	const std::vector<uint8_t> code = {
+		0xa2, 0x00, 0x00, 0x40, 0x00,			    // mov [0x400000],al
+		0xa2, 0x00, 0x00, 0x40, 0x00,			    // mov [0x400000],al
+		0xc7, 0x05, 0x00, 0x20, 0x01, 0x00, 0x03, 0x30, 0x01, 0x00, // mov dword [0x12000],0x13003
+		0x0f, 0x01, 0x3d, 0x00, 0x00, 0x40, 0x00,	    // invlpg [0x400000]
+		0xa1, 0x00, 0x00, 0x40, 0x00,			    // mov eax,[0x400000]
+		0xf4,						    // hlt
+	};
+	TinyGuest g(dev, code, GuestMode::kProtected32, on_kvmx() ? choose_shadow : nullptr);
+	Mapping paging = Mapping::anonymous(0x5000);
+	auto *mem = paging.as<uint8_t>();
+	auto put64 = [mem](uint64_t gpa, uint64_t v) { std::memcpy(mem + gpa - kPagingGpa, &v, 8); };
+	auto put32 = [mem](uint64_t gpa, uint32_t v) { std::memcpy(mem + gpa - kPagingGpa, &v, 4); };
+	if (pae) {
+		put64(kPagingGpa, 0x11000 | kP);			// PDPTE 0 -> PD
+		put64(0x11000, 0x0 | kP | kW | 0x80);			// 2 MiB identity
+		put64(0x11000 + 2 * 8, kPtGpa | kP | kW);		// 0x400000 -> PT
+		put64(kPtGpa, kMmioPageGpa | kP | kW);
+	} else {
+		put32(kPagingGpa, 0x0 | kP | kW | 0x80);		// 4 MiB identity
+		put32(kPagingGpa + 1 * 4, kPtGpa | kP | kW);		// 0x400000 -> PT
+		put32(kPtGpa, kMmioPageGpa | kP | kW);
+	}
+	uint32_t ram_value = 0x5eed1234;
+	std::memcpy(mem + kRamGpa - kPagingGpa, &ram_value, sizeof(ram_value));
+	g.add_slot(101, kPagingGpa, paging);
+
+	kvm_sregs s{};
+	ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+	s.cr3 = kPagingGpa;
+	s.cr4 = pae ? 0x20 : 0x10; // PAE, or PSE
+	s.cr0 = 0x80000011;	   // PG, PE, ET
+	ioctl_or_throw(g.vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &s);
+	kvm_regs r = g.regs();
+	r.rax = 0x77;
+	g.set_regs(r);
+
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(exit_reason_name(g.run_once()), exit_reason_name(KVM_EXIT_MMIO));
+		EXPECT_EQ(g.run()->mmio.phys_addr, kMmioPageGpa);
+		EXPECT_EQ(g.run()->mmio.is_write, 1);
+		EXPECT_EQ(g.run()->mmio.data[0], 0x77);
+	}
+	ASSERT_EQ(exit_reason_name(g.run_once()), exit_reason_name(KVM_EXIT_HLT));
+	EXPECT_EQ(g.regs().rax, uint64_t(ram_value));
+	uint64_t pte = 0;
+	std::memcpy(&pte, mem + kPtGpa - kPagingGpa, pae ? 8 : 4);
+	// The guest's write, and the accessed bit the read set.
+	EXPECT_EQ(pte & ~0x60ULL, kRamGpa | kP | kW);
+	EXPECT_TRUE(pte & kA);
+	if (!on_kvmx())
+		return;
+	std::map<std::string, uint64_t> st = StatsReader::of(g.vcpu).values();
+	EXPECT_EQ(st["exits_ept_violation"], 0u);
+	EXPECT_EQ(st["mmio_fast"], 1u);
+	EXPECT_TRUE(st["pf_pt_write"] >= 1u);
+	EXPECT_EQ(st["exits_invlpg"], 1u);
+}
+
+} // namespace
+
+// PAE paging on a shadow VM (kvm_intel on /dev/kvm).
+KVMX_TEST(pae_guest_remaps_mmio_to_ram)
+{
+	paged_32bit_case(true);
+}
+
+// 32-bit paging on a shadow VM: 4 MiB and 4 KiB pages, quadrants.
+KVMX_TEST(paging32_guest_remaps_mmio_to_ram)
+{
+	paged_32bit_case(false);
+}
+
+namespace {
+
+// The page table is shadowed (page 0 was used), then the guest touches its
+// not-present page 1 and maps it in its #PF handler: with bypass the fault
+// never exits to kvmx, without it once; the guest sees the same either way.
+void guest_bypass()
+{
+	auto *v = reinterpret_cast<volatile uint32_t *>(kVa);
+	auto *v2 = reinterpret_cast<volatile uint32_t *>(kVa + 4096);
+
+	GUEST_SYNC(*v);
+	GUEST_SYNC(*v2);
+	GUEST_SYNC(faults);
+	GUEST_SYNC(fault_cr2);
+	GUEST_SYNC(fault_error);
+	GUEST_DONE();
+}
+
+void bypass_case()
+{
+	Vm vm;
+	uint64_t ram = vm.alloc(2 * 4096);
+	uint32_t values[2] = {0x11110000, 0x22220000};
+	std::memcpy(vm.hva(ram), &values[0], 4);
+	std::memcpy(vm.hva(ram + 4096), &values[1], 4);
+	vm.map(kVa, ram, 2 * 4096);
+	*vm.guest(const_cast<uint64_t *>(&demand_gpa)) = ram;
+	vm.install_handler(14, demand_pf_handler);
+	Vcpu &vcpu = vm.add_vcpu(guest_bypass);
+	uint64_t table = vm.cr3();
+	for (int level = 3; level >= 1; level--) {
+		auto *e = reinterpret_cast<uint64_t *>(vm.hva(table & kAddrMask));
+		table = e[(kVa >> (12 + 9 * level)) & 511] & kAddrMask;
+	}
+	reinterpret_cast<uint64_t *>(vm.hva(table))[1] = 0; // page 1 not present
+	vcpu.expect_sync(values[0]);
+	vcpu.expect_sync(values[1]);
+	vcpu.expect_sync(1);
+	vcpu.expect_sync(kVa + 4096);
+	vcpu.expect_sync(0); // not present, read, supervisor
+	vcpu.expect_done();
+	if (!on_kvmx() || Vm::default_mmu() != KVMX_MMU_SHADOW)
+		return;
+	std::map<std::string, uint64_t> s = stats_of(vcpu);
+	EXPECT_EQ(s["pf_guest"], bypass_param() ? 0u : 1u);
+}
+
+} // namespace
+
+// bypass_guest_pf (seed 003): the guest's own not-present faults.
+KVMX_TEST(guest_fault_bypasses_kvmx)
+{
+	bypass_case();
+}
+
+KVMX_TEST(guest_fault_bypasses_kvmx_shadow)
+{
+	ShadowVms shadow;
+	bypass_case();
+}
