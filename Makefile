@@ -6,7 +6,7 @@
 #   make check-debug every selftest on the debug kernel (lockdep, KASAN, ...), then
 #                   one boot proving its checkers report; the first run builds that
 #                   kernel (1-2 hours on two shared cores, then cached)
-#   make bench      one test-host boot measuring MMIO/PIO round trips and memslot updates, kvmx and kvm_intel
+#   make bench      one test-host boot measuring MMIO/PIO round trips, memslot updates and shadow-MMU faults, kvmx and kvm_intel
 #   make fuzz       the libFuzzer target for the instruction emulator (SECONDS=600)
 #   make fuzz-host  one test-host boot running the long selftests (fuzzers,
 #                   stress tests) for FUZZ_SECONDS each (default 600; SEED=N repeats)

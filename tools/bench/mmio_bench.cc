@@ -8,7 +8,7 @@
 //
 //   mmio_bench --device PATH --config NAME [--caching misconfig|not-present|off]
 //              [--slots N] [--kind mmio|mmio-read|pio|mmio-ioeventfd|pio-ioeventfd]
-//              [--mode real|long] [--iters N]
+//              [--mode real|long] [--iters N] [--mmu ept|shadow]
 //
 // --kind: an MMIO write (the default), an MMIO read (user space answers it,
 // the next KVM_RUN completes it), or an OUT; mmio-ioeventfd and
@@ -17,7 +17,8 @@
 // default) or a 64-bit one with paging, where the hypervisor's fetch of the
 // instruction walks the guest's page tables.
 // --caching chooses the VM's KVMX_CAP_MMIO_CACHING flavour (kvmx only);
-// without it the VM keeps the hypervisor's default.  --config names the
+// without it the VM keeps the hypervisor's default.  --mmu chooses the VM's
+// KVMX_CAP_MMU (kvmx only; shadow paging needs --mode long).  --config names the
 // configuration in the output (e.g. "kvm-intel-caching-off", for a kvm.ko
 // loaded with enable_mmio_caching=0).
 #include <cstdint>
@@ -48,6 +49,7 @@ struct Args {
 	std::string kind = "mmio";
 	std::string mode = "real";
 	std::string config;
+	std::string mmu;
 	unsigned slots = 1;
 	unsigned iters = 2000;
 };
@@ -57,7 +59,7 @@ struct Args {
 	std::fprintf(stderr, "usage: mmio_bench --device PATH --config NAME [--caching misconfig|"
 			     "not-present|off] [--slots N] [--kind mmio|mmio-read|pio|"
 			     "mmio-ioeventfd|pio-ioeventfd] "
-			     "[--mode real|long] [--iters N]\n");
+			     "[--mode real|long] [--iters N] [--mmu ept|shadow]\n");
 	std::exit(2);
 }
 
@@ -79,6 +81,8 @@ Args parse(int argc, char **argv)
 			a.mode = v;
 		else if (arg == "--config")
 			a.config = v;
+		else if (arg == "--mmu")
+			a.mmu = v;
 		else if (arg == "--slots")
 			a.slots = std::stoul(v);
 		else if (arg == "--iters")
@@ -89,7 +93,8 @@ Args parse(int argc, char **argv)
 	if (a.config.empty() || a.slots < 1 || a.slots > 509 || a.iters < 10 || a.iters > 60000 ||
 	    (a.kind != "mmio" && a.kind != "mmio-read" && a.kind != "pio" &&
 	     a.kind != "mmio-ioeventfd" && a.kind != "pio-ioeventfd") ||
-	    (a.mode != "real" && a.mode != "long"))
+	    (a.mode != "real" && a.mode != "long") ||
+	    (!a.mmu.empty() && a.mmu != "ept" && a.mmu != "shadow"))
 		usage();
 	return a;
 }
@@ -142,6 +147,23 @@ std::function<void(const Fd &)> caching(const std::string &name)
 	};
 }
 
+// The VM's setup: its KVMX_CAP_MMU (--mmu), then its caching flavour.
+std::function<void(const Fd &)> vm_setup(const Args &a)
+{
+	std::function<void(const Fd &)> rest = caching(a.caching);
+	if (a.mmu.empty())
+		return rest;
+	uint64_t mmu = a.mmu == "shadow" ? KVMX_MMU_SHADOW : KVMX_MMU_EPT;
+	return [mmu, rest](const Fd &vm) {
+		kvm_enable_cap cap{};
+		cap.cap = KVMX_CAP_MMU;
+		cap.args[0] = mmu;
+		kvmx::ioctl_or_throw(vm, KVM_ENABLE_CAP, "KVM_ENABLE_CAP(KVMX_CAP_MMU)", &cap);
+		if (rest)
+			rest(vm);
+	};
+}
+
 // Runs the guest to its HLT; returns the number of exits handled.
 unsigned run_to_hlt(TinyGuest &g, uint32_t want)
 {
@@ -188,7 +210,7 @@ int main(int argc, char **argv)
 		const GuestMode mode = a.mode == "real" ? GuestMode::kReal : GuestMode::kLong64;
 
 		// Warm-up run: faults the code page in and caches the MMIO gfn.
-		TinyGuest g(dev, loop_code(a, 4), mode, caching(a.caching));
+		TinyGuest g(dev, loop_code(a, 4), mode, vm_setup(a));
 		kvm_regs r = g.regs();
 		r.rbx = kMmio;
 		g.set_regs(r);

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+// Guest-handled not-present page faults (issue 11, benchmark 1): a 64-bit
+// guest whose #PF handler maps the faulting page (writes the PTE, no
+// INVLPG, returns) touches fresh pages, and measures with rdtsc in the
+// guest the cycles per fault; the vCPU's binary statistics, read before
+// and after, give the exits (and #PF exits) per fault.  Built on the
+// selftests' library (its main); configured through the environment:
+//
+//   KVMX_BENCH_CONFIG=name   the configuration in the output (required)
+//   KVMX_BENCH_MMU=ept|shadow  kvmx only: KVMX_CAP_MMU for the VM (default:
+//                            what the module gives it)
+//   KVMX_BENCH_TABLES=N      guest page tables of 511 fresh pages each (default 4)
+//
+//   pf_bench --device /dev/kvmx
+//   -> bench-pf config=kvmx-shadow faults=2044 cycles=1234 exits=2.00 exits_exception_nmi=0.00 ...
+//
+// Before the timed loop the guest reads page 0 of every table through the
+// fresh mapping (so each guest table already has its shadow or its walk
+// is cached) and every backing page through the identity map (so on EPT
+// no fresh page costs an EPT violation): what is left is the fault itself,
+// the handler, its PTE write and the retry.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <linux/kvmx.h>
+#include <map>
+#include <string>
+#include <x86intrin.h>
+
+#include "lib/kvm_abi.h"
+#include "lib/stats.h"
+#include "lib/sys.h"
+#include "lib/test.h"
+#include "lib/vm.h"
+
+using namespace kvmx;
+
+namespace {
+
+constexpr uint64_t kVa = 512 * GiB; // PML4 slot 1: 4 KiB pages of its own
+constexpr uint64_t kAddrMask = 0x000ffffffffff000ULL;
+constexpr uint64_t kP = 1, kW = 2;
+constexpr uint64_t kTableSpan = 2 * MiB;
+
+volatile uint64_t backing_gpa, handled;
+// The guest-physical (= identity-mapped) address of each page table: the
+// handler finds the PTE without reading CR3, which exits on a shadow VM
+// (and on kvm_intel ept=0) and no fault path of a real kernel needs.
+volatile uint64_t table_gpa[64];
+
+void pf_handler(ExFrame *)
+{
+	uint64_t cr2;
+
+	asm volatile("mov %%cr2, %0" : "=r"(cr2));
+	auto *pte = reinterpret_cast<volatile uint64_t *>(table_gpa[(cr2 - kVa) / kTableSpan]);
+	pte[(cr2 >> 12) & 511] = (backing_gpa + ((cr2 - kVa) & ~0xfffULL)) | kP | kW;
+	handled = handled + 1;
+}
+
+void guest_faults(uint64_t tables)
+{
+	for (uint64_t t = 0; t < tables; t++) {
+		(void)*reinterpret_cast<volatile uint32_t *>(kVa + t * kTableSpan);
+		for (uint64_t p = 0; p < 512; p++)
+			(void)*reinterpret_cast<volatile uint32_t *>(backing_gpa + t * kTableSpan +
+								    p * 4096);
+	}
+	GUEST_SYNC(0);
+	uint64_t start = __rdtsc();
+	for (uint64_t t = 0; t < tables; t++)
+		for (uint64_t p = 1; p < 512; p++)
+			(void)*reinterpret_cast<volatile uint32_t *>(kVa + t * kTableSpan + p * 4096);
+	uint64_t cycles = __rdtsc() - start;
+	GUEST_SYNC(cycles);
+	GUEST_SYNC(handled);
+	GUEST_DONE();
+}
+
+uint64_t env_number(const char *name, uint64_t dflt)
+{
+	const char *v = std::getenv(name);
+	return v && *v ? std::strtoull(v, nullptr, 0) : dflt;
+}
+
+} // namespace
+
+KVMX_TEST(guest_pf)
+{
+	const char *config = std::getenv("KVMX_BENCH_CONFIG");
+	ASSERT_TRUE(config && *config);
+	const std::string mmu = std::getenv("KVMX_BENCH_MMU") ? std::getenv("KVMX_BENCH_MMU") : "";
+	if (mmu == "shadow")
+		Vm::set_default_mmu(KVMX_MMU_SHADOW);
+	else if (mmu == "ept")
+		Vm::set_default_mmu(KVMX_MMU_EPT);
+	const uint64_t tables = env_number("KVMX_BENCH_TABLES", 4);
+	ASSERT_TRUE(tables >= 1 && tables <= 64);
+
+	Vm vm(Vm::full, tables * kTableSpan + 4 * MiB);
+	uint64_t ram = vm.alloc(tables * kTableSpan, kTableSpan);
+	vm.map(kVa, ram, tables * kTableSpan);
+	*vm.guest(const_cast<uint64_t *>(&backing_gpa)) = ram;
+	vm.install_handler(14, pf_handler);
+	Vcpu &vcpu = vm.add_vcpu(guest_faults);
+	vcpu.set_args({tables});
+	// Every PTE but page 0's of each table not present; the tables stay.
+	for (uint64_t t = 0; t < tables; t++) {
+		uint64_t table = vm.cr3();
+		uint64_t va = kVa + t * kTableSpan;
+		for (int level = 3; level >= 1; level--) {
+			auto *e = reinterpret_cast<uint64_t *>(vm.hva(table & kAddrMask));
+			table = e[(va >> (12 + 9 * level)) & 511] & kAddrMask;
+		}
+		vm.guest(const_cast<uint64_t *>(table_gpa))[t] = table;
+		auto *pte = reinterpret_cast<uint64_t *>(vm.hva(table));
+		for (int i = 1; i < 512; i++)
+			pte[i] = 0;
+	}
+
+	vcpu.expect_sync(0);
+	StatsReader reader = StatsReader::of(vcpu.fd());
+	std::map<std::string, uint64_t> before = reader.values();
+	Ucall uc = vcpu.run_until_ucall();
+	ASSERT_EQ(uc.cmd, static_cast<uint64_t>(UCALL_SYNC));
+	uint64_t cycles = uc.args[0];
+	std::map<std::string, uint64_t> after = reader.values();
+	const uint64_t faults = tables * 511;
+	vcpu.expect_sync(faults);
+	vcpu.expect_done();
+
+	// Per fault, for every counter this device has (kvmx: exits,
+	// exits_exception_nmi = #PF exits, pf_guest, pf_fixed, pf_pt_write;
+	// KVM: exits, pf_taken, pf_guest, pf_fixed, pf_emulate, pf_spurious).
+	// The second GUEST_SYNC's own exit is not a fault's.
+	std::string line = "bench-pf config=" + std::string(config) +
+			   " faults=" + std::to_string(faults) +
+			   " cycles=" + std::to_string(cycles / faults);
+	for (const char *name : {"exits", "exits_exception_nmi", "pf_taken", "pf_guest",
+				 "pf_fixed", "pf_pt_write", "pf_emulate", "pf_spurious",
+				 "shadow_zapped"}) {
+		if (!after.count(name))
+			continue;
+		uint64_t d = after[name] - before[name] - (std::string(name) == "exits");
+		char buf[64];
+		std::snprintf(buf, sizeof(buf), " %s=%.2f", name, double(d) / double(faults));
+		line += buf;
+	}
+	std::printf("%s\n", line.c_str());
+	// Every counter that moved, for the curious (a TAP comment).
+	std::string moved = "# counters per fault:";
+	for (const auto &[name, value] : after) {
+		if (value == before[name])
+			continue;
+		char buf[96];
+		std::snprintf(buf, sizeof(buf), " %s=%.2f", name.c_str(),
+			      double(value - before[name]) / double(faults));
+		moved += buf;
+	}
+	std::printf("%s\n", moved.c_str());
+	std::fflush(stdout);
+}
+
+namespace {
+
+volatile uint64_t cr3_a, cr3_b, cr3_data;
+
+// Switches between two address spaces (two PML4s sharing the tables
+// below) and reads a word in each, @iters times each way.
+void guest_cr3_switch(uint64_t iters)
+{
+	const uint64_t a = cr3_a, b = cr3_b;
+	auto *data = reinterpret_cast<volatile uint64_t *>(&cr3_data);
+
+	for (int warm = 0; warm < 2; warm++) {
+		asm volatile("mov %0, %%cr3" : : "r"(b) : "memory");
+		(void)*data;
+		asm volatile("mov %0, %%cr3" : : "r"(a) : "memory");
+		(void)*data;
+	}
+	GUEST_SYNC(0);
+	uint64_t start = __rdtsc();
+	for (uint64_t i = 0; i < iters; i++) {
+		asm volatile("mov %0, %%cr3" : : "r"(b) : "memory");
+		(void)*data;
+		asm volatile("mov %0, %%cr3" : : "r"(a) : "memory");
+		(void)*data;
+	}
+	uint64_t cycles = __rdtsc() - start;
+	GUEST_SYNC(cycles);
+	GUEST_DONE();
+}
+
+} // namespace
+
+// Benchmark 3 of issue 11, its first half: cycles per MOV to CR3 between
+// two address spaces that both have their tables (shadows) already.
+KVMX_TEST(cr3_switch)
+{
+	const char *config = std::getenv("KVMX_BENCH_CONFIG");
+	ASSERT_TRUE(config && *config);
+	const std::string mmu = std::getenv("KVMX_BENCH_MMU") ? std::getenv("KVMX_BENCH_MMU") : "";
+	if (mmu == "shadow")
+		Vm::set_default_mmu(KVMX_MMU_SHADOW);
+	else if (mmu == "ept")
+		Vm::set_default_mmu(KVMX_MMU_EPT);
+	const uint64_t iters = 1000;
+
+	Vm vm;
+	uint64_t second = vm.alloc(4096);
+	std::memcpy(vm.hva(second), vm.hva(vm.cr3()), 4096);
+	*vm.guest(const_cast<uint64_t *>(&cr3_a)) = vm.cr3();
+	*vm.guest(const_cast<uint64_t *>(&cr3_b)) = second;
+	Vcpu &vcpu = vm.add_vcpu(guest_cr3_switch);
+	vcpu.set_args({iters});
+	vcpu.expect_sync(0);
+	StatsReader reader = StatsReader::of(vcpu.fd());
+	std::map<std::string, uint64_t> before = reader.values();
+	Ucall uc = vcpu.run_until_ucall();
+	ASSERT_EQ(uc.cmd, static_cast<uint64_t>(UCALL_SYNC));
+	std::map<std::string, uint64_t> after = reader.values();
+	vcpu.expect_done();
+	const uint64_t switches = 2 * iters;
+	std::printf("bench-cr3 config=%s switches=%llu cycles=%llu exits=%.2f\n", config,
+		    static_cast<unsigned long long>(switches),
+		    static_cast<unsigned long long>(uc.args[0] / switches),
+		    double(after["exits"] - before["exits"] - 1) / double(switches));
+	std::fflush(stdout);
+}
