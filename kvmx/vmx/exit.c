@@ -224,6 +224,13 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 	fail = kvmx_vmx_run(vcpu->regs, vcpu->launched);
 
 	vcpu->cr2 = native_read_cr2();
+	/*
+	 * The guest's SWAPGS changes IA32_KERNEL_GS_BASE without an exit
+	 * (a 64-bit kernel does it on every entry from user space): keep
+	 * what the CPU holds now, not what the guest last wrote with WRMSR.
+	 * The other swapped MSRs change only through WRMSR, which exits.
+	 */
+	rdmsrl(MSR_KERNEL_GS_BASE, vcpu->msrs[KVMX_MSR_KERNEL_GS_BASE]);
 	for (i = 0; i < KVMX_NR_SWAPPED_MSRS; i++)
 		if (i != KVMX_MSR_KERNEL_GS_BASE && vcpu->msrs[i] != host_msrs[i])
 			wrmsrl(swapped_msr_index[i], host_msrs[i]);
