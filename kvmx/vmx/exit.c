@@ -729,9 +729,12 @@ int kvmx_complete_pio(struct kvmx_vcpu *vcpu)
 
 static int handle_msr_read(struct kvmx_vcpu *vcpu)
 {
-	u64 data;
+	u32 index = vcpu->regs[KVMX_RCX];
+	u64 data = 0;
+	bool failed = kvmx_get_msr(vcpu, index, &data, false);
 
-	if (kvmx_get_msr(vcpu, vcpu->regs[KVMX_RCX], &data, false))
+	trace_kvmx_msr(false, index, data, failed);
+	if (failed)
 		return inject_gp(vcpu);
 	vcpu->regs[KVMX_RAX] = (u32)data;
 	vcpu->regs[KVMX_RDX] = data >> 32;
@@ -742,8 +745,11 @@ static int handle_msr_read(struct kvmx_vcpu *vcpu)
 static int handle_msr_write(struct kvmx_vcpu *vcpu)
 {
 	u64 data = (u32)vcpu->regs[KVMX_RAX] | ((u64)(u32)vcpu->regs[KVMX_RDX] << 32);
+	u32 index = vcpu->regs[KVMX_RCX];
+	bool failed = kvmx_set_msr(vcpu, index, data, false);
 
-	if (kvmx_set_msr(vcpu, vcpu->regs[KVMX_RCX], data, false))
+	trace_kvmx_msr(true, index, data, failed);
+	if (failed)
 		return inject_gp(vcpu);
 	skip_instruction(vcpu);
 	return 1;
@@ -811,6 +817,9 @@ int kvmx_handle_exit(struct kvmx_vcpu *vcpu)
 	u32 reason = vcpu->exit_reason;
 
 	kvmx_stat_exit(vcpu, reason);
+	if (trace_kvmx_exit_enabled())
+		trace_kvmx_exit(vcpu->id, reason, vmcs_read(GUEST_RIP), vcpu->exit_qual,
+				vcpu->exit_intr_info);
 	if (reason & EXIT_REASON_FAILED_VMENTRY) {
 		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 		vcpu->run->fail_entry.hardware_entry_failure_reason = reason;
