@@ -334,6 +334,11 @@ struct kvmx_vcpu {
 
 	sigset_t sigset;		/* KVM_SET_SIGNAL_MASK, during KVM_RUN */
 	bool sigset_active;
+	/*
+	 * KVM_TPR_ACCESS_REPORTING's switch, kept and read back, but kvmx
+	 * never exits with KVM_EXIT_TPR_ACCESS (abi.md).  vcpu->mutex.
+	 */
+	bool tpr_access_reporting;
 
 	/*
 	 * The in-kernel irqchip's side of the vCPU (irq/lapic.c): its LAPIC

@@ -589,6 +589,43 @@ static int vcpu_enable_cap(struct kvmx_vcpu *vcpu, struct kvm_enable_cap __user 
 	}
 }
 
+/*
+ * KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR: QEMU's TPR patching
+ * for old 32-bit Windows guests (its kvmvapic option ROM), which its
+ * in-kernel-LAPIC model calls at every reset and aborts on when they
+ * fail.  kvmx keeps the reporting switch but never reports a TPR access,
+ * so QEMU never patches a guest and never asks for a VAPIC page: address
+ * 0 (none, what a reset sets) is accepted, any other refused, since kvmx
+ * does not mirror the TPR into one.
+ */
+static int vcpu_tpr_access_reporting(struct kvmx_vcpu *vcpu,
+				     struct kvm_tpr_access_ctl __user *arg)
+{
+	struct kvm_tpr_access_ctl tac;
+
+	if (copy_from_user(&tac, arg, sizeof(tac)))
+		return -EFAULT;
+	if (tac.flags)		/* as KVM */
+		return kvmx_refuse(-EINVAL, "KVM_TPR_ACCESS_REPORTING", "flags 0x%x", tac.flags);
+	vcpu->tpr_access_reporting = tac.enabled;
+	return copy_to_user(arg, &tac, sizeof(tac)) ? -EFAULT : 0;
+}
+
+static int vcpu_set_vapic_addr(struct kvmx_vcpu *vcpu, struct kvm_vapic_addr __user *arg)
+{
+	struct kvm_vapic_addr va;
+
+	if (!vcpu->apic)	/* as KVM */
+		return kvmx_refuse(-EINVAL, "KVM_SET_VAPIC_ADDR", "no in-kernel LAPIC");
+	if (copy_from_user(&va, arg, sizeof(va)))
+		return -EFAULT;
+	if (va.vapic_addr)
+		return kvmx_refuse(-EINVAL, "KVM_SET_VAPIC_ADDR",
+				   "0x%llx: kvmx has no VAPIC page, only 0 turns it off",
+				   va.vapic_addr);
+	return 0;
+}
+
 static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __user *argp)
 {
 	union {
@@ -688,6 +725,10 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		if (copy_from_user(&u.mcg_cap, argp, sizeof(u.mcg_cap)))
 			return -EFAULT;
 		return vcpu_setup_mce(vcpu, u.mcg_cap);
+	case KVM_TPR_ACCESS_REPORTING:
+		return vcpu_tpr_access_reporting(vcpu, argp);
+	case KVM_SET_VAPIC_ADDR:
+		return vcpu_set_vapic_addr(vcpu, argp);
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vcpu_fd(vcpu);
 	case KVM_SET_SIGNAL_MASK:
