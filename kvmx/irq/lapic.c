@@ -268,13 +268,19 @@ static u32 divider(const struct kvmx_lapic *apic)
 	return kvmx_apic_timer_divide(reg(apic, KVMX_APIC_TDCR));
 }
 
+/* The timer fired: the vCPU delivers LVTT before its next entry. */
+static void timer_expired(struct kvmx_lapic *apic)
+{
+	atomic_inc(&apic->timer_pending);
+	kvmx_vcpu_kick(apic->vcpu);
+}
+
 static enum hrtimer_restart timer_fn(struct hrtimer *t)
 {
 	struct kvmx_lapic *apic = container_of(t, struct kvmx_lapic, timer);
 	u64 period = READ_ONCE(apic->period_ns);
 
-	atomic_inc(&apic->timer_pending);
-	kvmx_vcpu_kick(apic->vcpu);
+	timer_expired(apic);
 	if (READ_ONCE(apic->timer_mode) == KVMX_APIC_TIMER_PERIODIC && period) {
 		hrtimer_add_expires_ns(t, period);
 		WRITE_ONCE(apic->target, hrtimer_get_expires(t));
@@ -315,15 +321,23 @@ static u64 guest_tsc(struct kvmx_vcpu *vcpu)
 
 static void start_tsc_deadline(struct kvmx_lapic *apic)
 {
-	u64 now = guest_tsc(apic->vcpu), ns = 0;
+	u64 now = guest_tsc(apic->vcpu), ns;
 
 	cancel_timer(apic);
 	if (!apic->tsc_deadline)
 		return;
+	/*
+	 * A deadline already passed expires now, without a host timer
+	 * interrupt and another trip round vcpu_run(): KVM's
+	 * start_sw_tscdeadline() does the same.
+	 */
+	if (apic->tsc_deadline <= now || !tsc_khz) {
+		timer_expired(apic);
+		return;
+	}
 	/* Any u64 from the guest: a deadline past ~292 years is "far away". */
-	if (apic->tsc_deadline > now && tsc_khz)
-		ns = apic->tsc_deadline - now > U64_MAX / 1000000 ? S64_MAX / 2 :
-		     div_u64((apic->tsc_deadline - now) * 1000000, tsc_khz);
+	ns = apic->tsc_deadline - now > U64_MAX / 1000000 ? S64_MAX / 2 :
+	     div_u64((apic->tsc_deadline - now) * 1000000, tsc_khz);
 	apic->target = ktime_add_ns(ktime_get(), ns);
 	hrtimer_start(&apic->timer, apic->target, HRTIMER_MODE_ABS_HARD);
 }
