@@ -8,8 +8,8 @@
 #                   kernel (1-2 hours on two shared cores, then cached)
 #   make bench      one test-host boot measuring MMIO/PIO round trips, memslot updates and shadow-MMU faults, kvmx and kvm_intel
 #   make fuzz       the libFuzzer target for the instruction emulator (SECONDS=600)
-#   make fuzz-host  one test-host boot running the long selftests (fuzzers,
-#                   stress tests) for FUZZ_SECONDS each (default 600; SEED=N repeats)
+#   make fuzz-host  one test-host boot running the long selftests (ioctl_fuzz, diff_fuzz,
+#                   memslot_race) for FUZZ_SECONDS each (default 600; SEED=N repeats)
 #   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
 #   make selftests  build the selftests (static binaries in build/selftests)
 #   make kvmx_stat  build tools/kvmx_stat (static, build/kvmx_stat)

@@ -25,12 +25,12 @@ static const struct cpuid_mask supported[] = {
 	{ 0x0, 0, 0, ALL, ALL, ALL, ALL },
 	/*
 	 * 1: ECX SSE3 PCLMUL SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT AES RDRAND;
-	 *    EDX FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP PGE CMOV PAT
-	 *    PSE36 CLFSH MMX FXSR SSE SSE2.  No VMX, XSAVE/AVX, PCID.  x2APIC
-	 *    is added whatever the host has (fill()): as KVM, the in-kernel
-	 *    LAPIC emulates it.
+	 *    EDX FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA
+	 *    CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2 (KVM's list without DS
+	 *    and SS).  No VMX, XSAVE/AVX, PCID.  x2APIC is added whatever the
+	 *    host has (fill()): as KVM, the in-kernel LAPIC emulates it.
 	 */
-	{ 0x1, 0, 0, ALL, 0x0000ffff, 0x42d82203, 0x07839bff },
+	{ 0x1, 0, 0, ALL, 0x0000ffff, 0x42d82203, 0x078bfbff },
 	/*
 	 * 7.0: EBX FSGSBASE BMI1 SMEP BMI2 ERMS ADX SMAP CLFLUSHOPT; TSC_ADJUST
 	 * is added whatever the host has (fill()): as KVM, it is emulated.

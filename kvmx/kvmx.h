@@ -297,6 +297,12 @@ struct kvmx_vcpu {
 	u64 mtrr[KVMX_MTRR_NR_SLOTS];	/* see mtrr.h */
 	struct kvmx_mce mce;		/* see mce.h; vCPU thread only */
 	/*
+	 * KVM's KVM_REQ_TRIPLE_FAULT from KVM_X86_SET_MCE (a #MC while one is
+	 * in progress, or with CR4.MCE clear): the next KVM_RUN returns
+	 * KVM_EXIT_SHUTDOWN without entering the guest.  vCPU thread only.
+	 */
+	bool shutdown_pending;
+	/*
 	 * MSR_KVM_SYSTEM_TIME(_NEW) (kvmclock.c), and whether the pvclock
 	 * struct it names must be rewritten before the next entry (also when
 	 * vm->clock_gen moved past @kvmclock_gen).  vCPU thread only.
@@ -334,6 +340,11 @@ struct kvmx_vcpu {
 
 	sigset_t sigset;		/* KVM_SET_SIGNAL_MASK, during KVM_RUN */
 	bool sigset_active;
+	/*
+	 * KVM_TPR_ACCESS_REPORTING's switch, kept and read back, but kvmx
+	 * never exits with KVM_EXIT_TPR_ACCESS (abi.md).  vcpu->mutex.
+	 */
+	bool tpr_access_reporting;
 
 	/*
 	 * The in-kernel irqchip's side of the vCPU (irq/lapic.c): its LAPIC

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kvmx's tracepoints: MMIO SPTEs made, and each MMIO fault with the path
- * it took.  perf trace -e 'kvmx:*' or /sys/kernel/tracing/events/kvmx/.
+ * kvmx's tracepoints: every VM exit and every guest RDMSR/WRMSR (as KVM's
+ * kvm_exit and kvm_msr), MMIO SPTEs made, and each MMIO fault with the
+ * path it took.  perf trace -e 'kvmx:*' or /sys/kernel/tracing/events/kvmx/.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM kvmx
@@ -13,6 +14,39 @@
 
 struct kvmx_vm;
 struct kvmx_vcpu;
+
+TRACE_EVENT(kvmx_exit,
+	    TP_PROTO(u32 vcpu_id, u32 reason, u64 rip, u64 qual, u32 intr_info),
+	    TP_ARGS(vcpu_id, reason, rip, qual, intr_info),
+	    TP_STRUCT__entry(__field(u32, vcpu_id)
+			     __field(u32, reason)
+			     __field(u64, rip)
+			     __field(u64, qual)
+			     __field(u32, intr_info)),
+	    TP_fast_assign(__entry->vcpu_id = vcpu_id;
+			   __entry->reason = reason;
+			   __entry->rip = rip;
+			   __entry->qual = qual;
+			   __entry->intr_info = intr_info;),
+	    TP_printk("vcpu %u reason %u rip 0x%llx qual 0x%llx intr_info 0x%x",
+		      __entry->vcpu_id, __entry->reason, __entry->rip, __entry->qual,
+		      __entry->intr_info)
+);
+
+TRACE_EVENT(kvmx_msr,
+	    TP_PROTO(bool write, u32 index, u64 data, bool failed),
+	    TP_ARGS(write, index, data, failed),
+	    TP_STRUCT__entry(__field(bool, write)
+			     __field(u32, index)
+			     __field(u64, data)
+			     __field(bool, failed)),
+	    TP_fast_assign(__entry->write = write;
+			   __entry->index = index;
+			   __entry->data = data;
+			   __entry->failed = failed;),
+	    TP_printk("%s 0x%x data 0x%llx%s", __entry->write ? "wrmsr" : "rdmsr",
+		      __entry->index, __entry->data, __entry->failed ? " (#GP)" : "")
+);
 
 TRACE_EVENT(kvmx_mmio_spte_create,
 	    TP_PROTO(struct kvmx_vm *vm, u64 gfn, u64 gen),

@@ -189,6 +189,12 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 	vcpu->st.update = true;
 	kvmx_kvmclock_run_start(vcpu);
 	for (;;) {
+		if (vcpu->shutdown_pending) {
+			vcpu->shutdown_pending = false;
+			run->exit_reason = KVM_EXIT_SHUTDOWN;
+			r = 0;
+			break;
+		}
 		/* The irqchip: timers, INIT/SIPI, and sleeping in HLT. */
 		r = kvmx_lapic_before_entry(vcpu);
 		if (r == 0 || r == -EAGAIN)
@@ -523,17 +529,58 @@ static int vcpu_set_signal_mask(struct kvmx_vcpu *vcpu, struct kvm_signal_mask _
  */
 static int vcpu_setup_mce(struct kvmx_vcpu *vcpu, u64 mcg_cap)
 {
+	u64 old_cap = vcpu->mce.cap;
 	unsigned int i;
 
 	if (!kvmx_mce_cap_valid(mcg_cap))
 		return kvmx_refuse(-EINVAL, "KVM_X86_SETUP_MCE",
-				   "MCG_CAP 0x%llx: 1-%d banks and MCG_CTL_P/SER_P/LMCE_P only",
+				   "MCG_CAP 0x%llx: 1-%d banks and MCG_CTL_P/CMCI_P/SER_P/LMCE_P only",
 				   mcg_cap, KVMX_MCE_MAX_BANKS);
 	vcpu->mce.cap = mcg_cap;
 	if (mcg_cap & KVMX_MCG_CTL_P)
 		vcpu->mce.ctl = ~0ULL;
-	for (i = 0; i < (mcg_cap & 0xff); i++)
+	/* As KVM: MCi_CTL all ones, and MCi_CTL2 0 when there is CMCI. */
+	for (i = 0; i < (mcg_cap & 0xff); i++) {
 		vcpu->mce.banks[4 * i] = ~0ULL;
+		if (mcg_cap & KVMX_MCG_CMCI_P)
+			vcpu->mce.ctl2[i] = 0;
+	}
+	kvmx_lapic_after_set_mcg_cap(vcpu, old_cap);
+	return 0;
+}
+
+/*
+ * KVM_X86_SET_MCE: user space reports a machine-check error in a bank;
+ * kvmx_mce_inject() has KVM's rules, this does what they say: a CMCI
+ * through the APIC's CMCI LVT, a #MC, or a shutdown at the next KVM_RUN.
+ */
+static int vcpu_set_mce(struct kvmx_vcpu *vcpu, const struct kvm_x86_mce *mce)
+{
+	struct kvmx_mce_event ev = {
+		.status = mce->status,
+		.addr = mce->addr,
+		.misc = mce->misc,
+		.mcg_status = mce->mcg_status,
+		.bank = mce->bank,
+	};
+
+	switch (kvmx_mce_inject(&vcpu->mce, &ev, vmcs_read(GUEST_CR4) & X86_CR4_MCE)) {
+	case KVMX_MCE_INVALID:
+		return kvmx_refuse(-EINVAL, "KVM_X86_SET_MCE",
+				   "bank %u of %llu, or MCi_STATUS 0x%llx without VAL",
+				   mce->bank, vcpu->mce.cap & 0xff, mce->status);
+	case KVMX_MCE_CMCI:
+		kvmx_lapic_deliver_cmci(vcpu);
+		break;
+	case KVMX_MCE_EXCEPTION:
+		kvmx_queue_exception(vcpu, MC_VECTOR, false, 0);
+		break;
+	case KVMX_MCE_SHUTDOWN:
+		vcpu->shutdown_pending = true;
+		break;
+	case KVMX_MCE_LOGGED:
+		break;
+	}
 	return 0;
 }
 
@@ -589,6 +636,43 @@ static int vcpu_enable_cap(struct kvmx_vcpu *vcpu, struct kvm_enable_cap __user 
 	}
 }
 
+/*
+ * KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR: QEMU's TPR patching
+ * for old 32-bit Windows guests (its kvmvapic option ROM), which its
+ * in-kernel-LAPIC model calls at every reset and aborts on when they
+ * fail.  kvmx keeps the reporting switch but never reports a TPR access,
+ * so QEMU never patches a guest and never asks for a VAPIC page: address
+ * 0 (none, what a reset sets) is accepted, any other refused, since kvmx
+ * does not mirror the TPR into one.
+ */
+static int vcpu_tpr_access_reporting(struct kvmx_vcpu *vcpu,
+				     struct kvm_tpr_access_ctl __user *arg)
+{
+	struct kvm_tpr_access_ctl tac;
+
+	if (copy_from_user(&tac, arg, sizeof(tac)))
+		return -EFAULT;
+	if (tac.flags)		/* as KVM */
+		return kvmx_refuse(-EINVAL, "KVM_TPR_ACCESS_REPORTING", "flags 0x%x", tac.flags);
+	vcpu->tpr_access_reporting = tac.enabled;
+	return copy_to_user(arg, &tac, sizeof(tac)) ? -EFAULT : 0;
+}
+
+static int vcpu_set_vapic_addr(struct kvmx_vcpu *vcpu, struct kvm_vapic_addr __user *arg)
+{
+	struct kvm_vapic_addr va;
+
+	if (!vcpu->apic)	/* as KVM */
+		return kvmx_refuse(-EINVAL, "KVM_SET_VAPIC_ADDR", "no in-kernel LAPIC");
+	if (copy_from_user(&va, arg, sizeof(va)))
+		return -EFAULT;
+	if (va.vapic_addr)
+		return kvmx_refuse(-EINVAL, "KVM_SET_VAPIC_ADDR",
+				   "0x%llx: kvmx has no VAPIC page, only 0 turns it off",
+				   va.vapic_addr);
+	return 0;
+}
+
 static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __user *argp)
 {
 	union {
@@ -598,6 +682,7 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		struct kvm_mp_state mp;
 		struct kvm_vcpu_events events;
 		u64 mcg_cap;
+		struct kvm_x86_mce mce;
 	} u;
 	int r;
 	const char *why;
@@ -688,6 +773,14 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		if (copy_from_user(&u.mcg_cap, argp, sizeof(u.mcg_cap)))
 			return -EFAULT;
 		return vcpu_setup_mce(vcpu, u.mcg_cap);
+	case KVM_TPR_ACCESS_REPORTING:
+		return vcpu_tpr_access_reporting(vcpu, argp);
+	case KVM_SET_VAPIC_ADDR:
+		return vcpu_set_vapic_addr(vcpu, argp);
+	case KVM_X86_SET_MCE:
+		if (copy_from_user(&u.mce, argp, sizeof(u.mce)))
+			return -EFAULT;
+		return vcpu_set_mce(vcpu, &u.mce);
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vcpu_fd(vcpu);
 	case KVM_SET_SIGNAL_MASK:

@@ -34,7 +34,9 @@
 // programs that run in every pass and must agree.
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fnmatch.h>
@@ -131,6 +133,9 @@ struct Outcome {
 	int exits = 0;
 	// kvmx's emulation failure: the bytes it could not emulate.
 	std::vector<uint8_t> failed_insn;
+	// The bytes at CS:RIP at each MMIO read exit (by exit number), for
+	// signatures; recorded in the kvmx phase only, never compared.
+	std::map<int, std::vector<uint8_t>> mmio_read_insn;
 
 	void add(const std::string &k, const std::string &v) { facts.emplace_back(k, v); }
 	std::string get(const std::string &k) const
@@ -198,7 +203,8 @@ public:
 		snapshot();
 	}
 
-	Outcome run(uint64_t seed, uint64_t index)
+	// @insn_bytes: record the instruction at each MMIO read exit.
+	Outcome run(uint64_t seed, uint64_t index, bool insn_bytes)
 	{
 		Outcome o;
 		std::string end;
@@ -231,6 +237,8 @@ public:
 				} else {
 					uint64_t a = answer(seed, index, n, m.phys_addr);
 					std::memcpy(m.data, &a, sizeof(a));
+					if (insn_bytes)
+						o.mmio_read_insn[n] = insn_at_rip();
 				}
 				o.add(key, "mmio " + v);
 				break;
@@ -294,6 +302,25 @@ public:
 	}
 
 private:
+	// The bytes at CS:RIP, when they lie in the code page (the page tables
+	// of the protected modes map it 1:1).  During an MMIO read nothing of
+	// the instruction is committed yet, so RIP is still on it.
+	std::vector<uint8_t> insn_at_rip() const
+	{
+		const kvm_regs r = g_.regs();
+		kvm_sregs s{};
+		kvmx::ioctl_or_throw(g_.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+		uint64_t la = s.cs.base + r.rip;
+		if (!(s.efer & 0x400)) // EFER.LMA
+			la &= 0xffffffffULL;
+		if (la < TinyGuest::kCodeGpa || la >= TinyGuest::kCodeGpa + 0x1000)
+			return {};
+		const size_t off = la - TinyGuest::kCodeGpa;
+		const uint8_t *code = g_.ram.as<uint8_t>();
+		return std::vector<uint8_t>(code + off,
+					    code + std::min<size_t>(0x1000, off + KVMX_EMU_MAX_INSN_LEN));
+	}
+
 	static std::vector<uint8_t> code_page(const Program &p)
 	{
 		std::vector<uint8_t> page(0x1000, 0xf4); // HLT after the code
@@ -436,6 +463,7 @@ private:
 struct Settings {
 	uint64_t seed = 1;
 	uint64_t programs = 100;
+	uint64_t seconds = 0; // long run: the kvm phase records programs this long
 	bool recheck = false; // run each program twice on the reference
 	int64_t only = -1; // one program, verbose
 	std::string ref_path;
@@ -462,7 +490,14 @@ std::string exe_dir()
 Settings settings()
 {
 	Settings s;
-	std::string seed = env_or("KVMX_DIFF_FUZZ_SEED", "1");
+	const kvmx::test::Options &opt = kvmx::test::options();
+	// A long run (--seconds, KVMX_SECONDS: make fuzz-host) records
+	// programs for that long, unless KVMX_DIFF_FUZZ_PROGRAMS bounds it,
+	// from --seed (KVMX_SEED) or, without one, a fresh seed.
+	s.seconds = opt.seconds;
+	std::string seed = env_or("KVMX_DIFF_FUZZ_SEED",
+				  opt.seed_given ? std::to_string(opt.seed) :
+				  opt.seconds	 ? "random" : "1");
 	if (seed == "random") {
 		timeval tv{};
 		gettimeofday(&tv, nullptr);
@@ -470,7 +505,8 @@ Settings settings()
 	} else {
 		s.seed = std::strtoull(seed.c_str(), nullptr, 0);
 	}
-	s.programs = std::strtoull(env_or("KVMX_DIFF_FUZZ_PROGRAMS", "100").c_str(), nullptr, 0);
+	s.programs = std::strtoull(env_or("KVMX_DIFF_FUZZ_PROGRAMS", s.seconds ? "100000000" : "100")
+					   .c_str(), nullptr, 0);
 	s.recheck = env_or("KVMX_DIFF_FUZZ_RECHECK", "0") != "0";
 	s.only = std::strtoll(env_or("KVMX_DIFF_FUZZ_ONLY", "-1").c_str(), nullptr, 0);
 	s.ref_path = env_or("KVMX_DIFF_FUZZ_REF", env_or("TMPDIR", "/tmp") + "/kvmx-diff_fuzz.ref");
@@ -538,24 +574,60 @@ std::string what(const std::string &fact)
 	return w;
 }
 
-// Whether kvmx's emulator rejects these bytes in this mode (a form it does
-// not implement): the instruction kvmx gave up on is one it has no code for.
-bool emulator_rejects(const std::vector<uint8_t> &bytes, GuestMode mode)
+// kvmx's decoder on these bytes in this mode: KVMX_EMU_DONE when it decodes
+// them (then *insn says what they are).
+int decode(const std::vector<uint8_t> &bytes, GuestMode mode, kvmx_emu_insn *insn)
 {
 	kvmx_emu_ctxt c{};
-	kvmx_emu_insn insn;
 
 	if (bytes.empty())
-		return false;
+		return KVMX_EMU_UNHANDLEABLE;
 	c.mode = mode == GuestMode::kReal ? KVMX_EMU_MODE_16 :
 		 mode == GuestMode::kProtected32 ? KVMX_EMU_MODE_32 : KVMX_EMU_MODE_64;
 	c.insn_len = static_cast<uint8_t>(std::min<size_t>(bytes.size(), KVMX_EMU_MAX_INSN_LEN));
 	std::memcpy(c.insn_bytes, bytes.data(), c.insn_len);
-	return kvmx_emu_decode(&c, &insn) == KVMX_EMU_UNHANDLEABLE;
+	return kvmx_emu_decode(&c, insn);
+}
+
+// Whether kvmx's emulator rejects these bytes in this mode (a form it does
+// not implement): the instruction kvmx gave up on is one it has no code for.
+bool emulator_rejects(const std::vector<uint8_t> &bytes, GuestMode mode)
+{
+	kvmx_emu_insn insn;
+
+	return !bytes.empty() && decode(bytes, mode, &insn) == KVMX_EMU_UNHANDLEABLE;
+}
+
+// The instruction behind an MMIO read, as kvmx's decoder sees it, in a
+// word: "op-<opcode hex>-o<operand size in bits>" (e.g. op-63-o16 for
+// MOVSXD r16, r/m16), or "op-unknown".
+std::string insn_word(const std::vector<uint8_t> &bytes, GuestMode mode)
+{
+	kvmx_emu_insn insn{};
+	char buf[32];
+
+	if (decode(bytes, mode, &insn) != KVMX_EMU_DONE)
+		return "op-unknown";
+	if (insn.opcode[0] == 0x0f)
+		snprintf(buf, sizeof(buf), "op-0f%02x-o%u", insn.opcode[1], insn.op_bytes * 8u);
+	else
+		snprintf(buf, sizeof(buf), "op-%02x-o%u", insn.opcode[0], insn.op_bytes * 8u);
+	return buf;
+}
+
+// "R <addr> <len>" of an MMIO read fact ("mmio R 0x... 4"), or "".
+bool mmio_read(const std::string &fact, std::string *addr, std::string *len)
+{
+	std::istringstream is(fact);
+	std::string kind, dir;
+	return (is >> kind >> dir >> *addr >> *len) && kind == "mmio" && dir == "R";
 }
 
 // A divergence's signature: where the runs first part, and how.
 //   exit:<kvm>:<kvmx>[:unemulated]   the exits differ (first differing exit)
+//   exit:mmio:mmio:len-<kvm>-<kvmx>:<insn_word()>
+//                                    both read the same MMIO address, but
+//                                    not the same number of bytes
 //   state:<key>[,<key>...]           same exits, different registers/memory
 std::string signature(const Outcome &ref, const Outcome &got, GuestMode mode,
 		      std::vector<std::string> &diffs)
@@ -586,6 +658,17 @@ std::string signature(const Outcome &ref, const Outcome &got, GuestMode mode,
 				std::string wa = a.count(k) ? what(va) : what(a["end"]);
 				std::string wb = b.count(k) ? what(vb) : what(b["end"]);
 				first_exit = "exit:" + wa + ":" + wb;
+				std::string aa, la, ab, lb;
+				if (a.count(k) && b.count(k) && k.rfind("exit", 0) == 0 &&
+				    mmio_read(va, &aa, &la) && mmio_read(vb, &ab, &lb) &&
+				    aa == ab && la != lb) {
+					const int n = std::stoi(k.substr(4));
+					auto it = got.mmio_read_insn.find(n);
+					first_exit += ":len-" + la + "-" + lb + ":" +
+						      insn_word(it == got.mmio_read_insn.end() ?
+								std::vector<uint8_t>() : it->second,
+								mode);
+				}
 			}
 		} else {
 			state.push_back(k.rfind("mem", 0) == 0 ? "mem" : k);
@@ -674,7 +757,7 @@ struct Counts {
 Outcome run_program(const Fd &dev, const Program &p, uint64_t seed, uint64_t index)
 {
 	Guest g(dev, p);
-	return g.run(seed, index);
+	return g.run(seed, index, kvmx::test::options().testing_kvmx());
 }
 
 bool same(const Outcome &a, const Outcome &b) { return a.facts == b.facts; }
@@ -691,19 +774,16 @@ KVMX_TEST(differential)
 	Counts c;
 	const bool reference = !kvmx::test::options().testing_kvmx();
 
-	// The programs: (seed, index), then the fixed divergences' programs.
+	// The programs: the fixed divergences' programs, then (seed, index)
+	// for index 0, 1, ... (up to s.programs, or until s.seconds are over).
+	// The kvmx phase runs those the reference holds, in its order.
 	std::vector<std::pair<uint64_t, uint64_t>> list;
 	std::vector<RefEntry> ref;
 	if (reference) {
-		if (s.only >= 0) {
-			list.emplace_back(s.seed, s.only);
-		} else {
-			for (uint64_t i = 0; i < s.programs; i++)
-				list.emplace_back(s.seed, i);
+		if (s.only < 0)
 			for (const Fixed &f : kf.fixed)
 				if (f.seed != s.seed || f.index >= s.programs)
 					list.emplace_back(f.seed, f.index);
-		}
 	} else {
 		ref = read_ref(s.ref_path);
 		if (ref.empty()) {
@@ -718,6 +798,20 @@ KVMX_TEST(differential)
 		for (const RefEntry &e : ref)
 			list.emplace_back(e.seed, e.index);
 	}
+	const size_t nfixed = reference ? list.size() : 0;
+	const uint64_t nseed = !reference ? 0 : s.only >= 0 ? 1 : s.programs;
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.seconds);
+	auto program_at = [&](size_t n, std::pair<uint64_t, uint64_t> *sp) {
+		if (n < list.size()) {
+			*sp = list[n];
+			return true;
+		}
+		const uint64_t i = n - nfixed;
+		if (i >= nseed || (s.seconds && std::chrono::steady_clock::now() >= deadline))
+			return false;
+		*sp = {s.seed, s.only >= 0 ? static_cast<uint64_t>(s.only) : i};
+		return true;
+	};
 
 	std::ofstream out;
 	if (reference) {
@@ -725,8 +819,9 @@ KVMX_TEST(differential)
 		ASSERT_TRUE(out.good());
 	}
 	kvmx::test::diag("diff_fuzz: " + std::string(reference ? "recording" : "comparing") + " " +
-			 std::to_string(list.size()) + " programs, seed " + std::to_string(s.seed) +
-			 (reference ? ", into " : ", against ") + s.ref_path);
+			 (reference && s.seconds ? "for " + std::to_string(s.seconds) + " s up to " : "") +
+			 std::to_string(reference ? nfixed + nseed : list.size()) + " programs, seed " +
+			 std::to_string(s.seed) + (reference ? ", into " : ", against ") + s.ref_path);
 
 	std::map<std::string, uint64_t> unexplained_sigs;
 	timeval t0{}, t1{};
@@ -735,8 +830,19 @@ KVMX_TEST(differential)
 	for (const Fixed &f : kf.fixed)
 		is_fixed[{f.seed, f.index}] = true;
 
-	for (size_t n = 0; n < list.size(); n++) {
-		const auto [seed, index] = list[n];
+	auto last_report = std::chrono::steady_clock::now();
+	std::pair<uint64_t, uint64_t> sp;
+	for (size_t n = 0; program_at(n, &sp); n++) {
+		const auto [seed, index] = sp;
+		// A long run's progress, every few seconds of the test host's
+		// clock: it keeps the runner's stall watchdog quiet.
+		if (std::chrono::steady_clock::now() - last_report > std::chrono::seconds(10)) {
+			last_report = std::chrono::steady_clock::now();
+			std::ostringstream os;
+			os << "diff_fuzz: progress: programs " << c.programs << ", agreed " << c.agreed
+			   << ", known " << c.known << ", unexplained " << c.unexplained;
+			kvmx::test::diag(os.str());
+		}
 		const Program p = generate(seed, index);
 		c.programs++;
 		c.insns += p.insns;

@@ -202,6 +202,47 @@ KVMX_TEST(msrs)
 
 namespace {
 
+constexpr uint32_t kMsrGsBase = 0xc0000101;
+constexpr uint64_t kGsA = 0xffff8000aaaa0000ULL, kGsB = 0x00007fffbbbb0000ULL;
+
+// SWAPGS exchanges GS.base and IA32_KERNEL_GS_BASE without a VM exit, as a
+// 64-bit kernel does on every entry from user space: the hypervisor must
+// keep the guest's IA32_KERNEL_GS_BASE as the CPU left it, across exits.
+void guest_swapgs()
+{
+	guest::wrmsr(kMsrGsBase, kGsA);
+	guest::wrmsr(kMsrKernelGsBase, kGsB);
+	asm volatile("swapgs" ::: "memory");
+	GUEST_SYNC(1); // an exit with the two swapped
+	GUEST_ASSERT_EQ(guest::rdmsr(kMsrGsBase), kGsB);
+	GUEST_ASSERT_EQ(guest::rdmsr(kMsrKernelGsBase), kGsA);
+	asm volatile("swapgs" ::: "memory");
+	GUEST_SYNC(2);
+	GUEST_ASSERT_EQ(guest::rdmsr(kMsrGsBase), kGsA);
+	GUEST_ASSERT_EQ(guest::rdmsr(kMsrKernelGsBase), kGsB);
+	GUEST_DONE();
+}
+
+} // namespace
+
+// Found by QEMU: a Linux guest lost its per-CPU base at its first system
+// call and ended in a double-fault loop.
+KVMX_TEST(swapgs_survives_exits)
+{
+	Vm vm;
+	Vcpu &vcpu = vm.add_vcpu(guest_swapgs);
+	vcpu.expect_sync(1);
+	// User space sees what the guest's SWAPGS left, as the guest does.
+	EXPECT_EQ(vcpu.get_msr(kMsrKernelGsBase), kGsA);
+	EXPECT_EQ(vcpu.get_msr(kMsrGsBase), kGsB);
+	EXPECT_EQ(vcpu.sregs().gs.base, kGsB);
+	vcpu.expect_sync(2);
+	EXPECT_EQ(vcpu.get_msr(kMsrKernelGsBase), kGsB);
+	vcpu.expect_done();
+}
+
+namespace {
+
 void guest_cpuid()
 {
 	guest::CpuidRegs r = guest::cpuid(0x40000000);

@@ -71,7 +71,7 @@ u32 kvmx_apic_lvt_mask(u32 off, bool tscdeadline)
 	}
 }
 
-bool kvmx_apic_readable(u32 off, bool x2apic)
+bool kvmx_apic_readable(u32 off, bool x2apic, bool cmci)
 {
 	if (off & 0xf || off >= KVMX_APIC_PAGE)
 		return false;
@@ -90,11 +90,12 @@ bool kvmx_apic_readable(u32 off, bool x2apic)
 	case KVMX_APIC_LVT0:
 	case KVMX_APIC_LVT1:
 	case KVMX_APIC_LVTERR:
-	case KVMX_APIC_LVTCMCI:
 	case KVMX_APIC_TMICT:
 	case KVMX_APIC_TMCCT:
 	case KVMX_APIC_TDCR:
 		return true;
+	case KVMX_APIC_LVTCMCI:
+		return cmci;
 	case KVMX_APIC_APR:
 	case KVMX_APIC_DFR:
 	case KVMX_APIC_ICR2:
@@ -105,19 +106,20 @@ bool kvmx_apic_readable(u32 off, bool x2apic)
 	}
 }
 
-void kvmx_apic_reset(u8 *regs, u32 id)
+void kvmx_apic_reset(u8 *regs, u32 id, bool cmci)
 {
 	u32 off;
 
 	for (off = 0; off < KVMX_APIC_PAGE; off += 4)
 		kvmx_apic_put(regs, off, 0);
 	kvmx_apic_put(regs, KVMX_APIC_ID, id << 24);
-	kvmx_apic_put(regs, KVMX_APIC_LVR, KVMX_APIC_VERSION);
+	kvmx_apic_put(regs, KVMX_APIC_LVR, kvmx_apic_version(cmci));
 	kvmx_apic_put(regs, KVMX_APIC_DFR, KVMX_APIC_DFR_FLAT);
 	kvmx_apic_put(regs, KVMX_APIC_SPIV, 0xff);
 	for (off = KVMX_APIC_LVTT; off <= KVMX_APIC_LVTERR; off += 0x10)
 		kvmx_apic_put(regs, off, KVMX_APIC_LVT_MASKED);
-	kvmx_apic_put(regs, KVMX_APIC_LVTCMCI, KVMX_APIC_LVT_MASKED);
+	if (cmci)
+		kvmx_apic_put(regs, KVMX_APIC_LVTCMCI, KVMX_APIC_LVT_MASKED);
 }
 
 bool kvmx_apic_match_physical(bool x2apic, u32 id, u32 mda)

@@ -42,8 +42,17 @@
 #define KVMX_APIC_TDCR		0x3e0
 #define KVMX_APIC_SELF_IPI	0x3f0	/* x2APIC only */
 
-/* KVM 6.1's version register: version 0x14, 6 LVT entries (CMCI included). */
-#define KVMX_APIC_VERSION	0x50014
+/*
+ * The version register, as KVM's kvm_apic_set_version() (Linux 6.2, and
+ * Debian's 6.1): version 0x14 and the highest LVT entry in 23:16, which is
+ * 5 (LVTT, THMR, PC, LINT0, LINT1, ERR) or, for a vCPU whose IA32_MCG_CAP
+ * has MCG_CMCI_P (@cmci), 6: the CMCI LVT exists only then.
+ */
+#define KVMX_APIC_VERSION	0x14
+static inline u32 kvmx_apic_version(bool cmci)
+{
+	return KVMX_APIC_VERSION | ((cmci ? 6u : 5u) << 16);
+}
 
 #define KVMX_APIC_LVT_MASKED	KVMX_BIT(16)
 #define KVMX_APIC_SPIV_ENABLED	KVMX_BIT(8)
@@ -117,11 +126,17 @@ u32 kvmx_apic_timer_divide(u32 tdcr);
  */
 u32 kvmx_apic_lvt_mask(u32 off, bool tscdeadline);
 
-/* Whether @off names a register that reads (xAPIC page or x2APIC MSR). */
-bool kvmx_apic_readable(u32 off, bool x2apic);
+/*
+ * Whether @off names a register that reads (xAPIC page or x2APIC MSR);
+ * @cmci: the CMCI LVT exists (see kvmx_apic_version()).
+ */
+bool kvmx_apic_readable(u32 off, bool x2apic, bool cmci);
 
-/* The reset values of every register, for the APIC id @id (x2APIC id). */
-void kvmx_apic_reset(u8 *regs, u32 id);
+/*
+ * The reset values of every register, for the APIC id @id (x2APIC id);
+ * the CMCI LVT is masked only where it exists (@cmci), as KVM.
+ */
+void kvmx_apic_reset(u8 *regs, u32 id, bool cmci);
 
 /*
  * Destination matching (KVM's kvm_apic_match_dest()).  @x2apic: the target

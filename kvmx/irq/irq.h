@@ -101,6 +101,10 @@ unsigned long kvmx_lapic_get_cr8(struct kvmx_vcpu *vcpu);
 int kvmx_lapic_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data);
 int kvmx_lapic_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host);
 
+/* Machine checks (KVM_X86_SETUP_MCE, KVM_X86_SET_MCE): the CMCI LVT. */
+void kvmx_lapic_after_set_mcg_cap(struct kvmx_vcpu *vcpu, u64 old_cap);
+void kvmx_lapic_deliver_cmci(struct kvmx_vcpu *vcpu);
+
 /*
  * MMIO the in-kernel devices answer (the vCPU's xAPIC page, the IOAPIC):
  * true if @gpa was theirs and the access is done (a read fills @data).

@@ -76,6 +76,15 @@ static bool apic_enabled(const struct kvmx_vcpu *vcpu)
 	return hw_enabled(vcpu) && sw_enabled(vcpu->apic);
 }
 
+/*
+ * As KVM since Linux 6.2: the CMCI LVT exists while the vCPU's
+ * IA32_MCG_CAP has MCG_CMCI_P (vCPU thread: mce.cap is its own).
+ */
+static bool has_cmci(const struct kvmx_vcpu *vcpu)
+{
+	return vcpu->mce.cap & KVMX_MCG_CMCI_P;
+}
+
 void kvmx_vcpu_kick(struct kvmx_vcpu *vcpu)
 {
 	int cpu;
@@ -259,13 +268,19 @@ static u32 divider(const struct kvmx_lapic *apic)
 	return kvmx_apic_timer_divide(reg(apic, KVMX_APIC_TDCR));
 }
 
+/* The timer fired: the vCPU delivers LVTT before its next entry. */
+static void timer_expired(struct kvmx_lapic *apic)
+{
+	atomic_inc(&apic->timer_pending);
+	kvmx_vcpu_kick(apic->vcpu);
+}
+
 static enum hrtimer_restart timer_fn(struct hrtimer *t)
 {
 	struct kvmx_lapic *apic = container_of(t, struct kvmx_lapic, timer);
 	u64 period = READ_ONCE(apic->period_ns);
 
-	atomic_inc(&apic->timer_pending);
-	kvmx_vcpu_kick(apic->vcpu);
+	timer_expired(apic);
 	if (READ_ONCE(apic->timer_mode) == KVMX_APIC_TIMER_PERIODIC && period) {
 		hrtimer_add_expires_ns(t, period);
 		WRITE_ONCE(apic->target, hrtimer_get_expires(t));
@@ -306,15 +321,23 @@ static u64 guest_tsc(struct kvmx_vcpu *vcpu)
 
 static void start_tsc_deadline(struct kvmx_lapic *apic)
 {
-	u64 now = guest_tsc(apic->vcpu), ns = 0;
+	u64 now = guest_tsc(apic->vcpu), ns;
 
 	cancel_timer(apic);
 	if (!apic->tsc_deadline)
 		return;
+	/*
+	 * A deadline already passed expires now, without a host timer
+	 * interrupt and another trip round vcpu_run(): KVM's
+	 * start_sw_tscdeadline() does the same.
+	 */
+	if (apic->tsc_deadline <= now || !tsc_khz) {
+		timer_expired(apic);
+		return;
+	}
 	/* Any u64 from the guest: a deadline past ~292 years is "far away". */
-	if (apic->tsc_deadline > now && tsc_khz)
-		ns = apic->tsc_deadline - now > U64_MAX / 1000000 ? S64_MAX / 2 :
-		     div_u64((apic->tsc_deadline - now) * 1000000, tsc_khz);
+	ns = apic->tsc_deadline - now > U64_MAX / 1000000 ? S64_MAX / 2 :
+	     div_u64((apic->tsc_deadline - now) * 1000000, tsc_khz);
 	apic->target = ktime_add_ns(ktime_get(), ns);
 	hrtimer_start(&apic->timer, apic->target, HRTIMER_MODE_ABS_HARD);
 }
@@ -429,8 +452,9 @@ static int write_reg(struct kvmx_vcpu *vcpu, u32 off, u32 val)
 		if (!(val & KVMX_APIC_SPIV_ENABLED)) {
 			for (i = KVMX_APIC_LVTT; i <= KVMX_APIC_LVTERR; i += 0x10)
 				set_reg(apic, i, reg(apic, i) | KVMX_APIC_LVT_MASKED);
-			set_reg(apic, KVMX_APIC_LVTCMCI,
-				reg(apic, KVMX_APIC_LVTCMCI) | KVMX_APIC_LVT_MASKED);
+			if (has_cmci(vcpu))
+				set_reg(apic, KVMX_APIC_LVTCMCI,
+					reg(apic, KVMX_APIC_LVTCMCI) | KVMX_APIC_LVT_MASKED);
 			update_lvtt(apic);
 			atomic_set(&apic->timer_pending, 0);
 		}
@@ -458,6 +482,8 @@ static int write_reg(struct kvmx_vcpu *vcpu, u32 off, u32 val)
 	case KVMX_APIC_LVT1:
 	case KVMX_APIC_LVTERR:
 	case KVMX_APIC_LVTCMCI:
+		if (off == KVMX_APIC_LVTCMCI && !has_cmci(vcpu))
+			return 1;
 		if (!sw_enabled(apic))
 			val |= KVMX_APIC_LVT_MASKED;
 		set_reg(apic, off, val & kvmx_apic_lvt_mask(off, guest_has_tscdeadline(vcpu)));
@@ -560,7 +586,7 @@ int kvmx_lapic_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data)
 	}
 	if (index < X2APIC_MSR_BASE || index > X2APIC_MSR_END)
 		return -ENOENT;
-	if (!x2apic_mode(vcpu) || !kvmx_apic_readable(off, true))
+	if (!x2apic_mode(vcpu) || !kvmx_apic_readable(off, true, has_cmci(vcpu)))
 		return -EINVAL;
 	*data = read_reg(vcpu, off);
 	if (off == KVMX_APIC_ICR)
@@ -638,7 +664,7 @@ void kvmx_lapic_mmio(struct kvmx_vcpu *vcpu, u64 gpa, void *data, unsigned int l
 		return;
 	}
 	memset(data, 0, len);
-	if ((off & 0xf) + len > 4 || !kvmx_apic_readable(off & ~0xfu, false))
+	if ((off & 0xf) + len > 4 || !kvmx_apic_readable(off & ~0xfu, false, has_cmci(vcpu)))
 		return;
 	val = read_reg(vcpu, off & ~0xfu);
 	memcpy(data, (u8 *)&val + (off & 3), len);
@@ -714,7 +740,7 @@ static void lapic_reset(struct kvmx_vcpu *vcpu)
 	struct kvmx_lapic *apic = vcpu->apic;
 
 	cancel_timer(apic);
-	kvmx_apic_reset(apic->regs, vcpu->id);
+	kvmx_apic_reset(apic->regs, vcpu->id, has_cmci(vcpu));
 	/* KVM's LINT0_REENABLED quirk: the BSP's LINT0 takes the PIC (ExtINT). */
 	if (kvmx_vcpu_is_reset_bsp(vcpu) &&
 	    kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_LINT0_REENABLED))
@@ -825,6 +851,45 @@ int kvmx_lapic_set_mp_state(struct kvmx_vcpu *vcpu, u32 state)
 	return 0;
 }
 
+/* ---- Machine checks: the CMCI LVT ---- */
+
+/*
+ * KVM's kvm_apic_after_set_mcg_cap(): KVM_X86_SETUP_MCE changed
+ * IA32_MCG_CAP from @old_cap; a CMCI LVT that appears starts masked, and
+ * the version register counts the LVT entries.
+ */
+void kvmx_lapic_after_set_mcg_cap(struct kvmx_vcpu *vcpu, u64 old_cap)
+{
+	struct kvmx_lapic *apic = vcpu->apic;
+
+	if (!apic || !((old_cap ^ vcpu->mce.cap) & KVMX_MCG_CMCI_P))
+		return;
+	if (has_cmci(vcpu))
+		set_reg(apic, KVMX_APIC_LVTCMCI, KVMX_APIC_LVT_MASKED);
+	set_reg(apic, KVMX_APIC_LVR, kvmx_apic_version(has_cmci(vcpu)));
+}
+
+/*
+ * A CMCI (KVM_X86_SET_MCE of a UCNA error): KVM's
+ * kvm_apic_local_deliver(apic, APIC_LVTCMCI), the interrupt the CMCI LVT
+ * describes, unless the APIC is disabled or the entry masked.
+ */
+void kvmx_lapic_deliver_cmci(struct kvmx_vcpu *vcpu)
+{
+	u32 lvt;
+	struct kvmx_apic_irq irq = { .level = true };
+
+	if (!vcpu->apic || !has_cmci(vcpu) || !hw_enabled(vcpu))
+		return;
+	lvt = reg(vcpu->apic, KVMX_APIC_LVTCMCI);
+	if (lvt & KVMX_APIC_LVT_MASKED)
+		return;
+	irq.vector = lvt & 0xff;
+	irq.delivery_mode = (lvt >> 8) & 7;
+	irq.trig_level = lvt & KVMX_APIC_ICR_TRIGGER;
+	accept_irq(vcpu, &irq);
+}
+
 /* ---- KVM_GET/SET_LAPIC ---- */
 
 static int get_lapic(struct kvmx_vcpu *vcpu, struct kvm_lapic_state __user *arg)
@@ -860,7 +925,7 @@ static int set_lapic(struct kvmx_vcpu *vcpu, struct kvm_lapic_state __user *arg)
 	}
 	memcpy(apic->regs, s, KVMX_APIC_PAGE);
 	kfree(s);
-	set_reg(apic, KVMX_APIC_LVR, KVMX_APIC_VERSION);
+	set_reg(apic, KVMX_APIC_LVR, kvmx_apic_version(has_cmci(vcpu)));
 	update_ppr(apic);
 	apic->tsc_deadline = 0;
 	atomic_set(&apic->timer_pending, 0);

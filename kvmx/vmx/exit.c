@@ -225,6 +225,13 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 	fail = kvmx_vmx_run(vcpu->regs, vcpu->launched);
 
 	vcpu->cr2 = native_read_cr2();
+	/*
+	 * The guest's SWAPGS changes IA32_KERNEL_GS_BASE without an exit
+	 * (a 64-bit kernel does it on every entry from user space): keep
+	 * what the CPU holds now, not what the guest last wrote with WRMSR.
+	 * The other swapped MSRs change only through WRMSR, which exits.
+	 */
+	rdmsrl(MSR_KERNEL_GS_BASE, vcpu->msrs[KVMX_MSR_KERNEL_GS_BASE]);
 	for (i = 0; i < KVMX_NR_SWAPPED_MSRS; i++)
 		if (i != KVMX_MSR_KERNEL_GS_BASE && vcpu->msrs[i] != host_msrs[i])
 			wrmsrl(swapped_msr_index[i], host_msrs[i]);
@@ -805,11 +812,12 @@ int kvmx_complete_pio(struct kvmx_vcpu *vcpu)
 static int handle_msr_read(struct kvmx_vcpu *vcpu)
 {
 	u32 index = vcpu->regs[KVMX_RCX];
-	u64 data;
+	u64 data = 0;
 	int r;
 
 	r = kvmx_msr_allowed(vcpu, index, false) ? kvmx_get_msr(vcpu, index, &data, false) :
 						   KVMX_MSR_FILTERED;
+	trace_kvmx_msr(false, index, data, r);
 	if (r)
 		return kvmx_msr_user_exit(vcpu, index, false, 0, r) ? 0 : inject_gp(vcpu);
 	vcpu->regs[KVMX_RAX] = (u32)data;
@@ -826,6 +834,7 @@ static int handle_msr_write(struct kvmx_vcpu *vcpu)
 
 	r = kvmx_msr_allowed(vcpu, index, true) ? kvmx_set_msr(vcpu, index, data, false) :
 						  KVMX_MSR_FILTERED;
+	trace_kvmx_msr(true, index, data, r);
 	if (r)
 		return kvmx_msr_user_exit(vcpu, index, true, data, r) ? 0 : inject_gp(vcpu);
 	skip_instruction(vcpu);
@@ -973,6 +982,9 @@ int kvmx_handle_exit(struct kvmx_vcpu *vcpu)
 	u32 reason = vcpu->exit_reason;
 
 	kvmx_stat_exit(vcpu, reason);
+	if (trace_kvmx_exit_enabled())
+		trace_kvmx_exit(vcpu->id, reason, vmcs_read(GUEST_RIP), vcpu->exit_qual,
+				vcpu->exit_intr_info);
 	if (reason & EXIT_REASON_FAILED_VMENTRY) {
 		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 		vcpu->run->fail_entry.hardware_entry_failure_reason = reason;

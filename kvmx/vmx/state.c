@@ -334,6 +334,7 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 	int swapped = swapped_index(index), r;
 	int mtrr = kvmx_mtrr_slot(index);
 	int bank = kvmx_mce_bank_reg(index, vcpu->mce.cap);
+	int ctl2 = kvmx_mce_ctl2_bank(index);
 
 	if (vcpu->apic) {
 		r = kvmx_lapic_get_msr(vcpu, index, data);
@@ -422,6 +423,10 @@ int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 			*data = vcpu->mtrr[mtrr];
 		else if (bank >= 0)
 			*data = vcpu->mce.banks[bank];
+		else if (ctl2 >= 0 && kvmx_mce_ctl2_read_ok(vcpu->mce.cap, ctl2, host))
+			*data = vcpu->mce.ctl2[ctl2];
+		else if (ctl2 >= 0)
+			return -EINVAL;		/* as KVM: refused, not unknown */
 		else
 			return unknown_msr(index);
 	}
@@ -472,6 +477,7 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	int swapped = swapped_index(index), r;
 	int bank = kvmx_mce_bank_reg(index, vcpu->mce.cap);
+	int ctl2 = kvmx_mce_ctl2_bank(index);
 
 	if (vcpu->apic) {
 		r = kvmx_lapic_set_msr(vcpu, index, data, host);
@@ -581,6 +587,10 @@ int kvmx_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 			if (!kvmx_mce_bank_write_ok(bank, data, host))
 				return -EINVAL;
 			vcpu->mce.banks[bank] = data;
+		} else if (ctl2 >= 0) {
+			if (!kvmx_mce_ctl2_write_ok(vcpu->mce.cap, ctl2, data, host))
+				return -EINVAL;
+			vcpu->mce.ctl2[ctl2] = data;
 		} else if (kvmx_mtrr_slot(index) >= 0) {
 			if (!kvmx_mtrr_valid(index, data, boot_cpu_data.x86_phys_bits))
 				return -EINVAL;

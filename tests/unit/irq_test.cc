@@ -87,31 +87,46 @@ TEST(ApicRegs, LvtMasks)
 
 TEST(ApicRegs, Readable)
 {
-	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_ID, false));
-	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_DFR, false));
-	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_DFR, true));
-	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_ICR2, true));
-	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_EOI, false));
-	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_LVTCMCI, false));
-	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_IRR + 0x70, false));
-	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_ID + 4, false));	// unaligned
-	EXPECT_FALSE(kvmx_apic_readable(0x400, false));
-	EXPECT_FALSE(kvmx_apic_readable(0xfffffff0, false));
+	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_ID, false, false));
+	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_DFR, false, false));
+	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_DFR, true, false));
+	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_ICR2, true, false));
+	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_EOI, false, false));
+	// The CMCI LVT exists only with MCG_CMCI_P (KVM since Linux 6.2).
+	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_LVTCMCI, false, false));
+	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_LVTCMCI, true, false));
+	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_LVTCMCI, false, true));
+	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_LVTCMCI, true, true));
+	EXPECT_TRUE(kvmx_apic_readable(KVMX_APIC_IRR + 0x70, false, false));
+	EXPECT_FALSE(kvmx_apic_readable(KVMX_APIC_ID + 4, false, false));	// unaligned
+	EXPECT_FALSE(kvmx_apic_readable(0x400, false, false));
+	EXPECT_FALSE(kvmx_apic_readable(0xfffffff0, false, false));
 }
 
 TEST(ApicRegs, Reset)
 {
 	Regs a;
 	std::memset(a.r, 0xaa, sizeof(a.r));
-	kvmx_apic_reset(a.r, 3);
+	kvmx_apic_reset(a.r, 3, false);
 	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_ID), 3u << 24);
-	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_LVR), 0x50014u);
-	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_LVTCMCI), 0x10000u);
+	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_LVR), 0x50014u);	// six LVT entries
+	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_LVTCMCI), 0u);	// none: not masked
 	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_SPIV), 0xffu);
 	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_DFR), 0xffffffffu);
 	for (uint32_t off = KVMX_APIC_LVTT; off <= KVMX_APIC_LVTERR; off += 0x10)
 		EXPECT_EQ(kvmx_apic_get(a.r, off), 0x10000u);
 	EXPECT_EQ(kvmx_apic_highest_vec(a.r, KVMX_APIC_IRR), -1);
+}
+
+TEST(ApicRegs, ResetWithCmci)
+{
+	Regs a;
+	std::memset(a.r, 0xaa, sizeof(a.r));
+	kvmx_apic_reset(a.r, 0, true);
+	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_LVR), 0x60014u);	// seven: CMCI too
+	EXPECT_EQ(kvmx_apic_get(a.r, KVMX_APIC_LVTCMCI), 0x10000u);
+	EXPECT_EQ(kvmx_apic_version(false), 0x50014u);
+	EXPECT_EQ(kvmx_apic_version(true), 0x60014u);
 }
 
 TEST(ApicRegs, PhysicalDestination)
