@@ -85,17 +85,26 @@ uint64_t env_number(const char *name, uint64_t dflt)
 	return v && *v ? std::strtoull(v, nullptr, 0) : dflt;
 }
 
+// The environment's configuration: the VMs' MMU chosen, the name for the
+// output returned (nullptr when KVMX_BENCH_CONFIG is missing).
+const char *configure()
+{
+	const char *config = std::getenv("KVMX_BENCH_CONFIG");
+	const char *mmu = std::getenv("KVMX_BENCH_MMU");
+
+	if (mmu && std::strcmp(mmu, "shadow") == 0)
+		Vm::set_default_mmu(KVMX_MMU_SHADOW);
+	else if (mmu && std::strcmp(mmu, "ept") == 0)
+		Vm::set_default_mmu(KVMX_MMU_EPT);
+	return config && *config ? config : nullptr;
+}
+
 } // namespace
 
 KVMX_TEST(guest_pf)
 {
-	const char *config = std::getenv("KVMX_BENCH_CONFIG");
-	ASSERT_TRUE(config && *config);
-	const std::string mmu = std::getenv("KVMX_BENCH_MMU") ? std::getenv("KVMX_BENCH_MMU") : "";
-	if (mmu == "shadow")
-		Vm::set_default_mmu(KVMX_MMU_SHADOW);
-	else if (mmu == "ept")
-		Vm::set_default_mmu(KVMX_MMU_EPT);
+	const char *config = configure();
+	ASSERT_TRUE(config);
 	const uint64_t tables = env_number("KVMX_BENCH_TABLES", 4);
 	ASSERT_TRUE(tables >= 1 && tables <= 64);
 
@@ -199,13 +208,8 @@ void guest_cr3_switch(uint64_t iters)
 // two address spaces that both have their tables (shadows) already.
 KVMX_TEST(cr3_switch)
 {
-	const char *config = std::getenv("KVMX_BENCH_CONFIG");
-	ASSERT_TRUE(config && *config);
-	const std::string mmu = std::getenv("KVMX_BENCH_MMU") ? std::getenv("KVMX_BENCH_MMU") : "";
-	if (mmu == "shadow")
-		Vm::set_default_mmu(KVMX_MMU_SHADOW);
-	else if (mmu == "ept")
-		Vm::set_default_mmu(KVMX_MMU_EPT);
+	const char *config = configure();
+	ASSERT_TRUE(config);
 	const uint64_t iters = 1000;
 
 	Vm vm;
@@ -278,13 +282,8 @@ void guest_address_space(uint64_t iters)
 // tears down an address space (page-table writes), cycles per round.
 KVMX_TEST(address_space)
 {
-	const char *config = std::getenv("KVMX_BENCH_CONFIG");
-	ASSERT_TRUE(config && *config);
-	const std::string mmu = std::getenv("KVMX_BENCH_MMU") ? std::getenv("KVMX_BENCH_MMU") : "";
-	if (mmu == "shadow")
-		Vm::set_default_mmu(KVMX_MMU_SHADOW);
-	else if (mmu == "ept")
-		Vm::set_default_mmu(KVMX_MMU_EPT);
+	const char *config = configure();
+	ASSERT_TRUE(config);
 	const uint64_t iters = 200;
 
 	Vm vm;
