@@ -209,6 +209,33 @@ static int slow_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 }
 
 /*
+ * The dirty-bitmap half of harvest_dirty, shared by the MMUs: move @slot's
+ * dirty bits into @snapshot, clearing them, and call @wrprot for each
+ * dirty gfn.  The caller holds its MMU's lock; returns whether any
+ * @wrprot took a write permission away.
+ */
+bool kvmx_mmu_harvest_bits(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
+			   unsigned long *snapshot, bool (*wrprot)(struct kvmx_vm *vm, u64 gfn))
+{
+	u64 nlongs = kvmx_dirty_bitmap_bytes(slot->npages) / sizeof(long);
+	bool flush = false;
+	u64 i;
+
+	for (i = 0; i < nlongs; i++) {
+		unsigned long mask;
+		unsigned int bit;
+
+		if (!READ_ONCE(slot->dirty_bitmap[i]))
+			continue;
+		mask = xchg(&slot->dirty_bitmap[i], 0);
+		snapshot[i] = mask;
+		for_each_set_bit(bit, &mask, BITS_PER_LONG)
+			flush |= wrprot(vm, slot->base_gfn + i * BITS_PER_LONG + bit);
+	}
+	return flush;
+}
+
+/*
  * vm->srcu is held from the decision "RAM or MMIO" to the end of the
  * emulation that follows it, so a memslot update, which waits for SRCU
  * readers before it returns, never returns while a vCPU is still acting

@@ -207,6 +207,9 @@ static inline void kvmx_mmu_write_protect(struct kvmx_vm *vm, u64 gfn, u64 npage
 	vm->mmu->write_protect(vm, gfn, npages);
 }
 
+bool kvmx_mmu_harvest_bits(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
+			   unsigned long *snapshot, bool (*wrprot)(struct kvmx_vm *vm, u64 gfn));
+
 /*
  * KVM_GET_DIRTY_LOG without manual protect: move @slot's dirty bits into
  * @snapshot (zeroed by the caller), clearing them, and write-protect the

@@ -1267,26 +1267,19 @@ static void shadow_write_protect(struct kvmx_vm *vm, u64 gfn, u64 npages)
 	shadow_zap_gfns(vm, gfn, npages);
 }
 
+static bool shadow_wrprot_gfn(struct kvmx_vm *vm, u64 gfn)
+{
+	return rmap_write_protect(&vm->shadow, gfn);
+}
+
 static bool shadow_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
 				 unsigned long *snapshot)
 {
 	struct kvmx_shadow *s = &vm->shadow;
-	u64 nlongs = kvmx_dirty_bitmap_bytes(slot->npages) / sizeof(long);
-	bool flush = false;
-	u64 i;
+	bool flush;
 
 	mutex_lock(&s->lock);
-	for (i = 0; i < nlongs; i++) {
-		unsigned long mask;
-		unsigned int bit;
-
-		if (!READ_ONCE(slot->dirty_bitmap[i]))
-			continue;
-		mask = xchg(&slot->dirty_bitmap[i], 0);
-		snapshot[i] = mask;
-		for_each_set_bit(bit, &mask, BITS_PER_LONG)
-			flush |= rmap_write_protect(s, slot->base_gfn + i * BITS_PER_LONG + bit);
-	}
+	flush = kvmx_mmu_harvest_bits(vm, slot, snapshot, shadow_wrprot_gfn);
 	mutex_unlock(&s->lock);
 	if (flush)
 		flush_remote(vm);

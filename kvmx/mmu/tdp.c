@@ -360,33 +360,24 @@ static void tdp_write_protect(struct kvmx_vm *vm, u64 gfn, u64 npages)
 	mutex_unlock(&tdp->lock);
 }
 
+static bool tdp_wrprot_gfn(struct kvmx_vm *vm, u64 gfn)
+{
+	u64 *leaf = find_leaf(&vm->tdp, gfn);
+
+	if (!leaf || !kvmx_spte_present(*leaf) || !kvmx_spte_writable(*leaf))
+		return false;
+	WRITE_ONCE(*leaf, *leaf & ~KVMX_EPT_W);
+	return true;
+}
+
 static bool tdp_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
 			      unsigned long *snapshot)
 {
 	struct kvmx_tdp *tdp = &vm->tdp;
-	u64 nlongs = kvmx_dirty_bitmap_bytes(slot->npages) / sizeof(long);
-	bool flush = false;
-	u64 i;
+	bool flush;
 
 	mutex_lock(&tdp->lock);
-	for (i = 0; i < nlongs; i++) {
-		unsigned long mask;
-		unsigned int bit;
-
-		if (!READ_ONCE(slot->dirty_bitmap[i]))
-			continue;
-		mask = xchg(&slot->dirty_bitmap[i], 0);
-		snapshot[i] = mask;
-		for_each_set_bit(bit, &mask, BITS_PER_LONG) {
-			u64 gfn = slot->base_gfn + i * BITS_PER_LONG + bit;
-			u64 *leaf = find_leaf(tdp, gfn);
-
-			if (leaf && kvmx_spte_present(*leaf) && kvmx_spte_writable(*leaf)) {
-				WRITE_ONCE(*leaf, *leaf & ~KVMX_EPT_W);
-				flush = true;
-			}
-		}
-	}
+	flush = kvmx_mmu_harvest_bits(vm, slot, snapshot, tdp_wrprot_gfn);
 	if (flush)
 		kvmx_invept_all_cpus(tdp->eptp);
 	mutex_unlock(&tdp->lock);
