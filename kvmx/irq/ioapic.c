@@ -14,8 +14,10 @@ void kvmx_ioapic_reset(struct kvmx_ioapic *ioapic)
 	ioapic->irr = 0;
 	ioapic->pad = 0;
 	ioapic->irr_delivered = 0;
-	for (i = 0; i < KVMX_IOAPIC_PINS; i++)
+	for (i = 0; i < KVMX_IOAPIC_PINS; i++) {
 		ioapic->redirtbl[i] = KVMX_IOAPIC_RTE_MASKED;
+		ioapic->successive_eois[i] = 0;
+	}
 }
 
 void kvmx_ioapic_irq_of(const struct kvmx_ioapic *ioapic, u32 pin, struct kvmx_apic_irq *irq)
@@ -82,7 +84,30 @@ void kvmx_ioapic_eoi(struct kvmx_ioapic *ioapic, u8 vector)
 		if ((*e & 0xff) != vector || !(*e & KVMX_IOAPIC_RTE_LEVEL))
 			continue;
 		*e &= ~KVMX_IOAPIC_RTE_REMOTE_IRR;
-		if (!(*e & KVMX_IOAPIC_RTE_MASKED) && (ioapic->irr & (1u << i)))
+		if ((*e & KVMX_IOAPIC_RTE_MASKED) || !(ioapic->irr & (1u << i))) {
+			ioapic->successive_eois[i] = 0;
+			continue;
+		}
+		/* KVM's kvm_ioapic_update_eoi_one(): an EOI storm waits a while. */
+		if (++ioapic->successive_eois[i] >= KVMX_IOAPIC_SUCCESSIVE_EOIS &&
+		    ioapic->delay_eoi_inject) {
+			ioapic->successive_eois[i] = 0;
+			ioapic->delay_eoi_inject(ioapic->ctx);
+			continue;
+		}
+		service(ioapic, i);
+	}
+}
+
+void kvmx_ioapic_eoi_inject(struct kvmx_ioapic *ioapic)
+{
+	u32 i;
+
+	for (i = 0; i < KVMX_IOAPIC_PINS; i++) {
+		u64 e = ioapic->redirtbl[i];
+
+		if ((e & KVMX_IOAPIC_RTE_LEVEL) && (ioapic->irr & (1u << i)) &&
+		    !(e & KVMX_IOAPIC_RTE_REMOTE_IRR))
 			service(ioapic, i);
 	}
 }

@@ -373,6 +373,46 @@ TEST(Ioapic, NoDestination)
 	EXPECT_EQ(kvmx_ioapic_set_irq(&a.io, 30, 1), -1);	// no such pin
 }
 
+int delayed_injections;
+
+TEST(Ioapic, EoiStormIsDelayed)
+{
+	// KVM: a level pin still asserted at 10000 EOIs in a row is delivered
+	// again only later, so that a guest that never quiets it progresses.
+	Ioapic a;
+	delayed_injections = 0;
+	a.io.delay_eoi_inject = [](void *) { delayed_injections++; };
+	a.rte(6, 0x71 | KVMX_IOAPIC_RTE_LEVEL);
+	EXPECT_EQ(kvmx_ioapic_set_irq(&a.io, 6, 1), 1);
+	for (int i = 1; i < KVMX_IOAPIC_SUCCESSIVE_EOIS; i++)
+		kvmx_ioapic_eoi(&a.io, 0x71);
+	EXPECT_EQ(a.sink.got.size(), size_t(KVMX_IOAPIC_SUCCESSIVE_EOIS));
+	EXPECT_EQ(delayed_injections, 0);
+	kvmx_ioapic_eoi(&a.io, 0x71);				// the 10000th
+	EXPECT_EQ(a.sink.got.size(), size_t(KVMX_IOAPIC_SUCCESSIVE_EOIS));
+	EXPECT_EQ(delayed_injections, 1);
+	EXPECT_FALSE(a.rte(6) & KVMX_IOAPIC_RTE_REMOTE_IRR);
+	kvmx_ioapic_eoi_inject(&a.io);				// 10 ms later
+	EXPECT_EQ(a.sink.got.size(), size_t(KVMX_IOAPIC_SUCCESSIVE_EOIS) + 1);
+	// The count starts again; an EOI with the line low resets it.
+	kvmx_ioapic_set_irq(&a.io, 6, 0);
+	kvmx_ioapic_eoi(&a.io, 0x71);
+	EXPECT_EQ(a.io.successive_eois[6], 0u);
+	EXPECT_EQ(delayed_injections, 1);
+}
+
+TEST(Ioapic, OnlyExactRegisterOffsets)
+{
+	// As KVM: 0x11 or 0x02 are no registers.
+	Ioapic a;
+	kvmx_ioapic_write(&a.io, 0, 1);
+	kvmx_ioapic_write(&a.io, 0x02, 0x10);
+	kvmx_ioapic_write(&a.io, 0x11, 0);
+	EXPECT_EQ(kvmx_ioapic_read(&a.io, 0), 1u);
+	EXPECT_EQ(kvmx_ioapic_read(&a.io, 0x11), 0u);
+	EXPECT_EQ(kvmx_ioapic_read(&a.io, 0x10), 0x170011u);
+}
+
 TEST(Ioapic, AnyStateAnyAccess)
 {
 	// KVM_SET_IRQCHIP may load any bytes; every access stays defined.
