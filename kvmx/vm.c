@@ -34,6 +34,8 @@ static void vm_destroy(struct kref *ref)
 
 	/* First: an irqfd's pending injection may still use the VM. */
 	kvmx_irqfd_release(vm);
+	/* Then the irqchip's deferred work, which delivers to the vCPUs. */
+	kvmx_irqchip_stop(vm);
 	kvmx_stats_vm_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmx_vcpu_free(vm->vcpus[i]);

@@ -58,6 +58,8 @@ bool kvmx_pic_in_kernel(struct kvmx_vm *vm);
 int kvmx_irqchip_create(struct kvmx_vm *vm);
 int kvmx_irqchip_enable_split(struct kvmx_vm *vm, const struct kvm_enable_cap *cap);
 long kvmx_irqchip_vm_ioctl(struct kvmx_vm *vm, unsigned int ioctl, void __user *argp);
+/* The VM is going: no deferred irqchip work runs after this returns. */
+void kvmx_irqchip_stop(struct kvmx_vm *vm);
 void kvmx_irqchip_destroy(struct kvmx_vm *vm);
 
 /* vCPU side: creation (vm->lock held), freeing, reset and ioctls. */

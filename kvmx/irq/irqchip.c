@@ -53,6 +53,26 @@ static int ioapic_deliver(void *ctx, const struct kvmx_apic_irq *irq)
 	return kvmx_apic_deliver(ctx, NULL, irq);
 }
 
+/* Called with chip->lock held by the IOAPIC after KVMX_IOAPIC_SUCCESSIVE_EOIS. */
+static void ioapic_delay_eoi_inject(void *ctx)
+{
+	struct kvmx_irqchip *chip = kvmx_irqchip(ctx);
+
+	pr_info_ratelimited("IOAPIC: a level-triggered interrupt storm; delivering again in 10 ms\n");
+	schedule_delayed_work(&chip->eoi_inject, HZ / 100);
+}
+
+static void eoi_inject_work(struct work_struct *work)
+{
+	struct kvmx_irqchip *chip = container_of(to_delayed_work(work), struct kvmx_irqchip,
+						 eoi_inject);
+	unsigned long flags;
+
+	spin_lock_irqsave(&chip->lock, flags);
+	kvmx_ioapic_eoi_inject(&chip->ioapic);
+	spin_unlock_irqrestore(&chip->lock, flags);
+}
+
 /* ---- Routing ---- */
 
 static int route_cmp(const void *a, const void *b)
@@ -318,7 +338,8 @@ bool kvmx_irq_mmio(struct kvmx_vcpu *vcpu, u64 gpa, void *data, unsigned int len
 {
 	struct kvmx_irqchip *chip;
 	unsigned long flags;
-	u32 off, val = 0;
+	u32 val = 0;
+	u64 off;
 
 	if (kvmx_lapic_mmio_claims(vcpu, gpa)) {
 		kvmx_lapic_mmio(vcpu, gpa, data, len, write);
@@ -327,17 +348,24 @@ bool kvmx_irq_mmio(struct kvmx_vcpu *vcpu, u64 gpa, void *data, unsigned int len
 	if (!ioapic_claims(vcpu->vm, gpa))
 		return false;
 	chip = kvmx_irqchip(vcpu->vm);
-	off = (gpa - chip->ioapic.base_address) & ~3ULL;
-	/* As KVM: 4- and 8-byte accesses, at a register's start. */
+	/*
+	 * As KVM: any size, and only at a register's very offset (0x00 or
+	 * 0x10; a byte at 0x11 is no register).  The base under the lock:
+	 * KVM_SET_IRQCHIP may move it.
+	 */
 	if (write) {
 		memcpy(&val, data, min(len, 4U));
 		spin_lock_irqsave(&chip->lock, flags);
-		kvmx_ioapic_write(&chip->ioapic, off, val);
+		off = gpa - chip->ioapic.base_address;
+		if (off < KVMX_IOAPIC_SIZE)
+			kvmx_ioapic_write(&chip->ioapic, off, val);
 		spin_unlock_irqrestore(&chip->lock, flags);
 		return true;
 	}
 	spin_lock_irqsave(&chip->lock, flags);
-	val = kvmx_ioapic_read(&chip->ioapic, off);
+	off = gpa - chip->ioapic.base_address;
+	if (off < KVMX_IOAPIC_SIZE)
+		val = kvmx_ioapic_read(&chip->ioapic, off);
 	spin_unlock_irqrestore(&chip->lock, flags);
 	memset(data, 0, len);
 	memcpy(data, &val, min(len, 4U));
@@ -386,7 +414,9 @@ static struct kvmx_irqchip *chip_alloc(struct kvmx_vm *vm, enum kvmx_irqchip_mod
 	kvmx_pic_init(&chip->pic);
 	kvmx_ioapic_reset(&chip->ioapic);
 	chip->ioapic.deliver = ioapic_deliver;
+	chip->ioapic.delay_eoi_inject = ioapic_delay_eoi_inject;
 	chip->ioapic.ctx = vm;
+	INIT_DELAYED_WORK(&chip->eoi_inject, eoi_inject_work);
 	return chip;
 }
 
@@ -453,6 +483,12 @@ int kvmx_irqchip_enable_split(struct kvmx_vm *vm, const struct kvm_enable_cap *c
 out:
 	mutex_unlock(&vm->lock);
 	return r;
+}
+
+void kvmx_irqchip_stop(struct kvmx_vm *vm)
+{
+	if (vm->irqchip)
+		cancel_delayed_work_sync(&vm->irqchip->eoi_inject);
 }
 
 void kvmx_irqchip_destroy(struct kvmx_vm *vm)

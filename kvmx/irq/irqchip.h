@@ -10,6 +10,7 @@
 #include <linux/hrtimer.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include "irq.h"
 #include "apic_regs.h"
@@ -60,6 +61,13 @@ struct kvmx_irqchip {
 	struct kvmx_ioapic ioapic;
 
 	struct kvmx_irq_routing __rcu *routing;	/* see struct kvmx_irq_routing */
+
+	/*
+	 * The IOAPIC's re-delivery after an EOI storm (KVM's eoi_inject):
+	 * queued under @lock, runs under it, cancelled by kvmx_irqchip_stop()
+	 * before the vCPUs it delivers to are freed.
+	 */
+	struct delayed_work eoi_inject;
 };
 
 /* The LAPIC's pending_events bits (KVM's KVM_APIC_INIT/SIPI). */
