@@ -294,6 +294,18 @@ static void cancel_timer(struct kvmx_lapic *apic)
 	hrtimer_cancel(&apic->timer);
 }
 
+/*
+ * KVM's limit_periodic_timer_frequency(): a periodic timer of @mode counts
+ * at least MIN_PERIOD_NS.  Without it a period of a few nanoseconds would
+ * re-arm the hrtimer in the past over and over, in hard interrupt context.
+ */
+static u64 limit_period(u32 mode, u64 period_ns)
+{
+	if (mode == KVMX_APIC_TIMER_PERIODIC && period_ns && period_ns < MIN_PERIOD_NS)
+		return MIN_PERIOD_NS;
+	return period_ns;
+}
+
 /* One-shot and periodic: count @count (TMICT, or TMCCT when restoring). */
 static void start_count_timer(struct kvmx_lapic *apic, u32 count)
 {
@@ -301,10 +313,13 @@ static void start_count_timer(struct kvmx_lapic *apic, u32 count)
 
 	cancel_timer(apic);
 	apic->period_ns = (u64)reg(apic, KVMX_APIC_TMICT) * divider(apic);
+	/* As KVM: the reserved timer mode (3) starts nothing. */
+	if (apic->timer_mode != KVMX_APIC_TIMER_ONESHOT &&
+	    apic->timer_mode != KVMX_APIC_TIMER_PERIODIC)
+		apic->period_ns = 0;
 	if (!apic->period_ns)
 		return;
-	if (apic->timer_mode == KVMX_APIC_TIMER_PERIODIC && apic->period_ns < MIN_PERIOD_NS)
-		apic->period_ns = MIN_PERIOD_NS;
+	apic->period_ns = limit_period(apic->timer_mode, apic->period_ns);
 	first = (u64)count * divider(apic);
 	if (!first && apic->timer_mode == KVMX_APIC_TIMER_PERIODIC)
 		first = apic->period_ns;
@@ -373,7 +388,34 @@ static void update_lvtt(struct kvmx_lapic *apic)
 		apic->period_ns = 0;
 		apic->tsc_deadline = 0;
 	}
+	/*
+	 * As KVM's apic_update_lvtt(): a count running one-shot that becomes
+	 * periodic is held to the minimum period too; the period before the
+	 * mode, for timer_fn(), which reads them without a lock.
+	 */
+	WRITE_ONCE(apic->period_ns, limit_period(mode, apic->period_ns));
 	WRITE_ONCE(apic->timer_mode, mode);
+}
+
+/*
+ * KVM's update_target_expiration(): the divider of a running count
+ * changed from @old_div; the count goes on at the new rate, so the time
+ * left scales with the divider, and the period follows.
+ */
+static void rescale_timer(struct kvmx_lapic *apic, u32 old_div)
+{
+	bool running = hrtimer_cancel(&apic->timer);
+	s64 left;
+
+	apic->period_ns = limit_period(apic->timer_mode,
+				       (u64)reg(apic, KVMX_APIC_TMICT) * divider(apic));
+	if (!running)
+		return;
+	left = ktime_to_ns(ktime_sub(apic->target, ktime_get()));
+	if (left < 0)
+		left = 0;
+	apic->target = ktime_add_ns(ktime_get(), mul_u64_u32_div(left, divider(apic), old_div));
+	hrtimer_start(&apic->timer, apic->target, HRTIMER_MODE_ABS_HARD);
 }
 
 /* The vCPU thread: deliver timer expiries. */
@@ -499,7 +541,10 @@ static int write_reg(struct kvmx_vcpu *vcpu, u32 off, u32 val)
 		start_count_timer(apic, val);
 		break;
 	case KVMX_APIC_TDCR:
+		i = divider(apic);
 		set_reg(apic, off, val & 0xb);
+		if (divider(apic) != i && apic->period_ns)
+			rescale_timer(apic, i);
 		break;
 	case KVMX_APIC_SELF_IPI:
 		if (!x2)
