@@ -34,6 +34,7 @@
 #include <random>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "lib/objects.h"
@@ -75,6 +76,7 @@ enum Mode : uint64_t { MODE_DISABLED, MODE_XAPIC, MODE_X2APIC };
 
 Rec recs[kOps + 8];
 volatile uint64_t nrec;
+uint64_t trace;		// KVMX_IRQW_TRACE: a ucall before every write
 volatile uint64_t irq_counts[256];
 volatile uint64_t gp_armed, gp_hit, gp_count;
 volatile uint64_t apic_mode;
@@ -97,15 +99,32 @@ void record(uint32_t reg, uint32_t flags, uint64_t written, uint64_t read)
 	}
 }
 
+// Bit 63 marks a trace ucall: @what is about to be written with @v.
+constexpr uint64_t kTrace = 1ULL << 63;
+void traced(uint64_t what, uint64_t v)
+{
+	if (trace)
+		guest::ucall(UCALL_SYNC, kTrace | what, v);
+}
+
 inline volatile uint32_t *apic_reg(uint32_t off)
 {
 	return reinterpret_cast<volatile uint32_t *>(kApic + off);
 }
 inline uint32_t apic_read(uint32_t off) { return *apic_reg(off); }
-inline void apic_write(uint32_t off, uint32_t v) { *apic_reg(off) = v; }
+inline void apic_write(uint32_t off, uint32_t v)
+{
+	traced(kRegXapic | off, v);
+	*apic_reg(off) = v;
+}
 inline volatile uint32_t *ioapic_reg(uint32_t off)
 {
 	return reinterpret_cast<volatile uint32_t *>(kIoapic + off);
+}
+inline void ioapic_write(uint32_t off, uint32_t v)
+{
+	traced(kRegIoapicMmio | off, v);
+	*ioapic_reg(off) = v;
 }
 
 inline uint64_t rdtsc()
@@ -130,6 +149,7 @@ bool safe_rdmsr(uint32_t msr, uint64_t *v)
 
 bool safe_wrmsr(uint32_t msr, uint64_t v)
 {
+	traced(kRegMsr | msr, v);
 	gp_hit = 0;
 	gp_armed = 1;
 	asm volatile("wrmsr" : : "c"(msr), "a"(uint32_t(v)), "d"(uint32_t(v >> 32)) : "memory");
@@ -350,14 +370,14 @@ void op_ioapic()
 	default: { // IOREGSEL, then IOWIN written and read
 		if (rte_low(sel))
 			v = (v & ~0x7ffu) | vec(v) | ((v >> 8) & 1) << 8;
-		*ioapic_reg(0) = sel;
-		*ioapic_reg(0x10) = v;
+		ioapic_write(0, sel);
+		ioapic_write(0x10, v);
 		uint32_t back = *ioapic_reg(0x10);
 		record(kRegIoapic | sel, 0, v, rte_low(sel) ? back & ~kRteTimed : back);
 		break;
 	}
 	case 5: { // a read
-		*ioapic_reg(0) = sel;
+		ioapic_write(0, sel);
 		uint32_t back = *ioapic_reg(0x10);
 		record(kRegIoapic | 0x100 | sel, 0, 0, rte_low(sel) ? back & ~kRteTimed : back);
 		break;
@@ -366,12 +386,12 @@ void op_ioapic()
 		uint32_t off = uint32_t((r >> 24) & 0x3f) * 4;
 		if (off >= 0x10 && off < 0x20)
 			off = 0x40;
-		*ioapic_reg(off) = v;
+		ioapic_write(off, v);
 		record(kRegIoapicMmio | off, 0, v, *ioapic_reg(0));
 		break;
 	}
 	case 7: { // byte, word and misaligned reads of IOREGSEL and IOWIN
-		*ioapic_reg(0) = (r >> 30) & 1 ? 0x01 : 0x11 + 2 * ((r >> 24) % 24);
+		ioapic_write(0, (r >> 30) & 1 ? 0x01 : 0x11 + 2 * ((r >> 24) % 24));
 		uint32_t at = ((r >> 31) & 1 ? 0x10 : 0) + uint32_t((r >> 20) & 3);
 		uint32_t back;
 		if ((r >> 22) & 1)
@@ -485,17 +505,18 @@ enum Group : uint64_t {
 	G_IOAPIC, G_LVT, G_IPI, G_EVERY, G_X2APIC, G_APIC_BASE, G_DEADLINE, G_STORM,
 };
 
-void guest_writes(uint64_t group, uint64_t batches, uint64_t seed)
+void guest_writes(uint64_t group, uint64_t batches, uint64_t seed, uint64_t tracing)
 {
+	trace = tracing;
 	rng = seed * 0x9e3779b97f4a7c15ULL + group + 1;
 	guest::outb(0x21, 0xff);	// the PICs masked: no ExtINT
 	guest::outb(0xa1, 0xff);
 	apic_write(APIC_SPIV, 0x1ff);
 	apic_mode = MODE_XAPIC;
 	if (group == G_X2APIC) {
-		guest::wrmsr(MSR_APIC_BASE, guest::rdmsr(MSR_APIC_BASE) | (1 << 10));
+		safe_wrmsr(MSR_APIC_BASE, guest::rdmsr(MSR_APIC_BASE) | (1 << 10));
 		apic_mode = MODE_X2APIC;
-		guest::wrmsr(0x80f, 0x1ff);
+		safe_wrmsr(0x80f, 0x1ff);
 	}
 	if (group == G_DEADLINE)
 		apic_write(APIC_LVTT, 0x40 | 2u << 17);
@@ -548,6 +569,13 @@ std::string hex(uint64_t v)
 	return b;
 }
 
+// Whether the comma-separated list in $@var has @name.
+bool env_has(const char *var, const std::string &name)
+{
+	const char *v = std::getenv(var);
+	return v && ("," + std::string(v) + ",").find("," + name + ",") != std::string::npos;
+}
+
 std::string ref_path(const std::string &name)
 {
 	const char *t = std::getenv("TMPDIR");
@@ -569,13 +597,20 @@ Outcome run_group(Group group, uint64_t seed, uint64_t batches)
 	vm.install_handler(13, gp_handler);
 	Vcpu &vcpu = vm.add_vcpu(guest_writes);
 	vcpu.set_cpuid(cpuid_with_x2apic(vm));
-	vcpu.set_args({group, batches, seed});
+	const bool tracing = env_has("KVMX_IRQW_TRACE", "1");
+	vcpu.set_args({group, batches, seed, tracing});
 	std::mt19937_64 host_rng(seed + group);
 	Watchdog wd(kWatchdogSeconds);
 	for (;;) {
 		Ucall uc = bounded_ucall(vcpu, wd);
 		if (uc.cmd == UCALL_DONE)
 			break;
+		if (uc.cmd == UCALL_SYNC && (uc.args[0] & kTrace)) {
+			// Out on the serial line before the write is made.
+			test::diag("write " + hex(uc.args[0] & ~kTrace) + " " + hex(uc.args[1]));
+			usleep(20000);
+			continue;
+		}
 		ASSERT_EQ(uc.cmd, uint64_t(UCALL_SYNC));
 		out.batches++;
 		const uint64_t n = *vm.guest(&nrec);
@@ -614,6 +649,10 @@ std::string describe(const Rec &r)
 void group_case(Group group, const char *name, bool differential)
 {
 	const auto &o = test::options();
+	if (env_has("KVMX_IRQW_SKIP", name))
+		SKIP("KVMX_IRQW_SKIP names it");
+	if (!o.testing_kvmx() && env_has("KVMX_IRQW_SKIP_KVM", name))
+		SKIP("KVMX_IRQW_SKIP_KVM names it");
 	const auto before = test::try_objects();
 	KmsgWatch kmsg;
 	uint64_t seed = o.seed_given ? o.seed : 1;
@@ -633,7 +672,7 @@ void group_case(Group group, const char *name, bool differential)
 	}
 	test::diag(std::string(name) + ": seed " + std::to_string(seed) + ", " +
 		   std::to_string(batches) + " batches of " + std::to_string(kOps));
-	fflush(stdout);
+	usleep(50000);	// on the serial line before a guest that could freeze Bochs
 	Outcome out = run_group(group, seed, batches);
 	test::diag(std::string(name) + ": " + std::to_string(out.recs.size()) +
 		   " records, " + std::to_string(out.irqs) + " interrupts, " +
