@@ -330,6 +330,14 @@ struct Injectors {
 	~Injectors() { stop(); }
 };
 
+// Until every vCPU made its first ucall (at most 60 s).
+void wait_ready(const std::atomic<int> &ready)
+{
+	for (int i = 0; i < 6000 && ready < kVcpus; i++)
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	EXPECT_EQ(ready.load(), kVcpus);
+}
+
 } // namespace
 
 KVMX_TEST(stress)
@@ -345,6 +353,7 @@ KVMX_TEST(stress)
 	Injectors inj;
 	std::atomic<int> running{kVcpus};
 	std::atomic<uint64_t> syncs{0}, lapic_reads{0};
+	std::atomic<int> ready{0};
 	std::vector<std::thread> vcpu_threads;
 	std::mutex err_mu;
 	std::exception_ptr err;
@@ -358,6 +367,8 @@ KVMX_TEST(stress)
 					Ucall uc = bounded_ucall(*vcpu, wd);
 					if (uc.cmd == UCALL_DONE)
 						break;
+					if (uc.args[0] == 0)
+						ready++;	// its APIC, PIC and IOAPIC set up
 					syncs++;
 					// The vCPU's own state, between two runs.
 					kvm_lapic_state s{};
@@ -373,6 +384,9 @@ KVMX_TEST(stress)
 			running--;
 		});
 	}
+	// Injection starts once the guest has set its chips up: the PIC's
+	// reset state would turn IRQ 3 into vector 3.
+	wait_ready(ready);
 	inj.start(vm, seed);
 	while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(seconds) && running == kVcpus &&
 	       !inj.done)
@@ -477,7 +491,7 @@ KVMX_TEST(destroy_mid_activity)
 		std::atomic<bool> leave{false};
 		std::vector<std::thread> vcpu_threads;
 		std::vector<pthread_t> handles(kVcpus);
-		std::atomic<int> started{0}, alive{0};
+		std::atomic<int> started{0}, alive{0}, ready{0};
 		for (auto &v : vm.vcpus()) {
 			Vcpu *vcpu = v.get();
 			vcpu_threads.emplace_back([&, vcpu] {
@@ -492,12 +506,14 @@ KVMX_TEST(destroy_mid_activity)
 					int r = vcpu->run_raw();
 					if (r < 0 && r != -EINTR)
 						break;
+					Ucall uc = r ? Ucall{} : vcpu->get_ucall();
+					if (uc.cmd == UCALL_SYNC && uc.args[0] == 0)
+						ready++;
 				}
 				alive--;
 			});
 		}
-		while (started < kVcpus)
-			std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		wait_ready(ready);
 		inj.start(vm, 7);
 		std::this_thread::sleep_for(std::chrono::seconds(3));
 		leave = true;

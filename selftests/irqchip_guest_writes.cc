@@ -218,7 +218,10 @@ uint32_t safe_value(uint32_t off, uint32_t v)
 }
 
 // Registers whose read-back right after a write is a function of the
-// writes alone (no timer, no interrupt): the recorded ones.
+// writes alone (no timer, no interrupt): the recorded ones.  Not the CMCI
+// LVT, absent without MCG_CMCI_P: KVM's read of a register that does not
+// exist leaves its emulator's buffer as it was (kvm_lapic_reg_read()
+// fails, apic_mmio_read() succeeds), so the guest reads stale bytes.
 bool deterministic(uint32_t off, bool x2)
 {
 	switch (off) {
@@ -235,7 +238,6 @@ bool deterministic(uint32_t off, bool x2)
 	case APIC_LVT0:
 	case APIC_LVT1:
 	case APIC_LVTERR:
-	case APIC_LVTCMCI:
 	case APIC_TMICT:
 	case APIC_TDCR:
 		return true;
@@ -569,7 +571,8 @@ std::string hex(uint64_t v)
 	return b;
 }
 
-// Whether the comma-separated list in $@var has @name.
+// Whether the comma-separated list in $@var has @name (KVMX_IRQW_TRACE,
+// KVMX_IRQW_SKIP, KVMX_IRQW_SKIP_KVM: lists of case names).
 bool env_has(const char *var, const std::string &name)
 {
 	const char *v = std::getenv(var);
@@ -587,7 +590,7 @@ struct Outcome {
 	uint64_t irqs = 0, gps = 0, batches = 0;
 };
 
-Outcome run_group(Group group, uint64_t seed, uint64_t batches)
+Outcome run_group(Group group, uint64_t seed, uint64_t batches, bool tracing)
 {
 	Outcome out;
 	Vm vm;
@@ -597,7 +600,6 @@ Outcome run_group(Group group, uint64_t seed, uint64_t batches)
 	vm.install_handler(13, gp_handler);
 	Vcpu &vcpu = vm.add_vcpu(guest_writes);
 	vcpu.set_cpuid(cpuid_with_x2apic(vm));
-	const bool tracing = env_has("KVMX_IRQW_TRACE", "1");
 	vcpu.set_args({group, batches, seed, tracing});
 	std::mt19937_64 host_rng(seed + group);
 	Watchdog wd(kWatchdogSeconds);
@@ -673,7 +675,7 @@ void group_case(Group group, const char *name, bool differential)
 	test::diag(std::string(name) + ": seed " + std::to_string(seed) + ", " +
 		   std::to_string(batches) + " batches of " + std::to_string(kOps));
 	usleep(50000);	// on the serial line before a guest that could freeze Bochs
-	Outcome out = run_group(group, seed, batches);
+	Outcome out = run_group(group, seed, batches, env_has("KVMX_IRQW_TRACE", name));
 	test::diag(std::string(name) + ": " + std::to_string(out.recs.size()) +
 		   " records, " + std::to_string(out.irqs) + " interrupts, " +
 		   std::to_string(out.gps) + " #GP");

@@ -35,6 +35,8 @@
 #define X2APIC_MSR_END		0x8ff
 #define APIC_BASE_RESERVED	0x2ffULL
 #define MIN_PERIOD_NS		200000ULL	/* KVM's min_timer_period_us */
+/* KVM's X2APIC_ICR_RESERVED_BITS: a WRMSR that sets them raises #GP. */
+#define X2APIC_ICR_RESERVED	(GENMASK_ULL(31, 20) | GENMASK_ULL(17, 16) | BIT_ULL(13))
 
 static u32 reg(const struct kvmx_lapic *apic, u32 off)
 {
@@ -547,7 +549,8 @@ static int write_reg(struct kvmx_vcpu *vcpu, u32 off, u32 val)
 			rescale_timer(apic, i);
 		break;
 	case KVMX_APIC_SELF_IPI:
-		if (!x2)
+		/* As KVM: bits 31:8 are reserved (#GP). */
+		if (!x2 || (val & ~0xffU))
 			return 1;
 		send_ipi(vcpu, KVMX_APIC_SH_SELF << 18 | (val & 0xff), 0);
 		break;
@@ -658,6 +661,8 @@ int kvmx_lapic_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 	if (!x2apic_mode(vcpu))
 		return -EINVAL;
 	if (off == KVMX_APIC_ICR) {
+		if (data & X2APIC_ICR_RESERVED)
+			return -EINVAL;
 		data &= ~KVMX_APIC_ICR_BUSY;
 		set_reg(apic, KVMX_APIC_ICR2, data >> 32);
 		set_reg(apic, KVMX_APIC_ICR, (u32)data);
@@ -665,6 +670,13 @@ int kvmx_lapic_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	}
 	if (data >> 32 || (off & 0xf) || off >= KVMX_APIC_PAGE)
+		return -EINVAL;
+	/*
+	 * kvm_intel lets the CPU virtualize the x2APIC TPR (TPR shadow in
+	 * virtualize-x2APIC mode), and the CPU raises #GP for bits 63:8, as
+	 * the SDM's x2APIC reserved-bit checking says; so does kvmx.
+	 */
+	if (off == KVMX_APIC_TPR && (data & ~0xffULL))
 		return -EINVAL;
 	return write_reg(vcpu, off, data) ? -EINVAL : 0;
 }
