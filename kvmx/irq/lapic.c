@@ -545,7 +545,8 @@ static int write_reg(struct kvmx_vcpu *vcpu, u32 off, u32 val)
 	case KVMX_APIC_TDCR:
 		i = divider(apic);
 		set_reg(apic, off, val & 0xb);
-		if (divider(apic) != i && apic->period_ns)
+		if (divider(apic) != i && apic->period_ns &&
+		    apic->timer_mode != KVMX_APIC_TIMER_TSCDEADLINE)
 			rescale_timer(apic, i);
 		break;
 	case KVMX_APIC_SELF_IPI:
