@@ -13,7 +13,7 @@
 // under 32 would enter an exception stub that expects another frame),
 // delivery modes are fixed or lowest priority (INIT, SIPI, NMI, SMI and
 // ExtINT would restart or leave the guest), a periodic timer in the
-// ordinary groups counts at least 1 ms (timer_storm has the tiny ones),
+// ordinary groups counts at least 200 us (timer_storm has the tiny ones),
 // and the guest never halts or loops with IF=0 (which freezes Bochs): it
 // makes a ucall every kOps writes, so host interrupts are taken.
 //
@@ -190,8 +190,9 @@ uint32_t safe_lvt(uint32_t v) { return (v & ~0x7ffu) | vec(v); }
 // An ICR (low) value: vector >= 0x20, fixed or lowest priority.
 uint32_t safe_icr(uint32_t v) { return (v & ~0x6ffu) | vec(v); }
 
-// A count for TMICT: 1 ms to 64 ms at divide-by-1.
-uint32_t safe_count(uint32_t v) { return (1u << 20) + (v & 0x3ffffff); }
+// A count for TMICT: 0.2 ms to 2.3 ms at divide-by-1 (interrupts arrive
+// while the group runs), never under KVM's periodic floor.
+uint32_t safe_count(uint32_t v) { return 200000 + (v & 0x1fffff); }
 
 // A value for xAPIC/x2APIC register @off that the guest survives.
 uint32_t safe_value(uint32_t off, uint32_t v)
