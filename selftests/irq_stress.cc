@@ -56,7 +56,7 @@ constexpr int kIoapicPins[] = {10, 11, 12, 13};
 
 volatile uint64_t counts[kVcpus][256];
 volatile uint64_t ipis_sent[kVcpus];
-volatile uint64_t stop;
+volatile uint64_t stop, park;
 
 inline volatile uint32_t *apic_reg(uint32_t off)
 {
@@ -108,14 +108,17 @@ void guest_stress(uint64_t id)
 	guest::sti();
 	GUEST_SYNC(0);
 	uint64_t iter = 0;
-	while (!stop) {
+	while (!stop && !park) {
 		apic_write(APIC_ICR2, uint32_t((id + 1) % kVcpus) << 24);
 		apic_write(APIC_ICR, kVecIpi + uint32_t(id));
 		ipis_sent[id] = ipis_sent[id] + 1;
 		asm volatile("hlt" ::: "memory");	// IF=1: the timer wakes it at the latest
-		if (++iter % 64 == 0)
+		if (++iter % 16 == 0)
 			GUEST_SYNC(iter);
 	}
+	// destroy_mid_activity: parked in STI;HLT, the timer still armed.
+	while (park)
+		asm volatile("hlt" ::: "memory");
 	guest::cli();
 	apic_write(APIC_LVTT, 1 << 16);
 	apic_write(APIC_TMICT, 0);
@@ -501,14 +504,20 @@ KVMX_TEST(destroy_mid_activity)
 				sigaction(SIGUSR2, &sa, nullptr);
 				alive++;
 				started++;
-				// Until told to leave: then KVM_RUN is simply not called again.
-				while (!leave) {
+				// Until told to leave and a signal found the vCPU asleep in
+				// HLT (at most 300 tries): then KVM_RUN is not called again.
+				for (int tries = 0; tries < 300;) {
 					int r = vcpu->run_raw();
 					if (r < 0 && r != -EINTR)
 						break;
 					Ucall uc = r ? Ucall{} : vcpu->get_ucall();
 					if (uc.cmd == UCALL_SYNC && uc.args[0] == 0)
 						ready++;
+					if (!leave)
+						continue;
+					tries++;
+					if (r == -EINTR && vcpu->mp_state() == KVM_MP_STATE_HALTED)
+						break;
 				}
 				alive--;
 			});
@@ -516,6 +525,7 @@ KVMX_TEST(destroy_mid_activity)
 		wait_ready(ready);
 		inj.start(vm, 7);
 		std::this_thread::sleep_for(std::chrono::seconds(3));
+		*vm.guest(const_cast<uint64_t *>(&park)) = 1;
 		leave = true;
 		// A signal ends KVM_RUN (a thread that left ignores the rest).
 		while (alive > 0) {
@@ -538,6 +548,7 @@ KVMX_TEST(destroy_mid_activity)
 			halted += v->mp_state() == KVM_MP_STATE_HALTED;
 		test::diag(std::to_string(halted) + " of " + std::to_string(kVcpus) +
 			   " vCPUs halted at the destruction");
+		EXPECT_TRUE(halted >= 1);
 	}
 	// The VM is gone while the eventfd is still being written.
 	std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -308,9 +308,15 @@ static u64 limit_period(u32 mode, u64 period_ns)
 	return period_ns;
 }
 
-/* One-shot and periodic: count @count (TMICT, or TMCCT when restoring). */
-static void start_count_timer(struct kvmx_lapic *apic, u32 count)
+/*
+ * One-shot and periodic: count TMICT, or, when @restore (KVM_SET_LAPIC),
+ * what TMCCT says is left.  As KVM's set_target_expiration(): a TMICT
+ * write expires first after the (limited) period, so a periodic count of
+ * 1 waits 200 us for its first interrupt too.
+ */
+static void start_count_timer(struct kvmx_lapic *apic, bool restore)
 {
+	u32 count = reg(apic, restore ? KVMX_APIC_TMCCT : KVMX_APIC_TMICT);
 	u64 first;
 
 	cancel_timer(apic);
@@ -322,7 +328,7 @@ static void start_count_timer(struct kvmx_lapic *apic, u32 count)
 	if (!apic->period_ns)
 		return;
 	apic->period_ns = limit_period(apic->timer_mode, apic->period_ns);
-	first = (u64)count * divider(apic);
+	first = restore ? (u64)count * divider(apic) : apic->period_ns;
 	if (!first && apic->timer_mode == KVMX_APIC_TIMER_PERIODIC)
 		first = apic->period_ns;
 	if (first > apic->period_ns)
@@ -540,7 +546,7 @@ static int write_reg(struct kvmx_vcpu *vcpu, u32 off, u32 val)
 		if (apic->timer_mode == KVMX_APIC_TIMER_TSCDEADLINE)
 			break;
 		set_reg(apic, off, val);
-		start_count_timer(apic, val);
+		start_count_timer(apic, false);
 		break;
 	case KVMX_APIC_TDCR:
 		i = divider(apic);
@@ -989,7 +995,7 @@ static int set_lapic(struct kvmx_vcpu *vcpu, struct kvm_lapic_state __user *arg)
 	atomic_set(&apic->timer_pending, 0);
 	apic->timer_mode = (reg(apic, KVMX_APIC_LVTT) >> 17) & 3;
 	if (apic->timer_mode != KVMX_APIC_TIMER_TSCDEADLINE)
-		start_count_timer(apic, reg(apic, KVMX_APIC_TMCCT));
+		start_count_timer(apic, true);
 	set_reg(apic, KVMX_APIC_TMCCT, 0);
 	set_bit(KVMX_REQ_EVENT, &vcpu->requests);
 	return 0;
