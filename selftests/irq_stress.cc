@@ -3,7 +3,7 @@
 // sends IPIs round a ring and sleeps in STI;HLT (a 1 ms periodic APIC timer
 // armed on each, so no sleep is endless), counting every vector it takes,
 // while host threads inject at once through KVM_IRQ_LINE (PIC and IOAPIC
-// pins), KVM_SIGNAL_MSI and irqfds (eventfd writes), register and
+// pins), KVM_SIGNAL_MSI (every 16th an NMI) and irqfds (eventfd writes), register and
 // unregister irqfds and ioeventfds, switch the GSI routing table, and read
 // KVM_GET_IRQCHIP, KVM_GET_LAPIC and KVM_GET_MP_STATE.
 //
@@ -78,6 +78,12 @@ void apic_handler(ExFrame *f)
 	uint32_t id = my_id();
 	counts[id][f->vector] = counts[id][f->vector] + 1;
 	apic_write(APIC_EOI, 0);
+}
+
+void nmi_handler(ExFrame *f)
+{
+	uint32_t id = my_id();
+	counts[id][f->vector] = counts[id][f->vector] + 1;	// no EOI for an NMI
 }
 
 void pic_handler(ExFrame *f)
@@ -201,6 +207,7 @@ void guest_setup(Vm &vm)
 		vm.install_handler(uint8_t(v), apic_handler);
 	for (int irq : kPicIrqs)
 		vm.install_handler(uint8_t(kVecPic + irq), pic_handler);
+	vm.install_handler(2, nmi_handler);
 	for (int i = 0; i < kVcpus; i++)
 		vm.add_vcpu(guest_stress).set_args({uint64_t(i)});
 	set_routing(vm, 0);
@@ -256,13 +263,16 @@ struct Injectors {
 		threads.emplace_back([this, &vm, seed] {
 			guard([&] {
 				std::mt19937_64 rng(seed + 1);
-				while (!done) {
+				for (uint64_t i = 0; !done; i++) {
 					uint32_t dest = uint32_t(rng() % kVcpus);
 					kvm_msi msi{};
 					msi.address_lo = uint32_t(kApic) | dest << 12;
 					msi.data = kVecMsi + dest;
+					// Every 16th an NMI message (vector 2 in the guest).
+					if (i % 16 == 0)
+						msi.data = 0x400;
 					ioctl_or_throw(vm.fd(), KVM_SIGNAL_MSI, "KVM_SIGNAL_MSI", &msi);
-					sent.add(kVecMsi + int(dest));
+					sent.add(i % 16 ? kVecMsi + int(dest) : 0x100 + int(dest));
 					ops++;
 					pause();
 				}
@@ -437,6 +447,9 @@ KVMX_TEST(stress)
 		EXPECT_TRUE(c[i][kVecIpi + from] <= sent_ipis[from]);
 		EXPECT_TRUE(c[i][kVecMsi + i] >= 1);
 		EXPECT_TRUE(c[i][kVecMsi + i] <= inj.sent.by_vector[kVecMsi + i]);
+		// NMIs: at least one, never more than sent (they may coalesce).
+		EXPECT_TRUE(c[i][2] >= 1);
+		EXPECT_TRUE(c[i][2] <= inj.sent.by_vector[0x100 + i]);
 	}
 	// Every source at least once, never more than sent.
 	for (int irq : kPicIrqs) {
@@ -461,7 +474,7 @@ KVMX_TEST(stress)
 				  (v >= kVecMsi && v < kVecMsi + kVcpus) ||
 				  (v >= kVecIpi && v < kVecIpi + kVcpus) ||
 				  (v >= kVecIrqfd && v <= kVecIrqfd + 2) || v == kVecTimer ||
-				  v == kVecWake;
+				  v == kVecWake || v == 2;
 		EXPECT_TRUE(used);
 		if (!used)
 			test::diag("unexpected vector " + std::to_string(v));

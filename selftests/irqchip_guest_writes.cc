@@ -11,7 +11,7 @@
 // Values are made safe where the guest, not the irqchip, would be what
 // breaks: every vector that can be delivered is at least 0x20 (a vector
 // under 32 would enter an exception stub that expects another frame),
-// delivery modes are fixed or lowest priority (INIT, SIPI, NMI, SMI and
+// delivery modes are fixed, lowest priority or NMI (INIT, SIPI, SMI and
 // ExtINT would restart or leave the guest), a periodic timer in the
 // ordinary groups counts at least 200 us (timer_storm has the tiny ones),
 // and the guest never halts or loops with IF=0 (which freezes Bochs): it
@@ -175,6 +175,13 @@ void eoi()
 		apic_write(APIC_EOI, 0);
 }
 
+volatile uint64_t nmi_count;
+
+void nmi_handler(ExFrame *)
+{
+	nmi_count = nmi_count + 1;
+}
+
 void irq_handler(ExFrame *f)
 {
 	irq_counts[f->vector] = irq_counts[f->vector] + 1;
@@ -187,8 +194,11 @@ uint32_t vec(uint64_t r) { return 0x20 + uint32_t(r % 0xe0); }
 // An LVT value: vector >= 0x20, fixed delivery, the rest random.
 uint32_t safe_lvt(uint32_t v) { return (v & ~0x7ffu) | vec(v); }
 
-// An ICR (low) value: vector >= 0x20, fixed or lowest priority.
-uint32_t safe_icr(uint32_t v) { return (v & ~0x6ffu) | vec(v); }
+// A delivery mode: fixed or lowest priority, an NMI one time in eight.
+uint32_t safe_dm(uint32_t v) { return (v & 0x700) == 0x700 ? 0x400 : v & 0x100; }
+
+// An ICR (low) value: vector >= 0x20, fixed, lowest priority or NMI.
+uint32_t safe_icr(uint32_t v) { return (v & ~0x7ffu) | vec(v) | safe_dm(v); }
 
 // A count for TMICT: 0.2 ms to 2.3 ms at divide-by-1 (interrupts arrive
 // while the group runs), never under KVM's periodic floor.
@@ -391,7 +401,7 @@ void op_ioapic()
 	switch ((r >> 9) & 7) {
 	default: { // IOREGSEL, then IOWIN written and read
 		if (rte_low(sel))
-			v = (v & ~0x7ffu) | vec(v) | ((v >> 8) & 1) << 8;
+			v = (v & ~0x7ffu) | vec(v) | safe_dm(v);
 		ioapic_write(0, sel);
 		ioapic_write(0x10, v);
 		uint32_t back = *ioapic_reg(0x10);
@@ -607,7 +617,7 @@ std::string ref_path(const std::string &name)
 
 struct Outcome {
 	std::vector<Rec> recs;
-	uint64_t irqs = 0, gps = 0, batches = 0;
+	uint64_t irqs = 0, gps = 0, batches = 0, nmis = 0;
 };
 
 Outcome run_group(Group group, uint64_t seed, uint64_t batches, bool tracing)
@@ -618,6 +628,7 @@ Outcome run_group(Group group, uint64_t seed, uint64_t batches, bool tracing)
 	for (int v = 0x20; v < 0x100; v++)
 		vm.install_handler(uint8_t(v), irq_handler);
 	vm.install_handler(13, gp_handler);
+	vm.install_handler(2, nmi_handler);
 	Vcpu &vcpu = vm.add_vcpu(guest_writes);
 	vcpu.set_cpuid(cpuid_with_x2apic(vm));
 	vcpu.set_args({group, batches, seed, tracing});
@@ -655,6 +666,7 @@ Outcome run_group(Group group, uint64_t seed, uint64_t batches, bool tracing)
 	for (int v = 0; v < 0x20; v++)
 		EXPECT_EQ(counts[v], 0u);
 	out.gps = *vm.guest(&gp_count);
+	out.nmis = *vm.guest(&nmi_count);
 	// Still alive: the vCPU answers KVM_GET_LAPIC and KVM_GET_REGS.
 	kvm_lapic_state s{};
 	EXPECT_EQ(ioctl_result(vcpu.fd(), KVM_GET_LAPIC, &s), 0L);
@@ -698,7 +710,7 @@ void group_case(Group group, const char *name, bool differential)
 	Outcome out = run_group(group, seed, batches, env_has("KVMX_IRQW_TRACE", name));
 	test::diag(std::string(name) + ": " + std::to_string(out.recs.size()) +
 		   " records, " + std::to_string(out.irqs) + " interrupts, " +
-		   std::to_string(out.gps) + " #GP");
+		   std::to_string(out.nmis) + " NMIs, " + std::to_string(out.gps) + " #GP");
 	EXPECT_EQ(out.batches, batches);
 	if (differential && !o.testing_kvmx()) {
 		std::ofstream f(path, std::ios::binary | std::ios::trunc);
