@@ -538,6 +538,10 @@ KVMX_TEST(destroy_mid_activity)
 		wait_ready(ready);
 		inj.start(vm, 7);
 		std::this_thread::sleep_for(std::chrono::seconds(3));
+		// The injectors stop first (their irqfds stay registered, and the
+		// late eventfd is still written): under their load kvm_intel's
+		// vCPUs were seldom found asleep.
+		inj.stop();
 		*vm.guest(const_cast<uint64_t *>(&park)) = 1;
 		leave = true;
 		// A signal ends KVM_RUN (a thread that left ignores the rest).
@@ -548,7 +552,6 @@ KVMX_TEST(destroy_mid_activity)
 		}
 		for (auto &t : vcpu_threads)
 			t.join();
-		inj.stop();
 		if (inj.error)
 			std::rethrow_exception(inj.error);
 		if (before) {
