@@ -85,6 +85,18 @@ static bool has_cmci(const struct kvmx_vcpu *vcpu)
 	return vcpu->mce.cap & KVMX_MCG_CMCI_P;
 }
 
+/*
+ * KVM_NMI or an NMI message: delivered at the vCPU's next entry.  Without
+ * an irqchip only KVM_NMI queues one, from the vCPU's own thread outside
+ * KVM_RUN, and there is nobody to kick (nor a request loop to clear it).
+ */
+void kvmx_queue_nmi(struct kvmx_vcpu *vcpu)
+{
+	atomic_inc(&vcpu->nmi_queued);
+	if (vcpu->apic)
+		kvmx_vcpu_kick(vcpu);
+}
+
 void kvmx_vcpu_kick(struct kvmx_vcpu *vcpu)
 {
 	int cpu;
@@ -145,8 +157,11 @@ static int accept_irq(struct kvmx_vcpu *vcpu, const struct kvmx_apic_irq *irq)
 		set_bit(KVMX_APIC_SIPI, &apic->pending_events);
 		kvmx_vcpu_kick(vcpu);
 		return 1;
+	case KVMX_APIC_DM_NMI:
+		kvmx_queue_nmi(vcpu);
+		return 1;
 	default:
-		/* NMI, SMI and ExtINT messages are not delivered (yet). */
+		/* SMI (kvmx has no SMM) and ExtINT messages are not delivered. */
 		pr_info_ratelimited("vCPU %u: APIC delivery mode %u not supported\n",
 				    vcpu->id, irq->delivery_mode);
 		return 0;
@@ -684,12 +699,20 @@ unsigned long kvmx_lapic_get_cr8(struct kvmx_vcpu *vcpu)
 
 /* ---- Injection, HLT, INIT/SIPI ---- */
 
+/*
+ * The PIC's INTR, as KVM's kvm_cpu_has_extint(): the kernel's PIC, or with
+ * a split irqchip the vector user space queued with KVM_INTERRUPT (which
+ * inject_events() in vmx/exit.c takes before asking the local APIC).
+ */
 static bool has_extint(struct kvmx_vcpu *vcpu)
 {
 	struct kvmx_irqchip *chip = kvmx_irqchip(vcpu->vm);
 
-	return chip->mode == KVMX_IRQCHIP_KERNEL && kvmx_lapic_accepts_pic(vcpu) &&
-	       READ_ONCE(chip->pic.output);
+	if (!kvmx_lapic_accepts_pic(vcpu))
+		return false;
+	if (chip->mode == KVMX_IRQCHIP_SPLIT)
+		return vcpu->irq >= 0;
+	return chip->mode == KVMX_IRQCHIP_KERNEL && READ_ONCE(chip->pic.output);
 }
 
 static int deliverable(struct kvmx_vcpu *vcpu)
@@ -778,8 +801,11 @@ static void accept_events(struct kvmx_vcpu *vcpu)
 	}
 }
 
+/* As KVM's kvm_vcpu_has_events(): an NMI wakes it whatever IF says. */
 static bool wakes_from_halt(struct kvmx_vcpu *vcpu)
 {
+	if (atomic_read(&vcpu->nmi_queued) || (vcpu->nmi_pending && kvmx_nmi_allowed(vcpu)))
+		return true;
 	return kvmx_interrupt_allowed(vcpu) && (has_extint(vcpu) || deliverable(vcpu) >= 0);
 }
 
