@@ -91,7 +91,8 @@ struct kvmx_shadow {
 	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
 	unsigned long nr_pages;
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
-	bool bypass;			/* bypass_guest_pf (shadow.c); fixed at init */
+	/* bypass_guest_pf (shadow.c): vm->bypass_guest_pf, if mmio_ok */
+	bool bypass;
 };
 
 struct kvmx_vm {
@@ -123,6 +124,12 @@ struct kvmx_vm {
 	 * @lock; constant once a vCPU exists, so vCPUs read it without a lock.
 	 */
 	struct kvmx_mmio_cfg mmio;
+	/*
+	 * KVMX_CAP_BYPASS_GUEST_PF (default: the module parameter).  Written
+	 * under vm->lock before the first vCPU, with shadow.bypass; fixed
+	 * once vCPUs exist, which read shadow.bypass without a lock.
+	 */
+	bool bypass_guest_pf;
 
 	/*
 	 * KVM_IOEVENTFD registrations, one immutable sorted array per bus

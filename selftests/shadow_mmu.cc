@@ -469,9 +469,22 @@ void guest_bypass()
 	GUEST_DONE();
 }
 
-void bypass_case()
+long set_bypass(const Fd &vm, uint64_t on, uint64_t arg1 = 0)
+{
+	kvm_enable_cap cap{};
+	cap.cap = KVMX_CAP_BYPASS_GUEST_PF;
+	cap.args[0] = on;
+	cap.args[1] = arg1;
+	return ioctl_result(vm, KVM_ENABLE_CAP, &cap);
+}
+
+// @choice: the VM's own bypass_guest_pf (KVMX_CAP_BYPASS_GUEST_PF, kvmx
+// only), or -1 for the module parameter's.
+void bypass_case(int choice = -1)
 {
 	Vm vm;
+	if (choice >= 0 && on_kvmx())
+		ASSERT_EQ(set_bypass(vm.fd(), choice), 0L);
 	uint64_t ram = vm.alloc(2 * 4096);
 	uint32_t values[2] = {0x11110000, 0x22220000};
 	std::memcpy(vm.hva(ram), &values[0], 4);
@@ -492,10 +505,14 @@ void bypass_case()
 	vcpu.expect_sync(kVa + 4096);
 	vcpu.expect_sync(0); // not present, read, supervisor
 	vcpu.expect_done();
-	if (!on_kvmx() || Vm::default_mmu() != KVMX_MMU_SHADOW)
+	if (!on_kvmx())
 		return;
+	EXPECT_EQ(set_bypass(vm.fd(), 0), -EBUSY);
+	if (Vm::default_mmu() != KVMX_MMU_SHADOW)
+		return;
+	bool bypass = choice >= 0 ? choice : bypass_param();
 	std::map<std::string, uint64_t> s = stats_of(vcpu);
-	EXPECT_EQ(s["pf_guest"], bypass_param() ? 0u : 1u);
+	EXPECT_EQ(s["pf_guest"], bypass ? 0u : 1u);
 }
 
 } // namespace
@@ -510,4 +527,25 @@ KVMX_TEST(guest_fault_bypasses_kvmx_shadow)
 {
 	ShadowVms shadow;
 	bypass_case();
+}
+
+// The same per VM, against the module parameter: off, then on.  /dev/kvm
+// has no such capability (0, and KVM_ENABLE_CAP says -EINVAL).
+KVMX_TEST(bypass_guest_pf_per_vm)
+{
+	Vm vm;
+	long offered = vm.system().check_extension(KVMX_CAP_BYPASS_GUEST_PF);
+	if (!on_kvmx()) {
+		EXPECT_EQ(offered, 0L);
+		EXPECT_EQ(set_bypass(vm.fd(), 0), -EINVAL);
+	} else {
+		EXPECT_EQ(offered, host_maxphyaddr() < 52 ? 1L : 0L);
+		EXPECT_EQ(set_bypass(vm.fd(), 2), -EINVAL);
+		EXPECT_EQ(set_bypass(vm.fd(), 0, 1), -EINVAL);
+		if (!offered)
+			SKIP("no free reserved physical-address bit");
+	}
+	ShadowVms shadow;
+	bypass_case(!bypass_param());
+	bypass_case(bypass_param());
 }

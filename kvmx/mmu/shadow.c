@@ -95,12 +95,13 @@
  * not filled holds the "trap" value (present, bit 51 set: a reserved-bit
  * fault that exits), told apart from MMIO SPTEs by value
  * (shadow_spte.h).  Needs the reserved bit, like MMIO SPTEs.  Read-only
- * after load; a VM takes it when it is created (vm->shadow.bypass).
+ * after load; a new VM takes it as its default (vm->bypass_guest_pf), which
+ * KVMX_CAP_BYPASS_GUEST_PF may change before the first vCPU.
  */
 static bool bypass_guest_pf = true;
 module_param(bypass_guest_pf, bool, 0444);
 MODULE_PARM_DESC(bypass_guest_pf,
-		 "shadow paging: let the guest's not-present page faults bypass kvmx (default on; needs a free reserved physical-address bit)");
+		 "shadow paging: let the guest's not-present page faults bypass kvmx (default on; needs a free reserved physical-address bit); new VMs' default, which KVMX_CAP_BYPASS_GUEST_PF changes per VM");
 
 /* SPTE bits of a non-leaf entry; a PAE root entry has P only (the rest is reserved). */
 #define SPT_TABLE_BITS	(KVMX_SPT_P | KVMX_SPT_W | KVMX_SPT_U | KVMX_SPT_A)
@@ -142,6 +143,29 @@ bool kvmx_shadow_supported(void)
 bool kvmx_shadow_mmio_supported(void)
 {
 	return host_rsvd_bit_free();
+}
+
+/* A new VM's bypass_guest_pf: the module parameter, where it can work. */
+bool kvmx_shadow_bypass_default(void)
+{
+	return bypass_guest_pf && host_rsvd_bit_free();
+}
+
+/* KVMX_CAP_BYPASS_GUEST_PF, under vm->lock, before the first vCPU. */
+int kvmx_shadow_set_bypass(struct kvmx_vm *vm, u64 on)
+{
+	lockdep_assert_held(&vm->lock);
+	if (on > 1)
+		return kvmx_refuse(-EINVAL, "KVMX_CAP_BYPASS_GUEST_PF", "args[0] %llu: 0 or 1", on);
+	if (on && !host_rsvd_bit_free())
+		return kvmx_refuse(-EOPNOTSUPP, "KVMX_CAP_BYPASS_GUEST_PF",
+				   "no free reserved physical-address bit on this host");
+	if (vm->nr_vcpus)
+		return kvmx_refuse(-EBUSY, "KVMX_CAP_BYPASS_GUEST_PF", "after the first vCPU");
+	vm->bypass_guest_pf = on;
+	if (vm->mmu == &kvmx_shadow_mmu_ops)
+		vm->shadow.bypass = on && vm->shadow.mmio_ok;
+	return 0;
 }
 
 /* ---- small helpers ---- */
@@ -1196,7 +1220,7 @@ static int shadow_init(struct kvmx_vm *vm)
 	xa_init(&s->rmap);
 	xa_init(&s->wp);
 	s->mmio_ok = host_rsvd_bit_free();
-	s->bypass = bypass_guest_pf && s->mmio_ok;
+	s->bypass = vm->bypass_guest_pf && s->mmio_ok;
 	s->hash = kvmalloc_array(1 << HASH_BITS_SP, sizeof(*s->hash), GFP_KERNEL_ACCOUNT);
 	if (!s->hash)
 		return -ENOMEM;
