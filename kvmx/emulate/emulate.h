@@ -179,7 +179,8 @@ enum kvmx_emu_op {
 	KVMX_EMU_OP_BTC,	/* 0F BB, 0F BA/7 */
 	KVMX_EMU_OP_CMPXCHG,	/* 0F B0, 0F B1 */
 	KVMX_EMU_OP_CMPXCHG8B,	/* 0F C7/1; CMPXCHG16B with REX.W (mem_bytes 16) */
-	KVMX_EMU_OP_MOVS,	/* the string instructions last (see kvmx_emu_execute()) */	/* A4 A5 */
+	/* The string instructions last (see kvmx_emu_execute()). */
+	KVMX_EMU_OP_MOVS,	/* A4 A5 */
 	KVMX_EMU_OP_STOS,	/* AA AB */
 	KVMX_EMU_OP_LODS,	/* AC AD */
 	KVMX_EMU_NR_OPS,
@@ -231,8 +232,8 @@ struct kvmx_emu_insn {
 	u8 op;			/* enum kvmx_emu_op */
 	u8 dir;			/* enum kvmx_emu_dir */
 	u8 op_bytes;		/* operation (register) size: 1, 2, 4 or 8 */
-	u8 mem_bytes;		/* size of each memory access; < op_bytes for MOVZX/MOVSX,
-				 * 2 * op_bytes for CMPXCHG8B/16B (8 or 16) */
+	/* Size of each memory access: < op_bytes for MOVZX/MOVSX, 2 * op_bytes for CMPXCHG8B. */
+	u8 mem_bytes;
 	u8 ad_bytes;		/* address size: 2, 4 or 8 */
 	u8 seg;			/* enum kvmx_emu_seg of la */
 	u8 reg;			/* register operand (0-15), or KVMX_EMU_NO_REG */
