@@ -968,6 +968,16 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	if (f->write) {
 		mutex_lock(&s->lock);
 		err = wp_count(s, f->gfn) != 0;
+		/*
+		 * Unless the CPU was delivering an event (the write is its
+		 * stack push, not an instruction's): then the table is
+		 * unprotected and the delivery goes ahead natively, as KVM's
+		 * kvm_handle_page_fault() unprotects it.
+		 */
+		if (err && (vcpu->reinject_info & INTR_INFO_VALID)) {
+			kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
+			err = 0;
+		}
 		mutex_unlock(&s->lock);
 		if (err) {
 			kvmx_stat_inc(vcpu, pf_pt_write);
