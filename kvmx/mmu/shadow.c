@@ -27,7 +27,7 @@
  * emulated and every shadow page of that gfn follows it
  * (shadow_track_write(), KVM's kvm_mmu_pte_write()): the shadow entries
  * of the written guest entry are made again (a new present leaf at once),
- * and a page written misaligned, or written three times without being
+ * and a page written misaligned, or written twice without being
  * used for a translation in between (write flooding), is zapped, which
  * unprotects the gfn once its last shadow page goes.  So a shadow page is
  * never out of date with the guest table it shadows, and INVLPG and CR3
@@ -129,7 +129,8 @@ struct kvmx_sp {
 	 * Write flooding (KVM's write_flooding_count): guest writes to the
 	 * table since it was last used for a translation (a fault's path
 	 * through it, or the CPU's use of the leaf the last write made,
-	 * @last_pte, whose A bit the CPU sets); at 3 the page is zapped.
+	 * @last_pte, whose A bit the CPU sets); at WRITE_FLOOD the page is
+	 * zapped.
 	 */
 	u8 write_flood;
 	u64 *last_pte;
@@ -1046,6 +1047,17 @@ emulate:
 
 /* ---- guest writes to shadowed page tables (KVM's kvm_mmu_pte_write()) ---- */
 
+/*
+ * Write flooding: guest writes to one shadow page, with no translation
+ * through it in between, after which the page is zapped.  KVM's is 3, for
+ * directories only (its leaf tables go unsync instead); here every table
+ * counts, and two writes in a row without a use are a guest filling or
+ * clearing a table (fork, exit, fault-around), which the old policy, zap
+ * and let the writes run natively, serves best.  Demand paging uses each
+ * entry it writes and never floods.
+ */
+#define WRITE_FLOOD	2
+
 /* The size of @sp's guest entries. */
 static unsigned int gpte_size(const struct kvmx_sp *sp)
 {
@@ -1157,7 +1169,7 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 		sp->write_flood = 0;
 	sp->last_pte = NULL;
 	e = off / size;
-	if (write_misaligned(off, len, size) || ++sp->write_flood >= 3 ||
+	if (write_misaligned(off, len, size) || ++sp->write_flood >= WRITE_FLOOD ||
 	    read_gpte(vm, sp->gfn, e, size, &gpte)) {
 		zap_sp(vm, sp);
 		kvmx_stat_inc(vcpu, shadow_zapped);
