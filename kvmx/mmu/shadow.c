@@ -1064,37 +1064,9 @@ static unsigned int gpte_size(const struct kvmx_sp *sp)
 	return sp->role.guest_levels == KVMX_SPT_GUEST_32BIT ? 4 : 8;
 }
 
-/*
- * A write of @len bytes at page offset @off that is not one whole entry's
- * (KVM's detect_write_misaligned()): it crosses an entry, or is shorter
- * than 4 bytes but for a byte at an entry's start (Linux's clear_bit()
- * writes one byte).
- */
-static bool write_misaligned(unsigned int off, unsigned int len, unsigned int size)
-{
-	if (!(off & (size - 1)) && len == 1)
-		return false;
-	return ((off ^ (off + len - 1)) & ~(size - 1)) || len < 4;
-}
-
-/*
- * The shadow entries of @sp that guest entry @e of its table feeds: the
- * first index and how many (0: none, the entry lies in another quadrant).
- * A 32-bit guest's page table is two shadow tables, its directory four,
- * each guest PDE two shadow PDEs (2 MiB each).
- */
 static unsigned int gpte_sptes(const struct kvmx_sp *sp, unsigned int e, unsigned int *first)
 {
-	if (gpte_size(sp) == 8) {
-		*first = e;
-		return 1;
-	}
-	if (sp->role.level == 1) {
-		*first = e & 511;
-		return e >> 9 == sp->role.quadrant;
-	}
-	*first = (e & 255) * 2;
-	return e >> 8 == sp->role.quadrant ? 2 : 0;
+	return kvmx_spt_gpte_sptes(gpte_size(sp), sp->role.level, sp->role.quadrant, e, first);
 }
 
 /*
@@ -1169,7 +1141,7 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 		sp->write_flood = 0;
 	sp->last_pte = NULL;
 	e = off / size;
-	if (write_misaligned(off, len, size) || ++sp->write_flood >= WRITE_FLOOD ||
+	if (kvmx_spt_write_misaligned(off, len, size) || ++sp->write_flood >= WRITE_FLOOD ||
 	    read_gpte(vm, sp->gfn, e, size, &gpte)) {
 		zap_sp(vm, sp);
 		kvmx_stat_inc(vcpu, shadow_zapped);

@@ -309,4 +309,40 @@ static inline unsigned int kvmx_spt_quadrant_offset(u8 quadrant, int level)
 	return level == 1 ? quadrant * 512 * 4 : quadrant * 256 * 4;
 }
 
+/*
+ * A guest write of @len bytes at page offset @off into a table of @size-byte
+ * entries that is not one whole entry's (KVM's detect_write_misaligned()):
+ * it crosses an entry, or is shorter than 4 bytes but for a byte at an
+ * entry's start (Linux's clear_bit() writes one byte).
+ */
+static inline bool kvmx_spt_write_misaligned(unsigned int off, unsigned int len,
+					     unsigned int size)
+{
+	if (!(off & (size - 1)) && len == 1)
+		return false;
+	return ((off ^ (off + len - 1)) & ~(size - 1)) || len < 4;
+}
+
+/*
+ * The entries of the shadow table of @quadrant at @level that guest entry
+ * @e of its table feeds, for guests with @size-byte entries: the first
+ * index and how many (0: the entry lies in another quadrant).  A 32-bit
+ * guest's page table is two shadow tables, its directory four, each guest
+ * PDE two shadow PDEs (2 MiB each).
+ */
+static inline unsigned int kvmx_spt_gpte_sptes(unsigned int size, int level, u8 quadrant,
+					       unsigned int e, unsigned int *first)
+{
+	if (size == 8) {
+		*first = e;
+		return 1;
+	}
+	if (level == 1) {
+		*first = e & 511;
+		return e >> 9 == quadrant;
+	}
+	*first = (e & 255) * 2;
+	return e >> 8 == quadrant ? 2 : 0;
+}
+
 #endif /* KVMX_MMU_SHADOW_SPTE_H */
