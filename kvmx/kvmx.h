@@ -91,6 +91,7 @@ struct kvmx_shadow {
 	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
 	unsigned long nr_pages;
 	u64 write_seq;			/* marks the pages one guest write visited */
+	bool give_back_w;		/* zaps for a guest write: unprotected pages get W back */
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
 	bool bypass;			/* bypass_guest_pf (shadow.c); fixed at init */
 };

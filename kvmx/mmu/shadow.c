@@ -307,22 +307,43 @@ static void rmap_del(struct kvmx_shadow *s, u64 gfn, u64 *sptep)
 	}
 }
 
-/* Takes W from every leaf that maps @gfn; returns whether one had it. */
-static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn)
+/*
+ * Takes W from every leaf that maps @gfn; returns whether one had it.
+ * For a guest page table (@wp), a leaf that had W keeps the mark that it
+ * may have it back (KVMX_SPT_WP_WITHHELD); for dirty logging, no leaf
+ * keeps it (its next write must fault and be logged).
+ */
+static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn, bool wp)
 {
 	struct sptep_list *l = xa_load(&s->rmap, gfn);
 	bool changed = false;
 	unsigned int i;
 
 	for (i = 0; l && i < l->n; i++) {
-		u64 spte = *l->p[i];
+		u64 spte = *l->p[i], new = spte & ~(KVMX_SPT_W | KVMX_SPT_WP_WITHHELD);
 
-		if (spte & KVMX_SPT_W) {
-			WRITE_ONCE(*l->p[i], spte & ~KVMX_SPT_W);
-			changed = true;
-		}
+		if (wp && (spte & KVMX_SPT_W))
+			new |= KVMX_SPT_WP_WITHHELD;
+		if (new != spte)
+			WRITE_ONCE(*l->p[i], new);
+		changed |= !!(spte & KVMX_SPT_W);
 	}
 	return changed;
+}
+
+/* @gfn is no guest page table of ours any more: W back where it was withheld. */
+static void rmap_give_back_w(struct kvmx_shadow *s, u64 gfn)
+{
+	struct sptep_list *l = xa_load(&s->rmap, gfn);
+	unsigned int i;
+
+	for (i = 0; l && i < l->n; i++) {
+		u64 spte = *l->p[i];
+
+		/* Adding a right needs no TLB flush. */
+		if (spte & KVMX_SPT_WP_WITHHELD)
+			WRITE_ONCE(*l->p[i], (spte & ~KVMX_SPT_WP_WITHHELD) | KVMX_SPT_W);
+	}
 }
 
 static unsigned long wp_count(struct kvmx_shadow *s, u64 gfn)
@@ -342,7 +363,7 @@ static int wp_inc(struct kvmx_vm *vm, u64 gfn)
 	err = xa_err(xa_store(&s->wp, gfn, xa_mk_value(n + 1), GFP_KERNEL_ACCOUNT));
 	if (err)
 		return err;
-	if (!n && rmap_write_protect(s, gfn))
+	if (!n && rmap_write_protect(s, gfn, true))
 		flush_remote(vm);
 	return 0;
 }
@@ -353,10 +374,17 @@ static void wp_dec(struct kvmx_shadow *s, u64 gfn)
 
 	if (WARN_ON_ONCE(!n))
 		return;
-	if (n == 1)
+	if (n == 1) {
 		xa_erase(&s->wp, gfn);
-	else
+		/*
+		 * Unprotected by a guest write's zap (not by a memslot change
+		 * or dirty logging, which drop or protect every leaf anyway).
+		 */
+		if (s->give_back_w)
+			rmap_give_back_w(s, gfn);
+	} else {
 		xa_store(&s->wp, gfn, xa_mk_value(n - 1), GFP_NOWAIT);
+	}
 }
 
 /* ---- shadow pages ---- */
@@ -1245,6 +1273,7 @@ static void shadow_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len
 	}
 
 	seq = ++s->write_seq;
+	s->give_back_w = true;
 restart:
 	hlist_for_each_entry(sp, bucket(s, gfn), hash_link) {
 		if (sp->gfn != gfn || sp->role.direct || sp->write_seq == seq)
@@ -1253,6 +1282,7 @@ restart:
 		if (pt_write_sp(vcpu, sp, off, len, &pf, &flush))
 			goto restart;
 	}
+	s->give_back_w = false;
 	if (flush)
 		flush_remote(vm);
 out:
@@ -1271,7 +1301,9 @@ static void shadow_unprotect(struct kvmx_vcpu *vcpu, u64 gfn)
 	struct kvmx_shadow *s = &vcpu->vm->shadow;
 
 	mutex_lock(&s->lock);
+	s->give_back_w = true;
 	kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vcpu->vm, gfn));
+	s->give_back_w = false;
 	mutex_unlock(&s->lock);
 }
 
@@ -1533,7 +1565,7 @@ static void shadow_write_protect(struct kvmx_vm *vm, u64 gfn, u64 npages)
 
 static bool shadow_wrprot_gfn(struct kvmx_vm *vm, u64 gfn)
 {
-	return rmap_write_protect(&vm->shadow, gfn);
+	return rmap_write_protect(&vm->shadow, gfn, false);
 }
 
 static bool shadow_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *slot,

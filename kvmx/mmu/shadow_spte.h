@@ -63,6 +63,14 @@
  * write, HW stays, so the page is unpinned dirty).
  */
 #define KVMX_SPT_HOST_WRITABLE	KVMX_BIT(9)
+/*
+ * Bit 10, ignored by the CPU likewise: a RAM leaf that would have W but
+ * for write protection (its page is a shadowed guest page table; KVM's
+ * shadow_mmu_writable_mask).  When the page stops being one because its
+ * shadow pages were zapped for a guest write, W comes back at once, so
+ * the guest's next write to it does not fault (shadow.c).
+ */
+#define KVMX_SPT_WP_WITHHELD	KVMX_BIT(10)
 /* Page frames kvmx maps (below the reserved bit) and gfns it records. */
 #define KVMX_SPT_PFN_MASK	KVMX_GENMASK(50, 12)
 #define KVMX_SPT_MAX_MMIO_GFN	(KVMX_SPT_PFN_MASK >> 12)
@@ -253,9 +261,8 @@ static inline u64 kvmx_spt_ram(const struct kvmx_spt_leaf *in)
 	}
 	if (access & KVMX_ACC_U)
 		spte |= KVMX_SPT_U;
-	if ((access & KVMX_ACC_W) && (in->gpte_dirty || in->write_fault) && in->host_writable &&
-	    !in->write_protected)
-		spte |= KVMX_SPT_W;
+	if ((access & KVMX_ACC_W) && (in->gpte_dirty || in->write_fault) && in->host_writable)
+		spte |= in->write_protected ? KVMX_SPT_WP_WITHHELD : KVMX_SPT_W;
 	if (in->nxe && !(access & KVMX_ACC_X))
 		spte |= KVMX_SPT_XD;
 	return spte;

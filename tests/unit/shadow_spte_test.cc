@@ -164,11 +164,15 @@ TEST(ShadowSpte, RamLeafWritableOnlyWhenDirty)
 	in.write_fault = false;
 	in.gpte_dirty = true;
 	EXPECT_TRUE(kvmx_spt_ram(&in) & KVMX_SPT_W);
+	EXPECT_FALSE(kvmx_spt_ram(&in) & KVMX_SPT_WP_WITHHELD);
 	in.write_protected = true; // a shadowed guest page table
 	EXPECT_FALSE(kvmx_spt_ram(&in) & KVMX_SPT_W);
+	EXPECT_TRUE(kvmx_spt_ram(&in) & KVMX_SPT_WP_WITHHELD); // W once unprotected
 	in.write_protected = false;
 	in.host_writable = false; // read-only memslot
 	EXPECT_FALSE(kvmx_spt_ram(&in) & KVMX_SPT_W);
+	in.write_protected = true;
+	EXPECT_FALSE(kvmx_spt_ram(&in) & (KVMX_SPT_W | KVMX_SPT_WP_WITHHELD));
 }
 
 TEST(ShadowSpte, RamLeafNoExecute)
