@@ -165,32 +165,26 @@ static int cmpxchg_user(u64 hva, const void *old, const void *new_val, unsigned 
 
 	if (!access_ok(p, len))
 		return -EFAULT;
+/* One size @t: a copy of *@old, and a fault label of its own per use. */
+#define TRY_CMPXCHG_USER(t, label) ({					\
+	typeof(t) o = *(const typeof(t) *)old;				\
+	__try_cmpxchg_user((typeof(t) __user *)p, &o, *(const typeof(t) *)new_val, label); \
+})
 	switch (len) {
-	case 1: {
-		u8 o = *(const u8 *)old;
-
-		ret = __try_cmpxchg_user((u8 __user *)p, &o, *(const u8 *)new_val, cx1_fault);
+	case 1:
+		ret = TRY_CMPXCHG_USER(u8, cx1_fault);
+		break;
+	case 2:
+		ret = TRY_CMPXCHG_USER(u16, cx2_fault);
+		break;
+	case 4:
+		ret = TRY_CMPXCHG_USER(u32, cx4_fault);
+		break;
+	case 8:
+		ret = TRY_CMPXCHG_USER(u64, cx8_fault);
 		break;
 	}
-	case 2: {
-		u16 o = *(const u16 *)old;
-
-		ret = __try_cmpxchg_user((u16 __user *)p, &o, *(const u16 *)new_val, cx2_fault);
-		break;
-	}
-	case 4: {
-		u32 o = *(const u32 *)old;
-
-		ret = __try_cmpxchg_user((u32 __user *)p, &o, *(const u32 *)new_val, cx4_fault);
-		break;
-	}
-	case 8: {
-		u64 o = *(const u64 *)old;
-
-		ret = __try_cmpxchg_user((u64 __user *)p, &o, *(const u64 *)new_val, cx8_fault);
-		break;
-	}
-	}
+#undef TRY_CMPXCHG_USER
 	return ret;
 }
 
