@@ -769,6 +769,44 @@ KVMX_TEST(split_irqchip_eoi_exit)
 	EXPECT_EQ(kmsg.first_splat(), std::string());
 }
 
+namespace {
+
+void guest_split_halt()
+{
+	apic_enable();
+	apic_write(APIC_LVT0, 0x700); // ExtINT: the (user-space) PIC's INTR
+	GUEST_SYNC(1);
+	wait_for(&irq_count, 1); // asleep in the kernel until the vector comes
+	GUEST_ASSERT_EQ(last_vector, 0x46);
+	GUEST_DONE();
+}
+
+} // namespace
+
+// With a split irqchip, HLT sleeps in the kernel, and the PIC is user
+// space's: a vector it queues with KVM_INTERRUPT while the vCPU is halted
+// wakes it (KVM's pending_userspace_extint()), as QEMU's q35 relies on.
+KVMX_TEST(split_irqchip_interrupt_wakes_halt)
+{
+	KmsgWatch kmsg;
+	Vm vm;
+	kvm_enable_cap cap{};
+	cap.cap = KVM_CAP_SPLIT_IRQCHIP;
+	cap.args[0] = 24;
+	ASSERT_EQ(ioctl_result(vm.fd(), KVM_ENABLE_CAP, &cap), 0L);
+	vm.install_handler(0x46, handler_no_eoi);
+	Vcpu &vcpu = vm.add_vcpu(guest_split_halt);
+	vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
+	vcpu.expect_sync(1);
+	EXPECT_EQ(run_until_signal(vcpu), -EINTR);
+	EXPECT_EQ(vcpu.mp_state(), uint32_t(KVM_MP_STATE_HALTED));
+	kvm_interrupt irq{};
+	irq.irq = 0x46;
+	ASSERT_EQ(ioctl_result(vcpu.fd(), KVM_INTERRUPT, &irq), 0L);
+	vcpu.expect_done();
+	EXPECT_EQ(kmsg.first_splat(), std::string());
+}
+
 // ---- Teardown ------------------------------------------------------------
 
 namespace {

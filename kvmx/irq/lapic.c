@@ -685,12 +685,20 @@ unsigned long kvmx_lapic_get_cr8(struct kvmx_vcpu *vcpu)
 
 /* ---- Injection, HLT, INIT/SIPI ---- */
 
+/*
+ * The PIC's INTR, as KVM's kvm_cpu_has_extint(): the kernel's PIC, or with
+ * a split irqchip the vector user space queued with KVM_INTERRUPT (which
+ * inject_events() in vmx/exit.c takes before asking the local APIC).
+ */
 static bool has_extint(struct kvmx_vcpu *vcpu)
 {
 	struct kvmx_irqchip *chip = kvmx_irqchip(vcpu->vm);
 
-	return chip->mode == KVMX_IRQCHIP_KERNEL && kvmx_lapic_accepts_pic(vcpu) &&
-	       READ_ONCE(chip->pic.output);
+	if (!kvmx_lapic_accepts_pic(vcpu))
+		return false;
+	if (chip->mode == KVMX_IRQCHIP_SPLIT)
+		return vcpu->irq >= 0;
+	return chip->mode == KVMX_IRQCHIP_KERNEL && READ_ONCE(chip->pic.output);
 }
 
 static int deliverable(struct kvmx_vcpu *vcpu)
