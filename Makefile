@@ -13,6 +13,7 @@
 #   make install    install kvmx.ko into /lib/modules/<kernel>/updates (real host)
 #   make selftests  build the selftests (static binaries in build/selftests)
 #   make kvmx_stat  build tools/kvmx_stat (static, build/kvmx_stat)
+#   make qmp_query  build tools/qmp_query, the test host's QMP client (static, build/qmp_query)
 #   make unit       build and run the user-space unit tests only
 #   make clean
 #
@@ -39,6 +40,10 @@ selftests:
 kvmx_stat:
 	@$(TOP)/tools/setup build
 	$(MAKE) -C $(TOP)/tools/kvmx_stat OUT=$(BUILD)/kvmx_stat
+
+qmp_query:
+	@$(TOP)/tools/setup build
+	$(MAKE) -C $(TOP)/tools/qmp_query OUT=$(BUILD)/qmp_query
 
 unit:
 	@$(TOP)/tools/setup build
@@ -70,4 +75,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(BUILD)
 
-.PHONY: all module install selftests kvmx_stat unit demo bench fuzz fuzz-host check check-debug clean
+.PHONY: all module install selftests kvmx_stat qmp_query unit demo bench fuzz fuzz-host check check-debug clean

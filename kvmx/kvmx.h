@@ -370,6 +370,15 @@ struct kvmx_vcpu {
 
 	/* Events to deliver at the next entry. */
 	int irq;			/* from KVM_INTERRUPT, -1 if none */
+	/*
+	 * NMIs: anyone queues one (KVM_NMI, an NMI IPI, KVM_SET_VCPU_EVENTS)
+	 * with atomic_inc(&nmi_queued), then kvmx_vcpu_kick(); the vCPU's
+	 * thread moves them to nmi_pending before each entry, keeping at
+	 * most two, or one while NMIs are blocked (kvmx_process_nmi(), as
+	 * KVM's process_nmi()).
+	 */
+	atomic_t nmi_queued;
+	unsigned int nmi_pending;
 	struct kvmx_event exception;
 	u32 reinject_info;		/* IDT-vectoring info to deliver again */
 	u32 reinject_error;

@@ -39,6 +39,7 @@ struct kvmx_vcpu_stat {
 	u64 exits_external_interrupt;
 	u64 exits_triple_fault;
 	u64 exits_interrupt_window;
+	u64 exits_nmi_window;
 	u64 exits_cpuid;
 	u64 exits_hlt;
 	u64 exits_invd;

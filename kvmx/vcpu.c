@@ -747,6 +747,9 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 					   "vector %d is still pending", vcpu->irq);
 		vcpu->irq = u.irq.irq;
 		return 0;
+	case KVM_NMI:
+		kvmx_queue_nmi(vcpu);
+		return 0;
 	case KVM_GET_MP_STATE:
 		u.mp.mp_state = KVM_MP_STATE_RUNNABLE;
 		if (vcpu->apic)

@@ -321,6 +321,60 @@ KVMX_TEST(ipi_wakes_halted_vcpu)
 	EXPECT_EQ(kmsg.first_splat(), std::string());
 }
 
+namespace {
+
+volatile uint64_t nmi_hits, nmi_woke;
+
+void nmi_handler(ExFrame *) { nmi_hits = nmi_hits + 1; }
+
+// NMIs to vCPU 1 until it says it woke: one that arrives before its HLT
+// is taken at once, and the next wakes it.
+void guest_nmi_sender()
+{
+	apic_enable();
+	GUEST_SYNC(1);
+	guest::sti();
+	for (int i = 0; i < 1000 && !nmi_woke; i++) {
+		apic_write(APIC_ICR2, 1u << 24);
+		apic_write(APIC_ICR, 4u << 8); // delivery mode NMI, physical, APIC 1
+		for (int j = 0; j < 2000 && !nmi_woke; j++)
+			asm volatile("pause" ::: "memory");
+	}
+	GUEST_ASSERT(nmi_woke);
+	GUEST_DONE();
+}
+
+// Asleep in HLT with IF=0: only an NMI (or INIT) ends that.
+void guest_nmi_sleeper()
+{
+	apic_enable();
+	GUEST_SYNC(1);
+	guest::cli();
+	guest::hlt();
+	nmi_woke = 1;
+	GUEST_ASSERT(nmi_hits >= 1);
+	GUEST_DONE();
+}
+
+} // namespace
+
+// An NMI IPI wakes a vCPU halted with interrupts off, and its handler runs.
+KVMX_TEST(nmi_ipi_wakes_halted_vcpu)
+{
+	KmsgWatch kmsg;
+	Vm vm;
+	vm.create_irqchip();
+	vm.install_handler(2, nmi_handler);
+	Vcpu &v0 = vm.add_vcpu(guest_nmi_sender);
+	Vcpu &v1 = vm.add_vcpu(guest_nmi_sleeper);
+	v0.expect_sync(1);
+	v1.expect_sync(1);
+	run_vcpus_in_threads(vm, [](Vcpu &vcpu) { vcpu.expect_done(); });
+	EXPECT_EQ(*vm.guest(&nmi_woke), 1u);
+	EXPECT_TRUE(*vm.guest(&nmi_hits) >= 1u);
+	EXPECT_EQ(kmsg.first_splat(), std::string());
+}
+
 // ---- EOI, TPR, CR8, x2APIC ------------------------------------------------
 
 namespace {

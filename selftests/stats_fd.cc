@@ -56,6 +56,7 @@ const std::vector<std::pair<std::string, uint32_t>> kKvmxVcpuStats = {
 	{"exits_external_interrupt", kCounter},
 	{"exits_triple_fault", kCounter},
 	{"exits_interrupt_window", kCounter},
+	{"exits_nmi_window", kCounter},
 	{"exits_cpuid", kCounter},
 	{"exits_hlt", kCounter},
 	{"exits_invd", kCounter},

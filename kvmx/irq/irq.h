@@ -70,6 +70,7 @@ long kvmx_lapic_vcpu_ioctl(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __us
  * entry, leaves the guest if it is in it, and leaves HLT if it sleeps.
  */
 void kvmx_vcpu_kick(struct kvmx_vcpu *vcpu);
+void kvmx_queue_nmi(struct kvmx_vcpu *vcpu);
 
 /*
  * The vCPU thread, before entry: timer expiries into IRR, INIT and SIPI.

@@ -85,6 +85,18 @@ static bool has_cmci(const struct kvmx_vcpu *vcpu)
 	return vcpu->mce.cap & KVMX_MCG_CMCI_P;
 }
 
+/*
+ * KVM_NMI or an NMI message: delivered at the vCPU's next entry.  Without
+ * an irqchip only KVM_NMI queues one, from the vCPU's own thread outside
+ * KVM_RUN, and there is nobody to kick (nor a request loop to clear it).
+ */
+void kvmx_queue_nmi(struct kvmx_vcpu *vcpu)
+{
+	atomic_inc(&vcpu->nmi_queued);
+	if (vcpu->apic)
+		kvmx_vcpu_kick(vcpu);
+}
+
 void kvmx_vcpu_kick(struct kvmx_vcpu *vcpu)
 {
 	int cpu;
@@ -145,8 +157,11 @@ static int accept_irq(struct kvmx_vcpu *vcpu, const struct kvmx_apic_irq *irq)
 		set_bit(KVMX_APIC_SIPI, &apic->pending_events);
 		kvmx_vcpu_kick(vcpu);
 		return 1;
+	case KVMX_APIC_DM_NMI:
+		kvmx_queue_nmi(vcpu);
+		return 1;
 	default:
-		/* NMI, SMI and ExtINT messages are not delivered (yet). */
+		/* SMI (kvmx has no SMM) and ExtINT messages are not delivered. */
 		pr_info_ratelimited("vCPU %u: APIC delivery mode %u not supported\n",
 				    vcpu->id, irq->delivery_mode);
 		return 0;
@@ -792,8 +807,11 @@ static void accept_events(struct kvmx_vcpu *vcpu)
 	}
 }
 
+/* As KVM's kvm_vcpu_has_events(): an NMI wakes it whatever IF says. */
 static bool wakes_from_halt(struct kvmx_vcpu *vcpu)
 {
+	if (atomic_read(&vcpu->nmi_queued) || (vcpu->nmi_pending && kvmx_nmi_allowed(vcpu)))
+		return true;
 	return kvmx_interrupt_allowed(vcpu) && (has_extint(vcpu) || deliverable(vcpu) >= 0);
 }
 

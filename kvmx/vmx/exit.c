@@ -129,6 +129,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 	bool window = false;
 	u32 info = 0;
 
+	kvmx_process_nmi(vcpu);
 	if (vcpu->reinject_info & INTR_INFO_VALID) {
 		u32 type = vcpu->reinject_info & INTR_INFO_TYPE_MASK;
 
@@ -158,6 +159,10 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->exception.error);
 		}
 		vcpu->exception.pending = false;
+	} else if (vcpu->nmi_pending && kvmx_nmi_allowed(vcpu)) {
+		/* NMIs come before interrupts (KVM's kvm_check_and_inject_events()). */
+		info = NMI_VECTOR | INTR_TYPE_NMI | INTR_INFO_VALID;
+		vcpu->nmi_pending--;
 	} else if (vcpu->irq >= 0) {
 		if (kvmx_interrupt_allowed(vcpu)) {
 			info = vcpu->irq | INTR_TYPE_EXT_INTR | INTR_INFO_VALID;
@@ -178,6 +183,27 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
 	if (window)
 		vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_INTR_WINDOW_EXITING);
+	/*
+	 * An NMI that must wait (NMIs blocked, an interrupt shadow, another
+	 * event on its way in, or a second one latched): exit as soon as the
+	 * guest can take it.
+	 */
+	if (vcpu->nmi_pending)
+		vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_NMI_WINDOW_EXITING);
+}
+
+/*
+ * Bit 12 of the exit's interruption information (an exception or NMI
+ * exit, not a double fault) or of an EPT violation's qualification.
+ */
+static bool nmi_unblocked_by_iret(struct kvmx_vcpu *vcpu)
+{
+	u32 info = vcpu->exit_intr_info;
+
+	if ((u16)vcpu->exit_reason == EXIT_REASON_EPT_VIOLATION)
+		return vcpu->exit_qual & INTR_INFO_UNBLOCK_NMI;
+	return (info & INTR_INFO_VALID) && (info & INTR_INFO_UNBLOCK_NMI) &&
+	       (info & INTR_INFO_VECTOR_MASK) != DF_VECTOR;
 }
 
 struct host_segments {
@@ -267,6 +293,13 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 	if (vcpu->reinject_info & INTR_INFO_VALID) {
 		vcpu->reinject_error = vmcs_read(IDT_VECTORING_ERROR_CODE);
 		vcpu->reinject_len = vcpu->exit_insn_len;
+	} else if (nmi_unblocked_by_iret(vcpu)) {
+		/*
+		 * A fault in an IRET that had unblocked NMIs: the IRET runs
+		 * again, so NMIs are blocked again (SDM 27.7.1.2; KVM's
+		 * vmx_recover_nmi_blocking()).
+		 */
+		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 	}
 
 	/* A host NMI arrived in guest mode: hand it to the host's handler. */
@@ -349,6 +382,12 @@ static int handle_triple_fault(struct kvmx_vcpu *vcpu)
 {
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	return 0;
+}
+
+static int handle_nmi_window(struct kvmx_vcpu *vcpu)
+{
+	vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_NMI_WINDOW_EXITING);
+	return 1;	/* the next entry delivers it */
 }
 
 static int handle_interrupt_window(struct kvmx_vcpu *vcpu)
@@ -952,6 +991,7 @@ static int (*const exit_handlers[])(struct kvmx_vcpu *vcpu) = {
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_REASON_INTERRUPT_WINDOW] = handle_interrupt_window,
+	[EXIT_REASON_NMI_WINDOW] = handle_nmi_window,
 	[EXIT_REASON_CPUID] = handle_cpuid,
 	[EXIT_REASON_HLT] = handle_hlt,
 	[EXIT_REASON_INVLPG] = handle_invlpg,

@@ -610,6 +610,31 @@ void kvmx_queue_exception(struct kvmx_vcpu *vcpu, u8 vector, bool has_error, u32
 	vcpu->exception.error = error;
 }
 
+/*
+ * As KVM's process_nmi(): take the NMIs queued since the last look and
+ * keep two at most (one to deliver, one latched behind it), or one while
+ * NMIs are blocked or one is on its way in.  The vCPU's thread.
+ */
+void kvmx_process_nmi(struct kvmx_vcpu *vcpu)
+{
+	unsigned int limit = 2;
+
+	if ((vmcs_read(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI) ||
+	    (vcpu->reinject_info & (INTR_INFO_VALID | INTR_INFO_TYPE_MASK)) ==
+	    (INTR_INFO_VALID | INTR_TYPE_NMI))
+		limit = 1;
+	vcpu->nmi_pending = min_t(unsigned int, limit,
+				  vcpu->nmi_pending + atomic_xchg(&vcpu->nmi_queued, 0));
+}
+
+/* KVM's vmx_nmi_blocked(), and no other event on its way in. */
+bool kvmx_nmi_allowed(struct kvmx_vcpu *vcpu)
+{
+	return !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)) &&
+	       !vcpu->exception.pending && !(vcpu->reinject_info & INTR_INFO_VALID);
+}
+
 bool kvmx_interrupt_allowed(struct kvmx_vcpu *vcpu)
 {
 	return (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
@@ -661,6 +686,8 @@ void kvmx_get_vcpu_events(struct kvmx_vcpu *vcpu, struct kvm_vcpu_events *ev)
 	if (intr & GUEST_INTR_STATE_MOV_SS)
 		ev->interrupt.shadow |= KVM_X86_SHADOW_INT_MOV_SS;
 	ev->nmi.masked = !!(intr & GUEST_INTR_STATE_NMI);
+	kvmx_process_nmi(vcpu);
+	ev->nmi.pending = vcpu->nmi_pending != 0;
 	ev->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		    KVM_VCPUEVENT_VALID_SMM;
 }
@@ -672,9 +699,9 @@ void kvmx_get_vcpu_events(struct kvmx_vcpu *vcpu, struct kvm_vcpu_events *ev)
 /*
  * KVM_SET_VCPU_EVENTS, KVM 6.1's checks first.  Returns NULL, or why the
  * events are refused (-EINVAL).  Beyond KVM's checks, kvmx refuses what
- * it cannot carry out: SMM, a pending NMI, a soft interrupt (its
- * instruction length is not in the ABI), and more than one injected
- * event at once (kvmx re-injects one).  sipi_vector needs an in-kernel
+ * it cannot carry out: SMM, a soft interrupt (its instruction length is
+ * not in the ABI), and more than one injected event at once (kvmx
+ * re-injects one).  sipi_vector needs an in-kernel
  * APIC and is ignored, as KVM does without one.
  */
 const char *kvmx_set_vcpu_events(struct kvmx_vcpu *vcpu, const struct kvm_vcpu_events *ev)
@@ -692,8 +719,6 @@ const char *kvmx_set_vcpu_events(struct kvmx_vcpu *vcpu, const struct kvm_vcpu_e
 		return "exception vector above 31 or NMI";
 	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) && (ev->smi.smm || ev->smi.pending))
 		return "kvmx has no SMM";
-	if ((ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) && ev->nmi.pending)
-		return "kvmx cannot queue NMIs";
 	if (ev->interrupt.injected && ev->interrupt.soft)
 		return "a soft interrupt cannot be re-injected";
 	if (!!ev->exception.injected + !!ev->interrupt.injected + !!ev->nmi.injected > 1)
@@ -722,5 +747,10 @@ const char *kvmx_set_vcpu_events(struct kvmx_vcpu *vcpu, const struct kvm_vcpu_e
 	else
 		intr &= ~GUEST_INTR_STATE_NMI;
 	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr);
+	/* As KVM: the NMIs queued so far are taken first, then replaced. */
+	if (ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) {
+		kvmx_process_nmi(vcpu);
+		vcpu->nmi_pending = min_t(unsigned int, ev->nmi.pending, 2);
+	}
 	return NULL;
 }

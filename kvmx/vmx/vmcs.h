@@ -154,6 +154,7 @@ enum kvmx_seg {
 #define PIN_VIRTUAL_NMIS		BIT(5)
 /* Primary processor-based controls */
 #define CPU_INTR_WINDOW_EXITING		BIT(2)
+#define CPU_NMI_WINDOW_EXITING		BIT(22)	/* "virtual-NMI pending" */
 #define CPU_USE_TSC_OFFSETTING		BIT(3)
 #define CPU_HLT_EXITING			BIT(7)
 #define CPU_INVLPG_EXITING		BIT(9)

@@ -95,6 +95,8 @@ static inline void kvmx_set_next_rip(u64 rip)
 void kvmx_queue_exception(struct kvmx_vcpu *vcpu, u8 vector, bool has_error, u32 error);
 int kvmx_guest_cpl(void);
 bool kvmx_interrupt_allowed(struct kvmx_vcpu *vcpu);
+void kvmx_process_nmi(struct kvmx_vcpu *vcpu);
+bool kvmx_nmi_allowed(struct kvmx_vcpu *vcpu);
 
 /* vmcs.c: INIT (KVM's kvm_vcpu_reset(init_event)) and SIPI. */
 void kvmx_vcpu_init_event(struct kvmx_vcpu *vcpu);
