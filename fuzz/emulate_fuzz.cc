@@ -77,7 +77,7 @@ static int fz_read(void *opaque, u64 la, void *buf, unsigned int len,
 	unsigned int i;
 	int ret = KVMX_EMU_CB_CONTINUE;
 
-	CHECK(len == 1 || len == 2 || len == 4 || len == 8);
+	CHECK(len == 1 || len == 2 || len == 4 || len == 8 || len == 16);
 	if (b->writes)
 		b->read_after_write = true;
 	b->reads++;
@@ -108,9 +108,9 @@ static int fz_write(void *opaque, u64 la, const void *buf, unsigned int len,
 	unsigned long long v = 0;
 	unsigned int i;
 
-	CHECK(len == 1 || len == 2 || len == 4 || len == 8);
+	CHECK(len == 1 || len == 2 || len == 4 || len == 8 || len == 16);
 	b->writes++;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len && i < 8; i++)
 		v |= static_cast<unsigned long long>(static_cast<const unsigned char *>(buf)[i]) << (8 * i);
 	b->w_la = la;
 	b->w_len = len;
@@ -122,7 +122,7 @@ static int fz_write(void *opaque, u64 la, const void *buf, unsigned int len,
 	return KVMX_EMU_CB_CONTINUE;
 }
 
-static const struct kvmx_emu_ops fz_ops = {fz_read, fz_write};
+static const struct kvmx_emu_ops fz_ops = {fz_read, fz_write, NULL};
 
 static bool same_regs(const struct kvmx_emu_regs *a, const struct kvmx_emu_regs *b)
 {
@@ -156,7 +156,9 @@ static void check_decode(const struct kvmx_emu_ctxt *c)
 	CHECK(insn.dir <= KVMX_EMU_DIR_COPY);
 	CHECK(insn.op_bytes == 1 || insn.op_bytes == 2 || insn.op_bytes == 4 ||
 	      insn.op_bytes == 8);
-	CHECK(insn.mem_bytes && insn.mem_bytes <= insn.op_bytes);
+	CHECK(insn.mem_bytes && (insn.op == KVMX_EMU_OP_CMPXCHG8B ?
+				 insn.mem_bytes == 2 * insn.op_bytes :
+				 insn.mem_bytes <= insn.op_bytes));
 	CHECK(insn.ad_bytes == 2 || insn.ad_bytes == 4 || insn.ad_bytes == 8);
 	CHECK(insn.seg < KVMX_EMU_NR_SEGS);
 	CHECK(insn.reg == KVMX_EMU_NO_REG || insn.reg < KVMX_EMU_NR_GPRS);

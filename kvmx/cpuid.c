@@ -75,7 +75,8 @@ static void fill(const struct cpuid_mask *m, struct kvm_cpuid_entry2 *e)
 		e->ebx |= BIT(X86_FEATURE_TSC_ADJUST & 31);
 		break;
 	case KVM_CPUID_FEATURES:
-		e->eax = BIT(KVM_FEATURE_STEAL_TIME);
+		/* NOP_IO_DELAY asks nothing of the host: the guest skips port 0x80 delays. */
+		e->eax = BIT(KVM_FEATURE_NOP_IO_DELAY) | BIT(KVM_FEATURE_STEAL_TIME);
 		break;
 	case KVM_CPUID_SIGNATURE:
 		e->eax = KVM_CPUID_FEATURES;

@@ -92,8 +92,11 @@ struct kvmx_shadow {
 	struct xarray rmap;		/* gfn -> the leaves that map it */
 	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
 	unsigned long nr_pages;
+	u64 write_seq;			/* marks the pages one guest write visited */
+	bool give_back_w;		/* zaps for a guest write: unprotected pages get W back */
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
-	bool bypass;			/* bypass_guest_pf (shadow.c); fixed at init */
+	/* bypass_guest_pf (shadow.c): vm->bypass_guest_pf, if mmio_ok */
+	bool bypass;
 };
 
 struct kvmx_vm {
@@ -125,6 +128,12 @@ struct kvmx_vm {
 	 * @lock; constant once a vCPU exists, so vCPUs read it without a lock.
 	 */
 	struct kvmx_mmio_cfg mmio;
+	/*
+	 * KVMX_CAP_BYPASS_GUEST_PF (default: the module parameter).  Written
+	 * under vm->lock before the first vCPU, with shadow.bypass; fixed
+	 * once vCPUs exist, which read shadow.bypass without a lock.
+	 */
+	bool bypass_guest_pf;
 
 	/*
 	 * KVM_IOEVENTFD registrations, one immutable sorted array per bus
@@ -420,6 +429,17 @@ struct kvmx_vcpu {
 		u64 known_la;
 		u64 known_gpa;
 		bool fast_read;		/* a load of the fast path (fast_mov()) */
+		/*
+		 * A write to a shadowed guest page table is being emulated
+		 * (kvmx_emulate_pt_write()): an instruction the emulator cannot
+		 * run unprotects the page and the guest retries it natively,
+		 * once for the same RIP and gpa (@retry_rip, @retry_gpa) until
+		 * an instruction completes.
+		 */
+		bool pt_write;
+		bool retried;
+		u64 retry_rip;
+		u64 retry_gpa;
 		struct kvmx_walk_cfg walk;	/* the guest's paging state */
 		struct kvmx_mmio_frag {
 			bool valid;

@@ -147,6 +147,8 @@ long kvmx_check_extension(long cap)
 		       BIT(KVMX_MMIO_CACHING_NOT_PRESENT);
 	case KVMX_CAP_MMU:
 		return kvmx_mmus_offered();
+	case KVMX_CAP_BYPASS_GUEST_PF:
+		return kvmx_shadow_supported() && kvmx_shadow_mmio_supported();
 	default:
 		return 0;	/* unknown or not backed, as KVM answers */
 	}

@@ -102,6 +102,8 @@ static int access(struct kvmx_vcpu *vcpu, u64 la, u8 *buf, unsigned int len, boo
 			if (write ? kvmx_write_guest(vcpu->vm, res.gpa, buf, n) :
 				    kvmx_read_guest(vcpu->vm, res.gpa, buf, n))
 				return walk_fault(KVMX_WALK_BAD_GPA, &res, fault);
+			if (write)
+				kvmx_mmu_track_write(vcpu, res.gpa, n);
 		} else if (vcpu->apic && kvmx_irq_mmio(vcpu, res.gpa, buf, n, write)) {
 			/* The in-kernel LAPIC or IOAPIC answered. */
 		} else if (write) {
@@ -152,9 +154,90 @@ static int emu_write(void *opaque, u64 la, const void *buf, unsigned int len,
 	return access(opaque, la, (void *)buf, len, true, fault);
 }
 
+/*
+ * Writes @new_val over @old at @hva (user memory) atomically: 0 exchanged,
+ * 1 the memory no longer held @old, -EFAULT.
+ */
+static int cmpxchg_user(u64 hva, const void *old, const void *new_val, unsigned int len)
+{
+	void __user *p = (void __user *)(unsigned long)hva;
+	int ret = -EFAULT;
+
+	if (!access_ok(p, len))
+		return -EFAULT;
+/* One size @t: a copy of *@old, and a fault label of its own per use. */
+#define TRY_CMPXCHG_USER(t, label) ({					\
+	typeof(t) o = *(const typeof(t) *)old;				\
+	__try_cmpxchg_user((typeof(t) __user *)p, &o, *(const typeof(t) *)new_val, label); \
+})
+	switch (len) {
+	case 1:
+		ret = TRY_CMPXCHG_USER(u8, cx1_fault);
+		break;
+	case 2:
+		ret = TRY_CMPXCHG_USER(u16, cx2_fault);
+		break;
+	case 4:
+		ret = TRY_CMPXCHG_USER(u32, cx4_fault);
+		break;
+	case 8:
+		ret = TRY_CMPXCHG_USER(u64, cx8_fault);
+		break;
+	}
+#undef TRY_CMPXCHG_USER
+	return ret;
+}
+
+/*
+ * The write of a LOCKed instruction (KVM's emulator_cmpxchg_emulated()):
+ * a cmpxchg on the RAM behind @la, so a vCPU emulating a write to a guest
+ * page table does not undo another's (or the walker's A/D bits).  An
+ * access that crosses a page, is MMIO, or is 16 bytes (CMPXCHG16B) is a
+ * plain write, as in KVM.
+ */
+static int emu_cmpxchg(void *opaque, u64 la, const void *old, const void *buf,
+		       unsigned int len, struct kvmx_emu_fault *fault)
+{
+	struct kvmx_vcpu *vcpu = opaque;
+	struct kvmx_vm *vm = vcpu->vm;
+	const struct kvmx_memslot *slot;
+	struct kvmx_walk_result res;
+	int status, ret, idx;
+	u64 gfn;
+
+	if (len > 8 || offset_in_page(la) + len > PAGE_SIZE)
+		return access(vcpu, la, (void *)buf, len, true, fault);
+	if (vcpu->mmio.known_la_valid && (la & PAGE_MASK) == vcpu->mmio.known_la) {
+		res.gpa = vcpu->mmio.known_gpa | offset_in_page(la);
+	} else {
+		status = kvmx_translate(vcpu, &vcpu->mmio.walk, la, KVMX_WALK_WRITE, &res);
+		if (status != KVMX_WALK_OK)
+			return walk_fault(status, &res, fault);
+	}
+	gfn = res.gpa >> PAGE_SHIFT;
+	idx = srcu_read_lock(&vm->srcu);
+	slot = vcpu->mmio.known_mmio && gfn == vcpu->mmio.known_gfn ? NULL :
+	       kvmx_gfn_to_slot(vm, gfn, true);
+	if (!slot) {
+		srcu_read_unlock(&vm->srcu, idx);
+		return access(vcpu, la, (void *)buf, len, true, fault);
+	}
+	ret = cmpxchg_user(kvmx_slot_hva(slot, gfn) + offset_in_page(res.gpa), old, buf, len);
+	if (!ret)
+		kvmx_mark_page_dirty(slot, gfn);
+	srcu_read_unlock(&vm->srcu, idx);
+	if (ret < 0)
+		return walk_fault(KVMX_WALK_BAD_GPA, &res, fault);
+	if (ret)
+		return KVMX_EMU_CB_RETRY;
+	kvmx_mmu_track_write(vcpu, res.gpa, len);
+	return KVMX_EMU_CB_CONTINUE;
+}
+
 static const struct kvmx_emu_ops emu_ops = {
 	.read = emu_read,
 	.write = emu_write,
+	.cmpxchg = emu_cmpxchg,
 };
 
 static u8 emu_mode(u64 cr0, u64 efer)
@@ -260,6 +343,31 @@ static int emulation_failure(struct kvmx_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * The emulator cannot run the instruction.  For a write to a shadowed
+ * guest page table, the page is unprotected and the guest runs the
+ * instruction again natively (KVM's reexecute_instruction()), unless that
+ * was tried for this RIP and gpa already (its own translation goes
+ * through the page, which shadowing it protects again): then, as for
+ * MMIO, an emulation failure.
+ */
+static int cannot_emulate(struct kvmx_vcpu *vcpu)
+{
+	u64 rip = vcpu->mmio.key.rip, gpa = vcpu->mmio.known_gpa;
+
+	if (vcpu->mmio.pt_write && !(vcpu->mmio.retried && vcpu->mmio.retry_rip == rip &&
+				     vcpu->mmio.retry_gpa == gpa)) {
+		vcpu->mmio.retried = true;
+		vcpu->mmio.retry_rip = rip;
+		vcpu->mmio.retry_gpa = gpa;
+		kvmx_mmu_unprotect(vcpu, gpa >> PAGE_SHIFT);
+		memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
+		vcpu->mmio.write2.valid = false;
+		return 1;
+	}
+	return emulation_failure(vcpu);
+}
+
 /* Queues the exception of a KVMX_EMU_FAULT; the instruction is abandoned. */
 static int inject_fault(struct kvmx_vcpu *vcpu)
 {
@@ -302,6 +410,7 @@ static int execute(struct kvmx_vcpu *vcpu)
 	switch (ret) {
 	case KVMX_EMU_DONE:
 	case KVMX_EMU_EXIT_WRITE:
+		vcpu->mmio.retried = false;
 		memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
 		if (vcpu->mmio.write2.valid)
 			vcpu->pending_io = KVMX_IO_MMIO_WRITE2;
@@ -317,8 +426,13 @@ static int execute(struct kvmx_vcpu *vcpu)
 		return 0;
 	case KVMX_EMU_FAULT:
 		return inject_fault(vcpu);
+	case KVMX_EMU_RETRY:
+		/* A LOCKed write lost a race: nothing done, the guest runs it again. */
+		memset(vcpu->mmio.frag, 0, sizeof(vcpu->mmio.frag));
+		vcpu->mmio.write2.valid = false;
+		return 1;
 	default:
-		return emulation_failure(vcpu);
+		return cannot_emulate(vcpu);
 	}
 }
 
@@ -466,8 +580,10 @@ static noinline int mmio_emulate(struct kvmx_vcpu *vcpu, u64 gpa,
 		c->fault = c->insn.fault;
 		return inject_fault(vcpu);
 	}
-	if (ret != KVMX_EMU_DONE)
-		return emulation_failure(vcpu);
+	if (ret != KVMX_EMU_DONE) {
+		vcpu->mmio.known_gpa = gpa & PAGE_MASK;
+		return cannot_emulate(vcpu);
+	}
 	note_known_la(vcpu, gpa);
 	return execute(vcpu);
 }
@@ -495,6 +611,16 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 			return ret;
 	}
 	return mmio_emulate(vcpu, gpa, cached);
+}
+
+int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 gpa)
+{
+	int ret;
+
+	vcpu->mmio.pt_write = true;
+	ret = kvmx_mmio_fault(vcpu, gpa, false);
+	vcpu->mmio.pt_write = false;
+	return ret;
 }
 
 int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu)

@@ -61,7 +61,7 @@ struct kvmx_vcpu_stat {
 	u64 exits_other;		/* no handler, or a failed VM entry */
 	u64 pf_fixed;			/* EPT violations or #PFs fixed by mapping RAM */
 	u64 pf_guest;			/* shadow paging: #PFs that were the guest's own */
-	u64 pf_pt_write;		/* shadow paging: writes to shadowed page tables */
+	u64 pf_pt_write;		/* shadow paging: page-table writes emulated */
 	u64 shadow_zapped;		/* shadow paging: shadow pages this vCPU zapped */
 	u64 mmio_exits;			/* KVM_RUN returned KVM_EXIT_MMIO */
 	u64 mmio_fast;			/* MMIO found through a cached MMIO SPTE */

@@ -79,6 +79,14 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 		return kvmx_mmu_choose(vm, cap->args[0]);
 	case KVMX_CAP_MMIO_CACHING:
 		break;
+	case KVMX_CAP_BYPASS_GUEST_PF:
+		if (cap->args[1] || cap->args[2] || cap->args[3])
+			return kvmx_refuse(-EINVAL, "KVMX_CAP_BYPASS_GUEST_PF",
+					   "args[1..3] must be 0");
+		mutex_lock(&vm->lock);
+		r = kvmx_shadow_set_bypass(vm, cap->args[0]);
+		mutex_unlock(&vm->lock);
+		return r;
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		mutex_lock(&vm->lock);
 		WRITE_ONCE(vm->guest_can_read_msr_platform_info, !!cap->args[0]);
@@ -352,6 +360,7 @@ long kvmx_create_vm(unsigned long type)
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 	vm->mmio = kvmx_default_mmio_cfg();
+	vm->bypass_guest_pf = kvmx_shadow_bypass_default();
 	vm->guest_can_read_msr_platform_info = true;
 	kvmx_kvmclock_vm_init(vm);
 

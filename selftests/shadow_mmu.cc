@@ -469,9 +469,22 @@ void guest_bypass()
 	GUEST_DONE();
 }
 
-void bypass_case()
+long set_bypass(const Fd &vm, uint64_t on, uint64_t arg1 = 0)
+{
+	kvm_enable_cap cap{};
+	cap.cap = KVMX_CAP_BYPASS_GUEST_PF;
+	cap.args[0] = on;
+	cap.args[1] = arg1;
+	return ioctl_result(vm, KVM_ENABLE_CAP, &cap);
+}
+
+// @choice: the VM's own bypass_guest_pf (KVMX_CAP_BYPASS_GUEST_PF, kvmx
+// only), or -1 for the module parameter's.
+void bypass_case(int choice = -1)
 {
 	Vm vm;
+	if (choice >= 0 && on_kvmx())
+		ASSERT_EQ(set_bypass(vm.fd(), choice), 0L);
 	uint64_t ram = vm.alloc(2 * 4096);
 	uint32_t values[2] = {0x11110000, 0x22220000};
 	std::memcpy(vm.hva(ram), &values[0], 4);
@@ -492,10 +505,14 @@ void bypass_case()
 	vcpu.expect_sync(kVa + 4096);
 	vcpu.expect_sync(0); // not present, read, supervisor
 	vcpu.expect_done();
-	if (!on_kvmx() || Vm::default_mmu() != KVMX_MMU_SHADOW)
+	if (!on_kvmx())
 		return;
+	EXPECT_EQ(set_bypass(vm.fd(), 0), -EBUSY);
+	if (Vm::default_mmu() != KVMX_MMU_SHADOW)
+		return;
+	bool bypass = choice >= 0 ? choice : bypass_param();
 	std::map<std::string, uint64_t> s = stats_of(vcpu);
-	EXPECT_EQ(s["pf_guest"], bypass_param() ? 0u : 1u);
+	EXPECT_EQ(s["pf_guest"], bypass ? 0u : 1u);
 }
 
 } // namespace
@@ -510,4 +527,416 @@ KVMX_TEST(guest_fault_bypasses_kvmx_shadow)
 {
 	ShadowVms shadow;
 	bypass_case();
+}
+
+// The same per VM, against the module parameter: off, then on.  /dev/kvm
+// has no such capability (0, and KVM_ENABLE_CAP says -EINVAL).
+KVMX_TEST(bypass_guest_pf_per_vm)
+{
+	Vm vm;
+	long offered = vm.system().check_extension(KVMX_CAP_BYPASS_GUEST_PF);
+	if (!on_kvmx()) {
+		EXPECT_EQ(offered, 0L);
+		EXPECT_EQ(set_bypass(vm.fd(), 0), -EINVAL);
+	} else {
+		EXPECT_EQ(offered, host_maxphyaddr() < 52 ? 1L : 0L);
+		EXPECT_EQ(set_bypass(vm.fd(), 2), -EINVAL);
+		EXPECT_EQ(set_bypass(vm.fd(), 0, 1), -EINVAL);
+		if (!offered)
+			SKIP("no free reserved physical-address bit");
+	}
+	ShadowVms shadow;
+	bypass_case(!bypass_param());
+	bypass_case(bypass_param());
+}
+
+namespace {
+
+// Guest page-table writes with every instruction guests use for them, in
+// 32-bit and PAE guests (the 4-level guest is below): each makes a
+// not-present PTE present (read at once, no INVLPG: a not-present entry
+// is never cached) or remaps a live one (then INVLPG), and the guest reads
+// the page through it.  Shadow paging emulates each write and updates the
+// shadow entry; the guest must see exactly what it sees on kvm_intel.
+//
+// Guest-physical layout (one memslot at 0x10000): 0x10000 the page
+// directory (32-bit) or PDPT (PAE), 0x11000 the PAE page directory,
+// 0x12000 the page table for 0x400000, 0x13000-0x1d000 data pages (each
+// holds 0xa0000000 + its page number), 0x1f000 the results.
+constexpr uint32_t kWrSlotGpa = 0x10000, kWrPt = 0x12000, kWrResults = 0x1f000;
+constexpr uint32_t kWrVa = 0x400000;
+constexpr uint32_t kPresentWA = 0x23; // P | W | A
+
+uint32_t wr_page_value(uint32_t gpa) { return 0xa0000000u | (gpa >> 12); }
+
+class Code32 {
+public:
+	std::vector<uint8_t> b;
+
+	void imm32(uint32_t v)
+	{
+		for (int i = 0; i < 4; i++)
+			b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+	}
+	void op(std::initializer_list<uint8_t> x) { b.insert(b.end(), x); }
+	// op with a [disp32] memory operand (ModRM mod 00, rm 101)
+	void mem(std::initializer_list<uint8_t> x, uint8_t reg, uint32_t addr)
+	{
+		op(x);
+		b.push_back(static_cast<uint8_t>((reg << 3) | 5));
+		imm32(addr);
+	}
+	void mov_reg_imm(uint8_t reg, uint32_t v) { op({static_cast<uint8_t>(0xb8 + reg)}); imm32(v); }
+	void load_eax(uint32_t addr) { op({0xa1}); imm32(addr); }
+	void store_eax(uint32_t addr) { op({0xa3}); imm32(addr); }
+	void invlpg(uint32_t addr) { mem({0x0f, 0x01}, 7, addr); }
+	// Reads the page at @va into result slot @n.
+	void read_page(uint32_t va, int n)
+	{
+		load_eax(va);
+		store_eax(kWrResults + 4 * n);
+	}
+};
+
+enum : uint8_t { kEax = 0, kEcx = 1, kEdx = 2, kEbx = 3 };
+
+void pt_write_insns_32(bool pae)
+{
+	const uint32_t es = pae ? 8 : 4; // PTE size
+	auto pte = [&](int i) { return kWrPt + es * i; };
+	auto va = [](int i) { return kWrVa + 0x1000 * i; };
+	auto page = [](int i) { return 0x12000u + 0x1000 * i; }; // PTE i -> page 0x12000 + i pages
+	Code32 c;
+	int n = 0;
+
+	c.read_page(va(0), n++);				// the table gets its shadow
+	// MOV: PTE 1 present (a 4-byte write into an 8-byte PAE entry).
+	c.mem({0xc7}, 0, pte(1));
+	c.imm32(page(1) | kPresentWA);
+	c.read_page(va(1), n++);
+	// XCHG: PTE 2; the old entry (0) comes back.
+	c.mov_reg_imm(kEax, page(2) | kPresentWA);
+	c.mem({0x87}, kEax, pte(2));
+	c.store_eax(kWrResults + 4 * n++);
+	c.read_page(va(2), n++);
+	// LOCK CMPXCHG: PTE 3, expected 0.
+	c.op({0x31, 0xc0});					// xor eax, eax
+	c.mov_reg_imm(kEcx, page(3) | kPresentWA);
+	c.mem({0xf0, 0x0f, 0xb1}, kEcx, pte(3));
+	c.read_page(va(3), n++);
+	// LOCK CMPXCHG8B: PTE 4 (PAE), PTEs 4 and 5 at once (32-bit: misaligned).
+	c.op({0x31, 0xc0, 0x31, 0xd2});				// xor eax, eax; xor edx, edx
+	c.mov_reg_imm(kEbx, page(4) | kPresentWA);
+	c.mov_reg_imm(kEcx, pae ? 0 : page(5) | kPresentWA);
+	c.mem({0xf0, 0x0f, 0xc7}, 1, pte(4));
+	c.read_page(va(4), n++);
+	if (pae) {
+		c.mem({0xc7}, 0, pte(5));
+		c.imm32(page(5) | kPresentWA);
+	}
+	c.read_page(va(5), n++);
+	// LOCK OR, LOCK BTS: PTEs 6 and 7 hold W|A and the frame, P clear.
+	c.mem({0xf0, 0x83}, 1, pte(6));
+	c.op({0x01});
+	c.read_page(va(6), n++);
+	c.mem({0xf0, 0x0f, 0xba}, 5, pte(7));
+	c.op({0x00});
+	c.read_page(va(7), n++);
+	// LOCK AND, LOCK BTR on live PTEs 8 and 9: frame bit 12 cleared.
+	c.read_page(va(8), n++);
+	c.read_page(va(9), n++);
+	c.mem({0xf0, 0x81}, 4, pte(8));
+	c.imm32(~0x1000u);
+	c.invlpg(va(8));
+	c.read_page(va(8), n++);
+	c.mem({0xf0, 0x0f, 0xba}, 6, pte(9));
+	c.op({12});
+	c.invlpg(va(9));
+	c.read_page(va(9), n++);
+	c.op({0xf4});						// hlt
+
+	Fd dev = test::open_device();
+	TinyGuest g(dev, c.b, GuestMode::kProtected32, on_kvmx() ? choose_shadow : nullptr);
+	Mapping slot = Mapping::anonymous(0x10000);
+	auto *mem = slot.as<uint8_t>();
+	auto put = [mem](uint32_t gpa, uint64_t v, unsigned int len) {
+		std::memcpy(mem + gpa - kWrSlotGpa, &v, len);
+	};
+	for (uint32_t gpa = 0x13000; gpa < 0x1e000; gpa += 0x1000)
+		put(gpa, wr_page_value(gpa), 4);
+	if (pae) {
+		put(kWrSlotGpa, 0x11000 | kP, 8);			// PDPTE 0 -> PD
+		put(0x11000, 0x0 | kP | kW | 0x80, 8);			// 2 MiB identity
+		put(0x11000 + 2 * 8, kWrPt | kP | kW, 8);		// 0x400000 -> PT
+	} else {
+		put(kWrSlotGpa, 0x0 | kP | kW | 0x80, 4);		// 4 MiB identity
+		put(kWrSlotGpa + 4, kWrPt | kP | kW, 4);		// 0x400000 -> PT
+	}
+	put(pte(0), page(1) | kPresentWA, es);			// PTE 0 -> 0x13000
+	put(pte(6), page(6) | kW | kA, es);
+	put(pte(7), page(7) | kW | kA, es);
+	put(pte(8), 0x1b000 | kPresentWA, es);			// then 0x1a000
+	put(pte(9), 0x1d000 | kPresentWA, es);			// then 0x1c000
+	g.add_slot(101, kWrSlotGpa, slot);
+
+	kvm_sregs s{};
+	ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+	s.cr3 = kWrSlotGpa;
+	s.cr4 = pae ? 0x20 : 0x10; // PAE, or PSE
+	s.cr0 = 0x80010011;	   // PG, WP, PE, ET
+	ioctl_or_throw(g.vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &s);
+
+	ASSERT_EQ(exit_reason_name(g.run_once()), exit_reason_name(KVM_EXIT_HLT));
+	std::vector<uint32_t> want = {
+		wr_page_value(page(1)), wr_page_value(page(1)), 0, wr_page_value(page(2)),
+		wr_page_value(page(3)), wr_page_value(page(4)), wr_page_value(page(5)),
+		wr_page_value(page(6)), wr_page_value(page(7)),
+		wr_page_value(0x1b000), wr_page_value(0x1d000),
+		wr_page_value(0x1a000), wr_page_value(0x1c000),
+	};
+	ASSERT_EQ(static_cast<size_t>(n), want.size());
+	for (int i = 0; i < n; i++) {
+		uint32_t got;
+		std::memcpy(&got, mem + kWrResults - kWrSlotGpa + 4 * i, 4);
+		EXPECT_EQ(i * 0x100000000ULL + got, i * 0x100000000ULL + want[i]); // result i
+	}
+	// The tables as the guest left them (A set by its reads).
+	for (int i = 1; i <= 9; i++) {
+		uint64_t e = 0;
+		std::memcpy(&e, mem + pte(i) - kWrSlotGpa, es);
+		uint64_t frame = i == 9 ? 0x1c000 : page(i);
+		EXPECT_EQ(uint64_t(i) << 56 | (e & ~0x40ULL), uint64_t(i) << 56 | frame | kPresentWA);
+	}
+	if (!on_kvmx())
+		return;
+	std::map<std::string, uint64_t> st = StatsReader::of(g.vcpu).values();
+	// Every write exits to kvmx and is emulated (nothing unprotects the table).
+	EXPECT_EQ(st["insn_emulation_fail"], 0u);
+	EXPECT_TRUE(st["pf_pt_write"] >= 8u);
+}
+
+} // namespace
+
+// Page-table writes by MOV, XCHG, LOCK CMPXCHG, CMPXCHG8B, LOCK OR/BTS
+// (making PTEs present) and LOCK AND/BTR (remapping live ones).
+KVMX_TEST(pae_guest_pte_write_instructions)
+{
+	pt_write_insns_32(true);
+}
+
+KVMX_TEST(paging32_guest_pte_write_instructions)
+{
+	pt_write_insns_32(false);
+}
+
+namespace {
+
+// The same in a 4-level guest, and CMPXCHG16B: the guest writes its own
+// live page table for kVa (pages 1-7 not present, 8 and 9 present), and
+// reads each page through the new entry.  Page k of the backing RAM holds
+// 0xb0000000 + k; its frame's bit 12 is k's bit 0 (64 KiB aligned).
+constexpr int kWrPages = 14;
+volatile uint64_t wr_ram;
+
+uint32_t rd_page(int i)
+{
+	return *reinterpret_cast<volatile uint32_t *>(kVa + 4096 * i);
+}
+
+uint64_t wr_pte(int page) { return (wr_ram + 4096 * page) | kP | kW | kA; }
+
+bool guest_has_cx16()
+{
+	unsigned int a, b, c, d;
+	__cpuid(1, a, b, c, d);
+	return c & bit_CMPXCHG16B;
+}
+
+void guest_pte_writes64()
+{
+	volatile uint64_t *pt = guest_pte(kVa);
+
+	GUEST_SYNC(rd_page(0)); // the table gets its shadow
+	// MOV, twice by the same code (the second touches no new code or data
+	// page): the host reads the statistics around the second.
+	for (int i = 0; i < 2; i++) {
+		GUEST_SYNC(i);
+		pt[20 + i] = wr_pte(i);
+		GUEST_SYNC(rd_page(20 + i));
+	}
+	pt[1] = wr_pte(1);
+	GUEST_SYNC(rd_page(1));
+	uint64_t v = wr_pte(2);
+	asm volatile("xchgq %0, %1" : "+r"(v), "+m"(pt[2]) : : "memory");
+	GUEST_SYNC(v);
+	GUEST_SYNC(rd_page(2));
+	GUEST_SYNC(__sync_val_compare_and_swap(&pt[3], 0, wr_pte(3))); // LOCK CMPXCHG
+	GUEST_SYNC(rd_page(3));
+	uint32_t lo = 0, hi = 0;
+	uint64_t nv = wr_pte(4);
+	asm volatile("lock cmpxchg8b %0"
+		     : "+m"(pt[4]), "+a"(lo), "+d"(hi)
+		     : "b"(static_cast<uint32_t>(nv)), "c"(static_cast<uint32_t>(nv >> 32))
+		     : "memory", "cc");
+	GUEST_SYNC(rd_page(4));
+	if (guest_has_cx16()) {
+		// PTEs 5 and 6 in one write (two entries: KVM zaps the table).
+		uint64_t olo = 0, ohi = 0;
+		asm volatile("lock cmpxchg16b %0"
+			     : "+m"(*reinterpret_cast<volatile __int128 *>(&pt[6])), "+a"(olo),
+			       "+d"(ohi)
+			     : "b"(wr_pte(6)), "c"(wr_pte(7))
+			     : "memory", "cc");
+	} else {
+		pt[6] = wr_pte(6);
+		pt[7] = wr_pte(7);
+	}
+	GUEST_SYNC(rd_page(6));
+	GUEST_SYNC(rd_page(7));
+	asm volatile("lock orq %1, %0" : "+m"(pt[5]) : "er"(kP) : "memory"); // W|A were set
+	GUEST_SYNC(rd_page(5));
+	GUEST_SYNC(rd_page(8));
+	GUEST_SYNC(rd_page(9));
+	asm volatile("lock andq %1, %0" : "+m"(pt[8]) : "er"(~0x1000ULL) : "memory");
+	asm volatile("invlpg (%0)" : : "r"(kVa + 8 * 4096) : "memory");
+	GUEST_SYNC(rd_page(8));
+	asm volatile("lock btrq $12, %0" : "+m"(pt[9]) : : "memory");
+	asm volatile("invlpg (%0)" : : "r"(kVa + 9 * 4096) : "memory");
+	GUEST_SYNC(rd_page(9));
+	asm volatile("lock btsq $0, %0" : "+m"(pt[10]) : : "memory"); // W|A were set
+	GUEST_SYNC(rd_page(10));
+	GUEST_DONE();
+}
+
+void pte_writes64_case()
+{
+	Vm vm;
+	uint64_t ram = vm.alloc(kWrPages * 4096, 0x10000);
+	for (int k = 0; k < kWrPages; k++) {
+		uint32_t v = 0xb0000000u + k;
+		std::memcpy(vm.hva(ram + 4096 * k), &v, 4);
+	}
+	vm.map(kVa, ram, kWrPages * 4096);
+	*vm.guest(const_cast<uint64_t *>(&wr_ram)) = ram;
+	Vcpu &vcpu = vm.add_vcpu(guest_pte_writes64);
+	uint64_t table = vm.cr3();
+	for (int level = 3; level >= 1; level--) {
+		auto *e = reinterpret_cast<uint64_t *>(vm.hva(table & kAddrMask));
+		table = e[(kVa >> (12 + 9 * level)) & 511] & kAddrMask;
+	}
+	auto *pte = reinterpret_cast<uint64_t *>(vm.hva(table));
+	for (int i = 1; i <= 7; i++)
+		pte[i] = 0;
+	pte[5] = (ram + 4096 * 5) | kW | kA;
+	pte[8] = (ram + 4096 * 11) | kP | kW | kA;	// then page 10
+	pte[9] = (ram + 4096 * 13) | kP | kW | kA;	// then page 12
+	pte[10] = (ram + 4096 * 10) | kW | kA;
+
+	auto val = [](int k) { return uint64_t{0xb0000000u} + k; };
+	vcpu.expect_sync(val(0));
+	vcpu.expect_sync(0);
+	vcpu.expect_sync(val(0));
+	vcpu.expect_sync(1);
+	std::map<std::string, uint64_t> before = stats_of(vcpu);
+	vcpu.expect_sync(val(1));
+	std::map<std::string, uint64_t> after = stats_of(vcpu);
+	vcpu.expect_sync(val(1));
+	vcpu.expect_sync(0); // XCHG's old entry
+	vcpu.expect_sync(val(2));
+	vcpu.expect_sync(0); // CMPXCHG's old entry
+	vcpu.expect_sync(val(3));
+	vcpu.expect_sync(val(4));
+	vcpu.expect_sync(val(6));
+	vcpu.expect_sync(val(7));
+	vcpu.expect_sync(val(5));
+	vcpu.expect_sync(val(11));
+	vcpu.expect_sync(val(13));
+	vcpu.expect_sync(val(10));
+	vcpu.expect_sync(val(12));
+	vcpu.expect_sync(val(10));
+	vcpu.expect_done();
+	EXPECT_EQ(pte[8] & kAddrMask, ram + 4096 * 10);
+	EXPECT_EQ(pte[9] & kAddrMask, ram + 4096 * 12);
+	if (!on_kvmx())
+		return;
+	std::map<std::string, uint64_t> s = stats_of(vcpu);
+	EXPECT_EQ(s["insn_emulation_fail"], 0u);
+	if (Vm::default_mmu() != KVMX_MMU_SHADOW)
+		return;
+	// The MOV exited once, was emulated, and made the leaf: the guest's
+	// read through it did not fault.
+	EXPECT_EQ(after["pf_pt_write"] - before["pf_pt_write"], 1u);
+	EXPECT_EQ(after["pf_fixed"] - before["pf_fixed"], 0u);
+	EXPECT_EQ(after["pf_guest"] - before["pf_guest"], 0u);
+	EXPECT_TRUE(s["pf_pt_write"] >= 9u);
+}
+
+// A page table the guest reuses as data: after a few emulated writes
+// (write flooding) kvmx stops shadowing it and the writes run natively.
+void guest_table_reused()
+{
+	volatile uint64_t *pt = guest_pte(kVa);
+	uint64_t sum = 0;
+
+	GUEST_SYNC(rd_page(0)); // the table gets its shadow
+	GUEST_SYNC(0);		// the host reads the statistics
+	for (int i = 0; i < 64; i++)
+		pt[200 + i] = 0x10000ULL * i + 0x1000;	// P clear: data, not entries
+	for (int i = 0; i < 64; i++)
+		sum += pt[200 + i];
+	GUEST_SYNC(sum);
+	GUEST_SYNC(rd_page(0)); // the table still works, shadowed again or not
+	GUEST_DONE();
+}
+
+void table_reused_case()
+{
+	Vm vm;
+	uint64_t ram = vm.alloc(4096);
+	uint32_t v = 0x5a5a0000;
+	std::memcpy(vm.hva(ram), &v, 4);
+	vm.map(kVa, ram, 4096);
+	Vcpu &vcpu = vm.add_vcpu(guest_table_reused);
+	vcpu.expect_sync(v);
+	vcpu.expect_sync(0);
+	std::map<std::string, uint64_t> before = stats_of(vcpu);
+	uint64_t sum = 0;
+	for (int i = 0; i < 64; i++)
+		sum += 0x10000ULL * i + 0x1000;
+	vcpu.expect_sync(sum);
+	std::map<std::string, uint64_t> after = stats_of(vcpu);
+	vcpu.expect_sync(v);
+	vcpu.expect_done();
+	if (!on_kvmx() || Vm::default_mmu() != KVMX_MMU_SHADOW)
+		return;
+	// Two emulated writes (the second zaps the page), then native ones.
+	EXPECT_EQ(after["pf_pt_write"] - before["pf_pt_write"], 2u);
+	EXPECT_TRUE(after["shadow_zapped"] - before["shadow_zapped"] >= 1u);
+	EXPECT_TRUE(after["exits"] - before["exits"] <= 8u); // for 64 writes
+}
+
+} // namespace
+
+// MOV, XCHG, LOCK CMPXCHG, CMPXCHG8B, CMPXCHG16B, LOCK OR/AND/BTS/BTR on
+// a 4-level guest's live page table.
+KVMX_TEST(pte_write_instructions)
+{
+	pte_writes64_case();
+}
+
+KVMX_TEST(pte_write_instructions_shadow)
+{
+	ShadowVms shadow;
+	pte_writes64_case();
+}
+
+KVMX_TEST(page_table_reused_as_data)
+{
+	table_reused_case();
+}
+
+KVMX_TEST(page_table_reused_as_data_shadow)
+{
+	ShadowVms shadow;
+	table_reused_case();
 }

@@ -145,6 +145,8 @@ static bool lock_ok(const struct kvmx_emu_insn *insn)
 	case KVMX_EMU_OP_BTS:
 	case KVMX_EMU_OP_BTR:
 	case KVMX_EMU_OP_BTC:
+	case KVMX_EMU_OP_CMPXCHG:
+	case KVMX_EMU_OP_CMPXCHG8B:
 		return true;
 	}
 	return false;
@@ -194,6 +196,22 @@ static bool classify(const struct kvmx_emu_ctxt *ctxt, struct kvmx_emu_insn *ins
 			insn->reg = KVMX_EMU_NO_REG;
 			*imm = IMM_B;
 			break;
+		case 0xb0:
+		case 0xb1:
+			insn->op = KVMX_EMU_OP_CMPXCHG;
+			insn->dir = KVMX_EMU_DIR_RMW;
+			byte_op = b == 0xb0;
+			goto out;
+		case 0xc7:
+			/* CMPXCHG8B m64, or CMPXCHG16B m128 with REX.W. */
+			if (reg != 1)
+				return false;
+			insn->op = KVMX_EMU_OP_CMPXCHG8B;
+			insn->dir = KVMX_EMU_DIR_RMW;
+			insn->reg = KVMX_EMU_NO_REG;
+			insn->op_bytes = insn->op_bytes == 8 ? 8 : 4;
+			insn->mem_bytes = 2 * insn->op_bytes;
+			return true;
 		default:
 			return false;
 		}

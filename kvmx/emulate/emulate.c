@@ -28,6 +28,14 @@ static u64 load_le(const u8 *buf, unsigned int len)
 	return v;
 }
 
+static void copy_bytes(u8 *dst, const u8 *src, unsigned int len)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		dst[i] = src[i];
+}
+
 static void store_le(u8 *buf, u64 v, unsigned int len)
 {
 	unsigned int i;
@@ -154,12 +162,14 @@ static void fault0(struct kvmx_emu_ctxt *ctxt, u8 vector)
 }
 
 /*
- * One memory access through the callbacks.  Returns 0 to carry on, or the
- * step's result: KVMX_EMU_EXIT_READ/WRITE, KVMX_EMU_FAULT, or
- * KVMX_EMU_UNHANDLEABLE for a callback that broke the contract.
+ * One memory access through the callbacks; a write with @old (what the
+ * step read there) is a LOCKed one, through cmpxchg() when there is one.
+ * Returns 0 to carry on, or the step's result: KVMX_EMU_EXIT_READ/WRITE,
+ * KVMX_EMU_FAULT, KVMX_EMU_RETRY, or KVMX_EMU_UNHANDLEABLE for an access
+ * the callback cannot make or a callback that broke the contract.
  */
-static int mem_access(struct kvmx_emu_ctxt *ctxt, u8 seg, u64 la, u8 *buf, unsigned int len,
-		      bool write)
+static int mem_access_old(struct kvmx_emu_ctxt *ctxt, u8 seg, u64 la, u8 *buf,
+			  const u8 *old, unsigned int len, bool write)
 {
 	int ret;
 
@@ -172,7 +182,9 @@ static int mem_access(struct kvmx_emu_ctxt *ctxt, u8 seg, u64 la, u8 *buf, unsig
 	ctxt->fault.error_code_valid = false;
 	ctxt->fault.error_code = 0;
 	ctxt->fault.address = 0;
-	if (write)
+	if (old && ctxt->ops->cmpxchg)
+		ret = ctxt->ops->cmpxchg(ctxt->opaque, la, old, buf, len, &ctxt->fault);
+	else if (write)
 		ret = ctxt->ops->write(ctxt->opaque, la, buf, len, &ctxt->fault);
 	else
 		ret = ctxt->ops->read(ctxt->opaque, la, buf, len, &ctxt->fault);
@@ -183,8 +195,18 @@ static int mem_access(struct kvmx_emu_ctxt *ctxt, u8 seg, u64 la, u8 *buf, unsig
 		return write ? KVMX_EMU_EXIT_WRITE : KVMX_EMU_EXIT_READ;
 	case KVMX_EMU_CB_FAULT:
 		return KVMX_EMU_FAULT;
+	case KVMX_EMU_CB_RETRY:
+		if (old)
+			return KVMX_EMU_RETRY;
+		break;
 	}
 	return KVMX_EMU_UNHANDLEABLE;
+}
+
+static int mem_access(struct kvmx_emu_ctxt *ctxt, u8 seg, u64 la, u8 *buf, unsigned int len,
+		      bool write)
+{
+	return mem_access_old(ctxt, seg, la, buf, NULL, len, write);
 }
 
 /* Add delta to a register at the address size, as string instructions do. */
@@ -270,8 +292,9 @@ int kvmx_emu_execute(struct kvmx_emu_ctxt *ctxt)
 	const struct kvmx_emu_insn *insn = &ctxt->insn;
 	struct kvmx_emu_regs r;
 	unsigned int bytes;
-	u64 next_rip, val = 0, src = 0, res = 0;
-	u8 buf[8];
+	u64 next_rip, val = 0, val_hi = 0, src = 0, res = 0, res_hi = 0;
+	u8 buf[16], old[16];
+	bool locked;
 	int ret;
 
 	ctxt->rep_more = false;
@@ -284,11 +307,17 @@ int kvmx_emu_execute(struct kvmx_emu_ctxt *ctxt)
 	if (insn->op >= KVMX_EMU_OP_MOVS)
 		return step_string(ctxt, insn, &r, next_rip);
 
+	if (insn->op == KVMX_EMU_OP_CMPXCHG8B && insn->mem_bytes == 16 && (insn->la & 15)) {
+		fault0(ctxt, KVMX_EMU_GP_VECTOR);
+		return KVMX_EMU_FAULT;
+	}
 	if (insn->dir != KVMX_EMU_DIR_WRITE) {
 		ret = mem_access(ctxt, insn->seg, insn->la, buf, insn->mem_bytes, false);
 		if (ret)
 			return ret;
-		val = load_le(buf, insn->mem_bytes);
+		val = load_le(buf, insn->mem_bytes > 8 ? 8 : insn->mem_bytes);
+		if (insn->mem_bytes > 8)
+			val_hi = load_le(buf + 8, insn->mem_bytes - 8);
 	}
 	bytes = insn->op_bytes;
 	if (insn->flags & KVMX_EMU_INSN_IMM)
@@ -338,6 +367,39 @@ int kvmx_emu_execute(struct kvmx_emu_ctxt *ctxt)
 	case KVMX_EMU_OP_DEC:
 		res = alu(insn->op, val, 1, bytes, &r.rflags);
 		break;
+	case KVMX_EMU_OP_CMPXCHG:
+		/* The flags of CMP accumulator, operand; on failure the operand stays. */
+		alu(KVMX_EMU_OP_CMP, r.gpr[KVMX_EMU_RAX], val, bytes, &r.rflags);
+		if (r.rflags & KVMX_EMU_FLAG_ZF) {
+			res = src;
+		} else {
+			set_gpr(&r.gpr[KVMX_EMU_RAX], bytes, val);
+			res = val;
+		}
+		break;
+	case KVMX_EMU_OP_CMPXCHG8B:
+		/* Halves of op_bytes: rDX:rAX against the operand, rCX:rBX in. */
+		if (insn->op_bytes == 4) {
+			val_hi = val >> 32;
+			val &= 0xffffffffULL;
+		}
+		r.rflags &= ~KVMX_EMU_FLAG_ZF;
+		if (val == (r.gpr[KVMX_EMU_RAX] & kvmx_emu_mask(bytes)) &&
+		    val_hi == (r.gpr[KVMX_EMU_RDX] & kvmx_emu_mask(bytes))) {
+			r.rflags |= KVMX_EMU_FLAG_ZF;
+			res = r.gpr[KVMX_EMU_RBX] & kvmx_emu_mask(bytes);
+			res_hi = r.gpr[KVMX_EMU_RCX] & kvmx_emu_mask(bytes);
+		} else {
+			set_gpr(&r.gpr[KVMX_EMU_RAX], bytes, val);
+			set_gpr(&r.gpr[KVMX_EMU_RDX], bytes, val_hi);
+			res = val;
+			res_hi = val_hi;
+		}
+		if (bytes == 4) {
+			res |= res_hi << 32;
+			res_hi = 0;
+		}
+		break;
 	default:	/* BT BTS BTR BTC: only CF is defined; the others stay */
 		r.rflags &= ~KVMX_EMU_FLAG_CF;
 		if ((val >> insn->bit) & 1)
@@ -353,8 +415,16 @@ int kvmx_emu_execute(struct kvmx_emu_ctxt *ctxt)
 	r.rip = next_rip;
 
 	if (insn->dir == KVMX_EMU_DIR_WRITE || insn->dir == KVMX_EMU_DIR_RMW) {
-		store_le(buf, res, insn->mem_bytes);
-		ret = mem_access(ctxt, insn->seg, insn->la, buf, insn->mem_bytes, true);
+		/* XCHG with memory is LOCKed without the prefix. */
+		locked = insn->dir == KVMX_EMU_DIR_RMW &&
+			 ((insn->flags & KVMX_EMU_INSN_LOCK) || insn->op == KVMX_EMU_OP_XCHG);
+		if (locked)
+			copy_bytes(old, buf, insn->mem_bytes);
+		store_le(buf, res, insn->mem_bytes > 8 ? 8 : insn->mem_bytes);
+		if (insn->mem_bytes > 8)
+			store_le(buf + 8, res_hi, insn->mem_bytes - 8);
+		ret = mem_access_old(ctxt, insn->seg, insn->la, buf, locked ? old : NULL,
+				     insn->mem_bytes, true);
 		if (ret && ret != KVMX_EMU_EXIT_WRITE)
 			return ret;
 	}

@@ -28,7 +28,7 @@
  * Memory callbacks (struct kvmx_emu_ops):
  *
  *   read(opaque, la, buf, len, fault) and write(opaque, la, buf, len, fault)
- *   access len (1, 2, 4 or 8) bytes at linear address la (segment base plus
+ *   access len (1, 2, 4, 8, or 16 for CMPXCHG16B) bytes at linear address la (segment base plus
  *   effective address, the effective address truncated to the address size,
  *   the sum truncated to 32 bits outside 64-bit mode).  Data is little
  *   endian.  No segment limit or permission check is made here; in 64-bit
@@ -48,6 +48,17 @@
  *			   KVMX_EMU_EXIT_WRITE.
  *   KVMX_EMU_CB_FAULT     the callback filled *fault (e.g. #PF); the step
  *			   returns KVMX_EMU_FAULT and commits nothing.
+ *   KVMX_EMU_CB_UNHANDLEABLE  the callback cannot make this access (e.g. 16
+ *			   bytes of MMIO); the step returns
+ *			   KVMX_EMU_UNHANDLEABLE and commits nothing.
+ *
+ *   cmpxchg(opaque, la, old, buf, len, fault), optional, is the write of a
+ *   LOCKed read-modify-write (XCHG's always is): write buf only if the
+ *   len bytes at la still hold old (what the step read), atomically where
+ *   they are RAM, as KVM's emulator_cmpxchg_emulated() does.  It returns
+ *   what write() does, or KVMX_EMU_CB_RETRY when the memory changed: the
+ *   step then returns KVMX_EMU_RETRY and commits nothing (the caller runs
+ *   the instruction again).  Without it, LOCKed writes use write().
  *
  *   A step makes at most one read and at most one write, the read first, so
  *   a one-entry read cache is enough for restarts.  Read-modify-write forms
@@ -63,6 +74,15 @@
  *   KVMX_EMU_UNHANDLEABLE
  *			cannot emulate (unsupported, no memory operand,
  *			truncated bytes); nothing committed.
+ *   KVMX_EMU_RETRY	a LOCKed write found the memory changed since its
+ *			read (cmpxchg); nothing committed.
+ *
+ * CMPXCHG compares the accumulator with the operand: equal, ZF is set and
+ * the source is written; not, ZF is clear, the accumulator gets the operand
+ * and the operand is written back unchanged (the CPU's write cycle, as KVM
+ * does).  CMPXCHG8B and CMPXCHG16B (REX.W) likewise with rDX:rAX and
+ * rCX:rBX, only ZF changing; CMPXCHG16B raises #GP(0) on an operand that is
+ * not 16-byte aligned.
  *
  * REP string instructions (MOVS, STOS, LODS with F3 or F2) do one element
  * per step: RSI/RDI move by the element size (down when RFLAGS.DF is set)
@@ -78,8 +98,9 @@
  * Not done here (the caller's business or not emulated): segment limit,
  * type and privilege checks, alignment checks (#AC), the 4 GiB wrap of an
  * access that straddles the top of the 32-bit linear space, RFLAGS.TF/RF
- * and interrupt shadows, and the atomicity of LOCKed accesses (a LOCKed
- * read-modify-write is a read then a write, as KVM does for MMIO).
+ * and interrupt shadows.  A LOCKed read-modify-write is a read, then a
+ * cmpxchg() of what was read (a write without that callback, and for MMIO,
+ * as KVM does).
  */
 #ifndef KVMX_EMULATE_H
 #define KVMX_EMULATE_H
@@ -156,6 +177,9 @@ enum kvmx_emu_op {
 	KVMX_EMU_OP_BTS,	/* 0F AB, 0F BA/5 */
 	KVMX_EMU_OP_BTR,	/* 0F B3, 0F BA/6 */
 	KVMX_EMU_OP_BTC,	/* 0F BB, 0F BA/7 */
+	KVMX_EMU_OP_CMPXCHG,	/* 0F B0, 0F B1 */
+	KVMX_EMU_OP_CMPXCHG8B,	/* 0F C7/1; CMPXCHG16B with REX.W (mem_bytes 16) */
+	/* The string instructions last (see kvmx_emu_execute()). */
 	KVMX_EMU_OP_MOVS,	/* A4 A5 */
 	KVMX_EMU_OP_STOS,	/* AA AB */
 	KVMX_EMU_OP_LODS,	/* AC AD */
@@ -208,7 +232,8 @@ struct kvmx_emu_insn {
 	u8 op;			/* enum kvmx_emu_op */
 	u8 dir;			/* enum kvmx_emu_dir */
 	u8 op_bytes;		/* operation (register) size: 1, 2, 4 or 8 */
-	u8 mem_bytes;		/* size of each memory access; < op_bytes for MOVZX/MOVSX */
+	/* Size of each memory access: < op_bytes for MOVZX/MOVSX, 2 * op_bytes for CMPXCHG8B. */
+	u8 mem_bytes;
 	u8 ad_bytes;		/* address size: 2, 4 or 8 */
 	u8 seg;			/* enum kvmx_emu_seg of la */
 	u8 reg;			/* register operand (0-15), or KVMX_EMU_NO_REG */
@@ -223,6 +248,8 @@ enum kvmx_emu_cb_result {
 	KVMX_EMU_CB_CONTINUE,
 	KVMX_EMU_CB_EXIT,
 	KVMX_EMU_CB_FAULT,
+	KVMX_EMU_CB_RETRY,		/* cmpxchg only: memory is no longer @old */
+	KVMX_EMU_CB_UNHANDLEABLE,	/* an access the caller cannot carry out */
 };
 
 struct kvmx_emu_ops {
@@ -230,6 +257,9 @@ struct kvmx_emu_ops {
 		    struct kvmx_emu_fault *fault);
 	int (*write)(void *opaque, u64 la, const void *buf, unsigned int len,
 		     struct kvmx_emu_fault *fault);
+	/* Optional: the atomic write of a LOCKed instruction (see the top). */
+	int (*cmpxchg)(void *opaque, u64 la, const void *old, const void *buf,
+		       unsigned int len, struct kvmx_emu_fault *fault);
 };
 
 enum kvmx_emu_result {
@@ -238,6 +268,7 @@ enum kvmx_emu_result {
 	KVMX_EMU_EXIT_WRITE,
 	KVMX_EMU_FAULT,
 	KVMX_EMU_UNHANDLEABLE,
+	KVMX_EMU_RETRY,
 };
 
 struct kvmx_emu_regs {

@@ -190,9 +190,11 @@ static int slow_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		trace_kvmx_mmio_fault(vcpu, f->gpa, false);
 		return kvmx_mmio_fault(vcpu, f->gpa, true);
 	case KVMX_FAULT_RO_WRITE:
-	case KVMX_FAULT_EMULATE:
 		/* The emulator writes what lies in RAM there itself. */
 		return kvmx_mmio_fault(vcpu, f->gpa, false);
+	case KVMX_FAULT_EMULATE:
+		/* A write to a shadowed guest page table: track_write() follows it. */
+		return kvmx_emulate_pt_write(vcpu, f->gpa);
 	case KVMX_FAULT_NOMEM:
 		return -ENOMEM;
 	case KVMX_FAULT_GUEST:

@@ -28,7 +28,7 @@ enum kvmx_fault {
 	KVMX_FAULT_GUEST,	/* the guest's own #PF: injected into the guest */
 	KVMX_FAULT_RETRY,	/* re-enter, nothing done (a race, or a zap) */
 	KVMX_FAULT_EXIT,	/* exit to user space, vcpu->run filled in */
-	KVMX_FAULT_EMULATE,	/* emulate the instruction (a write to a page table) */
+	KVMX_FAULT_EMULATE,	/* emulate the instruction (a write to a shadowed page table) */
 };
 
 struct kvmx_page_fault {
@@ -77,6 +77,16 @@ struct kvmx_mmu_ops {
 	int (*reload)(struct kvmx_vcpu *vcpu);
 	void (*cr_changed)(struct kvmx_vcpu *vcpu);
 	void (*invlpg)(struct kvmx_vcpu *vcpu, u64 la);
+	/*
+	 * Optional, for KVMX_FAULT_EMULATE.  @track_write: the emulator wrote
+	 * @len bytes of RAM at @gpa (within one page), which may be a guest
+	 * page table the MMU shadows (KVM's kvm_page_track_write()).
+	 * @unprotect: the emulator cannot carry out a write to the guest page
+	 * table at @gfn; stop shadowing it, so the guest's retry goes natively
+	 * (KVM's kvm_mmu_unprotect_page()).  On the vCPU's thread.
+	 */
+	void (*track_write)(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len);
+	void (*unprotect)(struct kvmx_vcpu *vcpu, u64 gfn);
 	/* The guest's CR3, and a MOV to CR3 (the value is checked already). */
 	u64 (*get_cr3)(struct kvmx_vcpu *vcpu);
 	void (*set_cr3)(struct kvmx_vcpu *vcpu, u64 cr3);
@@ -127,6 +137,8 @@ extern const struct kvmx_mmu_ops kvmx_shadow_mmu_ops;
 /* shadow.c: whether this host can run shadow VMs, and cache MMIO in them. */
 bool kvmx_shadow_supported(void);
 bool kvmx_shadow_mmio_supported(void);
+bool kvmx_shadow_bypass_default(void);
+int kvmx_shadow_set_bypass(struct kvmx_vm *vm, u64 on);
 
 /* KVM_CHECK_EXTENSION(KVMX_CAP_MMU): the MMUs offered, 1 << KVMX_MMU_*. */
 u32 kvmx_mmus_offered(void);
@@ -171,6 +183,18 @@ static inline void kvmx_mmu_invlpg(struct kvmx_vcpu *vcpu, u64 la)
 {
 	if (vcpu->vm->mmu->invlpg)
 		vcpu->vm->mmu->invlpg(vcpu, la);
+}
+
+static inline void kvmx_mmu_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len)
+{
+	if (vcpu->vm->mmu->track_write)
+		vcpu->vm->mmu->track_write(vcpu, gpa, len);
+}
+
+static inline void kvmx_mmu_unprotect(struct kvmx_vcpu *vcpu, u64 gfn)
+{
+	if (vcpu->vm->mmu->unprotect)
+		vcpu->vm->mmu->unprotect(vcpu, gfn);
 }
 
 static inline u64 kvmx_mmu_get_cr3(struct kvmx_vcpu *vcpu)

@@ -23,10 +23,13 @@
  * Shadow pages (struct kvmx_sp) are keyed by gfn and role
  * (shadow_path.h) in a hash; a guest table that has one is
  * write-protected: every leaf that maps its gfn is read-only (the reverse
- * map finds them), and a guest write to it faults.  Then every shadow
- * page of that gfn is zapped and the write goes ahead: natively, with the
- * gfn writable again, or through the emulator when the gfn is this
- * vCPU's own root (re-protected at once otherwise).  So a shadow page is
+ * map finds them), and a guest write to it faults.  The write is then
+ * emulated and every shadow page of that gfn follows it
+ * (shadow_track_write(), KVM's kvm_mmu_pte_write()): the shadow entries
+ * of the written guest entry are made again (a new present leaf at once),
+ * and a page written misaligned, or written twice without being
+ * used for a translation in between (write flooding), is zapped, which
+ * unprotects the gfn once its last shadow page goes.  So a shadow page is
  * never out of date with the guest table it shadows, and INVLPG and CR3
  * loads need no resync: INVLPG drops one leaf and the vCPU's MMIO cache,
  * a CR3 load picks the root for the new CR3.
@@ -91,16 +94,18 @@
  * (error code P=0) goes straight to the guest, without a VM exit (the
  * PFEC mask/match of the VMCS).  So a shadow entry may be left not present
  * ("notrap", 0) only where kvmx read the guest's entry as not present in a
- * guest table it write-protects (prefetch()); every other entry kvmx has
+ * guest table it write-protects (prefetch_sp(), and after a guest write,
+ * pt_write_sp()); every other entry kvmx has
  * not filled holds the "trap" value (present, bit 51 set: a reserved-bit
  * fault that exits), told apart from MMIO SPTEs by value
  * (shadow_spte.h).  Needs the reserved bit, like MMIO SPTEs.  Read-only
- * after load; a VM takes it when it is created (vm->shadow.bypass).
+ * after load; a new VM takes it as its default (vm->bypass_guest_pf), which
+ * KVMX_CAP_BYPASS_GUEST_PF may change before the first vCPU.
  */
 static bool bypass_guest_pf = true;
 module_param(bypass_guest_pf, bool, 0444);
 MODULE_PARM_DESC(bypass_guest_pf,
-		 "shadow paging: let the guest's not-present page faults bypass kvmx (default on; needs a free reserved physical-address bit)");
+		 "shadow paging: let the guest's not-present page faults bypass kvmx (default on; needs a free reserved physical-address bit); new VMs' default, which KVMX_CAP_BYPASS_GUEST_PF changes per VM");
 
 /* SPTE bits of a non-leaf entry; a PAE root entry has P only (the rest is reserved). */
 #define SPT_TABLE_BITS	(KVMX_SPT_P | KVMX_SPT_W | KVMX_SPT_U | KVMX_SPT_A)
@@ -121,6 +126,16 @@ struct kvmx_sp {
 	u32 role_word;
 	int root_count;			/* vCPUs whose root it is */
 	bool invalid;			/* zapped while a root: waits for its vCPUs */
+	/*
+	 * Write flooding (KVM's write_flooding_count): guest writes to the
+	 * table since it was last used for a translation (a fault's path
+	 * through it, or the CPU's use of the leaf the last write made,
+	 * @last_pte, whose A bit the CPU sets); at WRITE_FLOOD the page is
+	 * zapped.
+	 */
+	u8 write_flood;
+	u64 *last_pte;
+	u64 write_seq;			/* vm->shadow.write_seq of the last write */
 	struct sptep_list parents;	/* the entries that point at it */
 	struct rcu_head rcu;
 };
@@ -142,6 +157,29 @@ bool kvmx_shadow_supported(void)
 bool kvmx_shadow_mmio_supported(void)
 {
 	return host_rsvd_bit_free();
+}
+
+/* A new VM's bypass_guest_pf: the module parameter, where it can work. */
+bool kvmx_shadow_bypass_default(void)
+{
+	return bypass_guest_pf && host_rsvd_bit_free();
+}
+
+/* KVMX_CAP_BYPASS_GUEST_PF, under vm->lock, before the first vCPU. */
+int kvmx_shadow_set_bypass(struct kvmx_vm *vm, u64 on)
+{
+	lockdep_assert_held(&vm->lock);
+	if (on > 1)
+		return kvmx_refuse(-EINVAL, "KVMX_CAP_BYPASS_GUEST_PF", "args[0] %llu: 0 or 1", on);
+	if (on && !host_rsvd_bit_free())
+		return kvmx_refuse(-EOPNOTSUPP, "KVMX_CAP_BYPASS_GUEST_PF",
+				   "no free reserved physical-address bit on this host");
+	if (vm->nr_vcpus)
+		return kvmx_refuse(-EBUSY, "KVMX_CAP_BYPASS_GUEST_PF", "after the first vCPU");
+	vm->bypass_guest_pf = on;
+	if (vm->mmu == &kvmx_shadow_mmu_ops)
+		vm->shadow.bypass = on && vm->shadow.mmio_ok;
+	return 0;
 }
 
 /* ---- small helpers ---- */
@@ -293,22 +331,43 @@ static void rmap_del(struct kvmx_shadow *s, u64 gfn, u64 *sptep)
 	}
 }
 
-/* Takes W from every leaf that maps @gfn; returns whether one had it. */
-static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn)
+/*
+ * Takes W from every leaf that maps @gfn; returns whether one had it.
+ * For a guest page table (@wp), a leaf that had W keeps the mark that it
+ * may have it back (KVMX_SPT_WP_WITHHELD); for dirty logging, no leaf
+ * keeps it (its next write must fault and be logged).
+ */
+static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn, bool wp)
 {
 	struct sptep_list *l = xa_load(&s->rmap, gfn);
 	bool changed = false;
 	unsigned int i;
 
 	for (i = 0; l && i < l->n; i++) {
-		u64 spte = *l->p[i];
+		u64 spte = *l->p[i], new = spte & ~(KVMX_SPT_W | KVMX_SPT_WP_WITHHELD);
 
-		if (spte & KVMX_SPT_W) {
-			WRITE_ONCE(*l->p[i], spte & ~KVMX_SPT_W);
-			changed = true;
-		}
+		if (wp && (spte & KVMX_SPT_W))
+			new |= KVMX_SPT_WP_WITHHELD;
+		if (new != spte)
+			WRITE_ONCE(*l->p[i], new);
+		changed |= !!(spte & KVMX_SPT_W);
 	}
 	return changed;
+}
+
+/* @gfn is no guest page table of ours any more: W back where it was withheld. */
+static void rmap_give_back_w(struct kvmx_shadow *s, u64 gfn)
+{
+	struct sptep_list *l = xa_load(&s->rmap, gfn);
+	unsigned int i;
+
+	for (i = 0; l && i < l->n; i++) {
+		u64 spte = *l->p[i];
+
+		/* Adding a right needs no TLB flush. */
+		if (spte & KVMX_SPT_WP_WITHHELD)
+			WRITE_ONCE(*l->p[i], (spte & ~KVMX_SPT_WP_WITHHELD) | KVMX_SPT_W);
+	}
 }
 
 static unsigned long wp_count(struct kvmx_shadow *s, u64 gfn)
@@ -328,7 +387,7 @@ static int wp_inc(struct kvmx_vm *vm, u64 gfn)
 	err = xa_err(xa_store(&s->wp, gfn, xa_mk_value(n + 1), GFP_KERNEL_ACCOUNT));
 	if (err)
 		return err;
-	if (!n && rmap_write_protect(s, gfn))
+	if (!n && rmap_write_protect(s, gfn, true))
 		flush_remote(vm);
 	return 0;
 }
@@ -339,10 +398,17 @@ static void wp_dec(struct kvmx_shadow *s, u64 gfn)
 
 	if (WARN_ON_ONCE(!n))
 		return;
-	if (n == 1)
+	if (n == 1) {
 		xa_erase(&s->wp, gfn);
-	else
+		/*
+		 * Unprotected by a guest write's zap (not by a memslot change
+		 * or dirty logging, which drop or protect every leaf anyway).
+		 */
+		if (s->give_back_w)
+			rmap_give_back_w(s, gfn);
+	} else {
 		xa_store(&s->wp, gfn, xa_mk_value(n - 1), GFP_NOWAIT);
+	}
 }
 
 /* ---- shadow pages ---- */
@@ -461,7 +527,7 @@ static struct hlist_head *bucket(struct kvmx_shadow *s, u64 gfn)
  * notrap where the guest's entry is not present, trap everywhere else.
  * The guest table is write-protected already (wp_inc(), after which no
  * vCPU writes it without an exit), so what is read here stays true until
- * a write zaps the page.  Guests with 64-bit entries only; a 32-bit
+ * a write, which shadow_track_write() follows.  Guests with 64-bit entries only; a 32-bit
  * guest's tables, direct pages, and tables that cannot be read are all
  * trap (always correct, only slower).
  */
@@ -756,6 +822,7 @@ static u64 *make_path(struct kvmx_vcpu *vcpu, u64 la, const struct kvmx_spt_step
 	if (root_level == 4) {
 		if (!vcpu->shadow.root || vcpu->shadow.root->invalid)
 			return NULL;
+		vcpu->shadow.root->write_flood = 0;
 		table = vcpu->shadow.root->spt;
 	} else {
 		table = vcpu->shadow.pae_root;
@@ -785,6 +852,8 @@ static u64 *make_path(struct kvmx_vcpu *vcpu, u64 la, const struct kvmx_spt_step
 			*err = -EAGAIN;
 			return NULL;
 		}
+		/* Used for a translation: not a page the guest floods with writes. */
+		child->write_flood = 0;
 		table = child->spt;
 	}
 	return &table[kvmx_spt_index(la, 1, root_level)];
@@ -943,6 +1012,32 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		f->result = KVMX_FAULT_RO_WRITE;
 		return;
 	}
+	/*
+	 * A write to a guest page table that has shadow pages: it stays
+	 * protected, and the write is emulated, followed by the shadow
+	 * entries it changes (shadow_track_write(), KVM's
+	 * kvm_mmu_pte_write()).  So the shadow never disagrees with the guest.
+	 */
+	if (f->write) {
+		mutex_lock(&s->lock);
+		err = wp_count(s, f->gfn) != 0;
+		/*
+		 * Unless the CPU was delivering an event (the write is its
+		 * stack push, not an instruction's): then the table is
+		 * unprotected and the delivery goes ahead natively, as KVM's
+		 * kvm_handle_page_fault() unprotects it.
+		 */
+		if (err && (vcpu->reinject_info & INTR_INFO_VALID)) {
+			kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
+			err = 0;
+		}
+		mutex_unlock(&s->lock);
+		if (err) {
+			kvmx_stat_inc(vcpu, pf_pt_write);
+			f->result = KVMX_FAULT_EMULATE;
+			return;
+		}
+	}
 	if (pin(slot, f->gfn, writable, &page)) {
 		f->result = KVMX_FAULT_EFAULT;
 		return;
@@ -950,28 +1045,19 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	kvmx_vm_stat_inc(vm, pages_pinned);
 
 	mutex_lock(&s->lock);
-	/*
-	 * A write to a guest page table that has shadow pages: zap them, so
-	 * the shadow never disagrees with the guest.  The write then goes
-	 * ahead natively (the gfn is no page table of ours any more), except
-	 * to this vCPU's own root table, which its next entry would protect
-	 * again before the guest retried: that write is emulated.
-	 */
+	/* Protected meanwhile (by another vCPU): as above. */
 	if (f->write && wp_count(s, f->gfn)) {
 		kvmx_stat_inc(vcpu, pf_pt_write);
-		kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
-		if (levels == KVMX_SPT_GUEST_LONG &&
-		    f->gfn == (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT)
-			goto emulate;
+		goto emulate;
 	}
 	sptep = make_path(vcpu, f->addr, step, root_level, &err);
 	/*
-	 * The path to the page is a table of its own (a self-map): making it
-	 * protected the gfn again, and the write is emulated.  So is a write
-	 * to a 32-bit guest's page directory, on the way to every address.
+	 * The path to the page is a table of its own (a self-map, and every
+	 * write to a 32-bit guest's page directory): making it protected the
+	 * gfn, and the write is emulated.
 	 */
 	if (sptep && f->write && wp_count(s, f->gfn)) {
-		kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
+		kvmx_stat_inc(vcpu, pf_pt_write);
 		goto emulate;
 	}
 	if (!sptep) {
@@ -1009,6 +1095,240 @@ emulate:
 	mutex_unlock(&s->lock);
 	unpin_leaf(vm, page_to_phys(page) | (writable ? KVMX_SPT_HOST_WRITABLE : 0));
 	f->result = KVMX_FAULT_EMULATE;
+}
+
+/* ---- guest writes to shadowed page tables (KVM's kvm_mmu_pte_write()) ---- */
+
+/*
+ * Write flooding: guest writes to one shadow page, with no translation
+ * through it in between, after which the page is zapped.  KVM's is 3, for
+ * directories only (its leaf tables go unsync instead); here every table
+ * counts, and two writes in a row without a use are a guest filling or
+ * clearing a table (fork, exit, fault-around), which the old policy, zap
+ * and let the writes run natively, serves best.  Demand paging uses each
+ * entry it writes and never floods.
+ */
+#define WRITE_FLOOD	2
+
+/* The size of @sp's guest entries. */
+static unsigned int gpte_size(const struct kvmx_sp *sp)
+{
+	return sp->role.guest_levels == KVMX_SPT_GUEST_32BIT ? 4 : 8;
+}
+
+static unsigned int gpte_sptes(const struct kvmx_sp *sp, unsigned int e, unsigned int *first)
+{
+	return kvmx_spt_gpte_sptes(gpte_size(sp), sp->role.level, sp->role.quadrant, e, first);
+}
+
+/*
+ * Whether guest leaf @gpte in @sp may be made a shadow leaf at once (old
+ * KVM's mmu_pte_write_new_pte(), FNAME(prefetch_gpte)): present, accessed
+ * (kvmx cannot set A when the CPU uses it), and no reserved bit set (the
+ * guest must get its reserved-bit fault).
+ */
+static bool gpte_prefetchable(const struct kvmx_sp *sp, u64 gpte)
+{
+	if (sp->role.level != 1 || (gpte & (KVMX_PTE_P | KVMX_PTE_A)) != (KVMX_PTE_P | KVMX_PTE_A))
+		return false;
+	if (gpte_size(sp) == 4)
+		return true;
+	if (gpte & KVMX_GENMASK(62, boot_cpu_data.x86_phys_bits))
+		return false;
+	return sp->role.nxe || !(gpte & KVMX_SPT_XD);
+}
+
+static u64 gpte_gfn(const struct kvmx_sp *sp, u64 gpte)
+{
+	return ((gpte_size(sp) == 4 ? gpte & 0xfffff000ULL : gpte & KVMX_SPT_GPTE_ADDR)) >>
+	       PAGE_SHIFT;
+}
+
+/* What a guest write may make at once: the leaf for one guest entry. */
+struct pt_prefetch {
+	u64 gpte;			/* the guest entry it was pinned for */
+	u64 gfn;
+	const struct kvmx_memslot *slot;
+	struct page *page;		/* pinned; NULL: none */
+	bool writable;
+	bool used;
+};
+
+/*
+ * The guest entry @e (@size bytes) of the table at @gfn, as it is now; -1 if
+ * it cannot be read.  The guest's writes to it are serialized by the
+ * shadow lock only as far as their tracking goes: reading it under the
+ * lock, after the write, makes the last tracking see the last value.
+ */
+static int read_gpte(struct kvmx_vm *vm, u64 gfn, unsigned int e, unsigned int size, u64 *gpte)
+{
+	*gpte = 0;
+	return kvmx_read_guest(vm, (gfn << PAGE_SHIFT) + e * size, gpte, size) ? -1 : 0;
+}
+
+/*
+ * Follows a guest write in one shadow page @sp of the written table: zap
+ * the page if the write is misaligned or floods it, else make each shadow
+ * entry the written guest entry feeds agree with it again: a leaf (RAM,
+ * with @pf's pinned page) or not-present/trap for a leaf table, a dropped
+ * link for a directory.  Returns whether a shadow page was zapped (the
+ * hash bucket may have changed); sets *@flush when another CPU may cache
+ * what was dropped.  Shadow lock held.
+ */
+static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int off,
+			unsigned int len, struct pt_prefetch *pf, bool *flush)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	struct kvmx_shadow *s = &vm->shadow;
+	unsigned int size = gpte_size(sp), e, first, n, i;
+	bool zapped = false;
+	u64 gpte;
+
+	/* A 4-byte write into an 8-byte entry: the whole entry (KVM's PAE rule). */
+	if (size == 8 && len == 4) {
+		off &= ~7U;
+		len = 8;
+	}
+	if (sp->last_pte && (READ_ONCE(*sp->last_pte) & KVMX_SPT_A))
+		sp->write_flood = 0;
+	sp->last_pte = NULL;
+	e = off / size;
+	if (kvmx_spt_write_misaligned(off, len, size) || ++sp->write_flood >= WRITE_FLOOD ||
+	    read_gpte(vm, sp->gfn, e, size, &gpte)) {
+		zap_sp(vm, sp);
+		kvmx_stat_inc(vcpu, shadow_zapped);
+		return true;
+	}
+	n = gpte_sptes(sp, e, &first);
+	for (i = first; i < first + n; i++) {
+		u64 *sptep = &sp->spt[i], old = *sptep;
+
+		if (sp->role.level > 1) {
+			if (is_link(old)) {
+				drop_link(vm, sptep);
+				zapped = true;
+				*flush = true;
+			}
+			WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
+			continue;
+		}
+		if (pf->page && !pf->used && gpte == pf->gpte && gpte_prefetchable(sp, gpte)) {
+			struct kvmx_spt_leaf leaf = {
+				.pa = page_to_phys(pf->page),
+				.access = sp->role.access &
+					  kvmx_spt_gpte_access(gpte, sp->role.nxe && size == 8),
+				.gpte_dirty = gpte & KVMX_PTE_D,
+				.host_writable = pf->writable && !pf->slot->dirty_bitmap,
+				.write_protected = wp_count(s, pf->gfn) != 0,
+				.cr0_wp = sp->role.cr0_wp,
+				.nxe = sp->role.nxe,
+			};
+			/* A clear: the CPU sets it when the guest uses the leaf. */
+			u64 spte = (kvmx_spt_ram(&leaf) & ~KVMX_SPT_A) |
+				   (pf->writable ? KVMX_SPT_HOST_WRITABLE : 0);
+
+			if (!set_leaf(vm, sptep, spte, pf->gfn)) {
+				pf->used = true;
+				sp->last_pte = sptep;
+				continue;
+			}
+		}
+		drop_leaf(vm, sp, sptep);
+		WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
+		if (is_ram_leaf(old))
+			*flush = true;
+	}
+	return zapped;
+}
+
+/*
+ * The shadow page of @gfn whose leaf the write at page offset @off feeds,
+ * the first found: the page a prefetch pins for.  Shadow lock held.
+ */
+static struct kvmx_sp *leaf_sp_of(struct kvmx_shadow *s, u64 gfn, unsigned int off)
+{
+	struct kvmx_sp *sp;
+	unsigned int first;
+
+	hlist_for_each_entry(sp, bucket(s, gfn), hash_link)
+		if (sp->gfn == gfn && !sp->role.direct && sp->role.level == 1 &&
+		    gpte_sptes(sp, off / gpte_size(sp), &first))
+			return sp;
+	return NULL;
+}
+
+/*
+ * The emulator wrote @len bytes at @gpa.  If that page is a guest page
+ * table with shadow pages, every one of them follows the write (KVM's
+ * kvm_mmu_pte_write()): a new present leaf is made at once, so the
+ * guest's retry does not exit.  Its page is pinned first, outside the
+ * lock, for the entry as read then; under the lock the entry is read
+ * again, and a different one gets no leaf.
+ */
+static void shadow_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	struct kvmx_shadow *s = &vm->shadow;
+	unsigned int off = offset_in_page(gpa);
+	u64 gfn = gpa >> PAGE_SHIFT, seq;
+	struct pt_prefetch pf = {};
+	bool flush = false;
+	struct kvmx_sp *sp;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	mutex_lock(&s->lock);
+	if (!wp_count(s, gfn))
+		goto out;
+	sp = leaf_sp_of(s, gfn, off);
+	if (sp && !read_gpte(vm, gfn, off / gpte_size(sp), gpte_size(sp), &pf.gpte) &&
+	    gpte_prefetchable(sp, pf.gpte)) {
+		pf.gfn = gpte_gfn(sp, pf.gpte);
+		pf.slot = kvmx_gfn_to_slot(vm, pf.gfn, false);
+	}
+	if (pf.slot) {
+		mutex_unlock(&s->lock);
+		pf.writable = !(pf.slot->flags & KVMX_MEM_READONLY);
+		if (pin(pf.slot, pf.gfn, pf.writable, &pf.page))
+			pf.page = NULL;
+		else
+			kvmx_vm_stat_inc(vm, pages_pinned);
+		mutex_lock(&s->lock);
+	}
+
+	seq = ++s->write_seq;
+	s->give_back_w = true;
+restart:
+	hlist_for_each_entry(sp, bucket(s, gfn), hash_link) {
+		if (sp->gfn != gfn || sp->role.direct || sp->write_seq == seq)
+			continue;
+		sp->write_seq = seq;
+		if (pt_write_sp(vcpu, sp, off, len, &pf, &flush))
+			goto restart;
+	}
+	s->give_back_w = false;
+	if (flush)
+		flush_remote(vm);
+out:
+	mutex_unlock(&s->lock);
+	srcu_read_unlock(&vm->srcu, idx);
+	if (pf.page && !pf.used)
+		unpin_leaf(vm, page_to_phys(pf.page) | (pf.writable ? KVMX_SPT_HOST_WRITABLE : 0));
+}
+
+/*
+ * The emulator cannot run a write to the guest page table at @gfn: every
+ * shadow page of it goes, and the guest writes it natively.
+ */
+static void shadow_unprotect(struct kvmx_vcpu *vcpu, u64 gfn)
+{
+	struct kvmx_shadow *s = &vcpu->vm->shadow;
+
+	mutex_lock(&s->lock);
+	s->give_back_w = true;
+	kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vcpu->vm, gfn));
+	s->give_back_w = false;
+	mutex_unlock(&s->lock);
 }
 
 /*
@@ -1196,7 +1516,7 @@ static int shadow_init(struct kvmx_vm *vm)
 	xa_init(&s->rmap);
 	xa_init(&s->wp);
 	s->mmio_ok = host_rsvd_bit_free();
-	s->bypass = bypass_guest_pf && s->mmio_ok;
+	s->bypass = vm->bypass_guest_pf && s->mmio_ok;
 	s->hash = kvmalloc_array(1 << HASH_BITS_SP, sizeof(*s->hash), GFP_KERNEL_ACCOUNT);
 	if (!s->hash)
 		return -ENOMEM;
@@ -1269,7 +1589,7 @@ static void shadow_write_protect(struct kvmx_vm *vm, u64 gfn, u64 npages)
 
 static bool shadow_wrprot_gfn(struct kvmx_vm *vm, u64 gfn)
 {
-	return rmap_write_protect(&vm->shadow, gfn);
+	return rmap_write_protect(&vm->shadow, gfn, false);
 }
 
 static bool shadow_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
@@ -1302,6 +1622,8 @@ const struct kvmx_mmu_ops kvmx_shadow_mmu_ops = {
 	.reload = shadow_reload,
 	.cr_changed = shadow_cr_changed,
 	.invlpg = shadow_invlpg,
+	.track_write = shadow_track_write,
+	.unprotect = shadow_unprotect,
 	.get_cr3 = shadow_get_cr3,
 	.set_cr3 = shadow_set_cr3,
 	.may_be_mmio_spte = shadow_may_be_mmio_spte,

@@ -63,6 +63,14 @@
  * write, HW stays, so the page is unpinned dirty).
  */
 #define KVMX_SPT_HOST_WRITABLE	KVMX_BIT(9)
+/*
+ * Bit 10, ignored by the CPU likewise: a RAM leaf that would have W but
+ * for write protection (its page is a shadowed guest page table; KVM's
+ * shadow_mmu_writable_mask).  When the page stops being one because its
+ * shadow pages were zapped for a guest write, W comes back at once, so
+ * the guest's next write to it does not fault (shadow.c).
+ */
+#define KVMX_SPT_WP_WITHHELD	KVMX_BIT(10)
 /* Page frames kvmx maps (below the reserved bit) and gfns it records. */
 #define KVMX_SPT_PFN_MASK	KVMX_GENMASK(50, 12)
 #define KVMX_SPT_MAX_MMIO_GFN	(KVMX_SPT_PFN_MASK >> 12)
@@ -253,9 +261,8 @@ static inline u64 kvmx_spt_ram(const struct kvmx_spt_leaf *in)
 	}
 	if (access & KVMX_ACC_U)
 		spte |= KVMX_SPT_U;
-	if ((access & KVMX_ACC_W) && (in->gpte_dirty || in->write_fault) && in->host_writable &&
-	    !in->write_protected)
-		spte |= KVMX_SPT_W;
+	if ((access & KVMX_ACC_W) && (in->gpte_dirty || in->write_fault) && in->host_writable)
+		spte |= in->write_protected ? KVMX_SPT_WP_WITHHELD : KVMX_SPT_W;
 	if (in->nxe && !(access & KVMX_ACC_X))
 		spte |= KVMX_SPT_XD;
 	return spte;
@@ -307,6 +314,42 @@ static inline u8 kvmx_spt_quadrant(u64 la, int level, int guest_levels)
 static inline unsigned int kvmx_spt_quadrant_offset(u8 quadrant, int level)
 {
 	return level == 1 ? quadrant * 512 * 4 : quadrant * 256 * 4;
+}
+
+/*
+ * A guest write of @len bytes at page offset @off into a table of @size-byte
+ * entries that is not one whole entry's (KVM's detect_write_misaligned()):
+ * it crosses an entry, or is shorter than 4 bytes but for a byte at an
+ * entry's start (Linux's clear_bit() writes one byte).
+ */
+static inline bool kvmx_spt_write_misaligned(unsigned int off, unsigned int len,
+					     unsigned int size)
+{
+	if (!(off & (size - 1)) && len == 1)
+		return false;
+	return ((off ^ (off + len - 1)) & ~(size - 1)) || len < 4;
+}
+
+/*
+ * The entries of the shadow table of @quadrant at @level that guest entry
+ * @e of its table feeds, for guests with @size-byte entries: the first
+ * index and how many (0: the entry lies in another quadrant).  A 32-bit
+ * guest's page table is two shadow tables, its directory four, each guest
+ * PDE two shadow PDEs (2 MiB each).
+ */
+static inline unsigned int kvmx_spt_gpte_sptes(unsigned int size, int level, u8 quadrant,
+					       unsigned int e, unsigned int *first)
+{
+	if (size == 8) {
+		*first = e;
+		return 1;
+	}
+	if (level == 1) {
+		*first = e & 511;
+		return e >> 9 == quadrant;
+	}
+	*first = (e & 255) * 2;
+	return e >> 8 == quadrant ? 2 : 0;
 }
 
 #endif /* KVMX_MMU_SHADOW_SPTE_H */

@@ -976,9 +976,11 @@ TEST(EmulateDecode, Unsupported)
 		{M64, "ff 3b", "ff /7"},
 		{M64, "fe 13", "fe /2"},
 		{M64, "8f 03", "pop [rbx]"},
-		{M64, "0f b1 0b", "cmpxchg [rbx], ecx"},
-		{M64, "f0 0f b1 0b", "lock cmpxchg [rbx], ecx"},
 		{M64, "0f c1 0b", "xadd [rbx], ecx"},
+		{M64, "0f b1 cb", "cmpxchg ebx, ecx (no memory operand)"},
+		{M64, "0f c7 cb", "cmpxchg8b with a register"},
+		{M64, "0f c7 13", "0f c7 /2"},
+		{M64, "0f c7 33", "vmptrld [rbx]"},
 		{M64, "0f 28 03", "movaps xmm0, [rbx]"},
 		{M64, "66 0f 6f 03", "movdqa xmm0, [rbx]"},
 		{M64, "c5 f8 28 03", "vmovaps xmm0, [rbx]"},
@@ -1008,7 +1010,6 @@ TEST(EmulateDecode, Unsupported)
 		{M64, "0f 01 38", "invlpg [rax]"},
 		{M64, "0f ae 38", "clflush [rax]"},
 		{M64, "0f 18 08", "prefetcht0 [rax]"},
-		{M64, "0f c7 0b", "cmpxchg8b [rbx]"},
 		{M64, "0f 38 f0 03", "movbe eax, [rbx]"},
 		{M64, "e8 00 00 00 00", "call rel32"},
 		{M64, "0f", "lone 0f"},
@@ -1332,8 +1333,11 @@ TEST(EmulateDecode, RandomBytes)
 		ASSERT_TRUE(insn.op_bytes == 1 || insn.op_bytes == 2 || insn.op_bytes == 4 ||
 			    insn.op_bytes == 8);
 		ASSERT_TRUE(insn.mem_bytes == 1 || insn.mem_bytes == 2 || insn.mem_bytes == 4 ||
-			    insn.mem_bytes == 8);
-		ASSERT_LE(insn.mem_bytes, insn.op_bytes);
+			    insn.mem_bytes == 8 || insn.mem_bytes == 16);
+		if (insn.op == KVMX_EMU_OP_CMPXCHG8B)
+			ASSERT_EQ(insn.mem_bytes, 2 * insn.op_bytes);
+		else
+			ASSERT_LE(insn.mem_bytes, insn.op_bytes);
 		ASSERT_TRUE(insn.ad_bytes == 2 || insn.ad_bytes == 4 || insn.ad_bytes == 8);
 		ASSERT_LT(insn.seg, KVMX_EMU_NR_SEGS);
 		ASSERT_TRUE(insn.reg == 0xff || insn.reg < 16);

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -164,7 +165,7 @@ int HostWrite(void *opaque, u64 la, const void *buf, unsigned int len, kvmx_emu_
 	return KVMX_EMU_CB_CONTINUE;
 }
 
-const kvmx_emu_ops kHostOps = {HostRead, HostWrite};
+const kvmx_emu_ops kHostOps = {HostRead, HostWrite, nullptr};
 
 constexpr u64 kArith = KVMX_EMU_FLAGS_ARITH;
 constexpr u64 kLogic = kArith & ~KVMX_EMU_FLAG_AF;	// AF is undefined
@@ -192,6 +193,7 @@ enum Kind {
 	kMovsxd,
 	kBtReg,		// 0F A3 + 8n
 	kBtImm,		// 0F BA /4+n
+	kCmpxchg,	// 0F B0 / 0F B1 (n 1: LOCK)
 };
 
 struct Template {
@@ -234,7 +236,7 @@ Encoded Encode(const Template &t, std::mt19937_64 &rng, s8 disp)
 	bool has_reg = t.kind == kAluMR || t.kind == kAluRM || t.kind == kTestMR || t.kind == kXchg ||
 		       t.kind == kMovMR || t.kind == kMovRM || t.kind == kMovzx8 ||
 		       t.kind == kMovzx16 || t.kind == kMovsx8 || t.kind == kMovsx16 ||
-		       t.kind == kMovsxd || t.kind == kBtReg;
+		       t.kind == kMovsxd || t.kind == kBtReg || t.kind == kCmpxchg;
 	bool force_rex = false;
 	int regfield = 0;
 	u8 rex = 0;
@@ -338,6 +340,9 @@ Encoded Encode(const Template &t, std::mt19937_64 &rng, s8 disp)
 		op = {0x0f, 0xba};
 		regfield = 4 + t.n;
 		break;
+	case kCmpxchg:
+		op = {0x0f, static_cast<u8>(byte_op ? 0xb0 : 0xb1)};
+		break;
 	}
 
 	// Immediates.
@@ -359,6 +364,8 @@ Encoded Encode(const Template &t, std::mt19937_64 &rng, s8 disp)
 		rex |= 0x41;
 	if (force_rex)
 		rex |= 0x40;
+	if (t.kind == kCmpxchg && t.n)
+		e.bytes.push_back(0xf0);
 	if (t.size == 2)
 		e.bytes.push_back(0x66);
 	if (rex)
@@ -539,6 +546,11 @@ void RunTemplates(const std::vector<Template> &templates, int iterations, u64 se
 					 ((t.size == 8) ? ~0ULL : (1ULL << (8 * t.size)) - 1);
 				st.gpr[e.offset_reg] = hi | lo;
 			}
+			// CMPXCHG: the accumulator equals the operand half the time.
+			if (t.kind == kCmpxchg && (rng() & 1))
+				st.gpr[KVMX_EMU_RAX] = (st.gpr[KVMX_EMU_RAX] & ~0xffffffffULL) | opval;
+			if (t.kind == kCmpxchg && t.size == 8 && (rng() & 1))
+				st.gpr[KVMX_EMU_RAX] = opval;
 			st.gpr[e.base] = reinterpret_cast<u64>(h.Mid()) - static_cast<s64>(disp);
 
 			std::string what = "kind " + std::to_string(t.kind) + " n " + std::to_string(t.n) +
@@ -649,6 +661,70 @@ TEST(EmulateNative, Locked)
 			st.gpr[KVMX_EMU_RBX] = reinterpret_cast<u64>(h.Mid());
 			st.rflags = RandomFlags(rng, false);
 			h.Compare(insn, st, mem, DefinedFlags(insn), "locked");
+			if (testing::Test::HasFailure())
+				return;
+		}
+	}
+}
+
+// CMPXCHG, plain and LOCKed, every size, equal and not.
+TEST(EmulateNative, Cmpxchg)
+{
+	std::vector<Template> t;
+
+	for (int lock = 0; lock < 2; lock++)
+		for (unsigned int size : {1u, 2u, 4u, 8u})
+			t.push_back({kCmpxchg, lock, size, kArith});
+	RunTemplates(t, kIterations, 6);
+}
+
+// CMPXCHG8B and CMPXCHG16B on [rbx] (16-byte aligned), equal and not.
+TEST(EmulateNative, Cmpxchg8b16b)
+{
+	Harness h;
+	std::mt19937_64 rng(7);
+
+	if (!h.Ok())
+		GTEST_SKIP() << "cannot map a code page";
+	unsigned int a, b, c, d;
+	bool cx16 = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_CMPXCHG16B);
+	std::vector<std::vector<u8>> insns = {
+		{0x0f, 0xc7, 0x0b}, {0xf0, 0x0f, 0xc7, 0x0b}, {0x66, 0x0f, 0xc7, 0x0b},
+		{0x41, 0x0f, 0xc7, 0x0b},	// REX.B: [r11]
+	};
+	if (cx16) {
+		insns.push_back({0x48, 0x0f, 0xc7, 0x0b});
+		insns.push_back({0xf0, 0x48, 0x0f, 0xc7, 0x0b});
+	}
+	ASSERT_EQ(reinterpret_cast<uintptr_t>(h.Mid()) % 16, 0u);
+	for (const auto &insn : insns) {
+		bool rexb = insn[0] == 0x41;
+		for (int it = 0; it < kIterations; it++) {
+			State st;
+			std::vector<u8> mem(Harness::kBufSize);
+
+			FillRandom(mem, rng);
+			for (auto &g : st.gpr)
+				g = Edge(rng);
+			st.gpr[KVMX_EMU_RSP] = 0;
+			st.gpr[rexb ? 11 : KVMX_EMU_RBX] = reinterpret_cast<u64>(h.Mid());
+			u64 lo, hi;
+			std::memcpy(&lo, mem.data() + Harness::kBufSize / 2, 8);
+			std::memcpy(&hi, mem.data() + Harness::kBufSize / 2 + 8, 8);
+			bool wide = std::find(insn.begin(), insn.end(), 0x48) != insn.end();
+			switch (rng() % 3) {
+			case 0:	// equal
+				st.gpr[KVMX_EMU_RAX] = wide ? lo : (st.gpr[KVMX_EMU_RAX] & ~0xffffffffULL) |
+								   (lo & 0xffffffffULL);
+				st.gpr[KVMX_EMU_RDX] = wide ? hi : (st.gpr[KVMX_EMU_RDX] & ~0xffffffffULL) |
+								   (lo >> 32);
+				break;
+			case 1:	// the low half equal only
+				st.gpr[KVMX_EMU_RAX] = wide ? lo : lo & 0xffffffffULL;
+				break;
+			}
+			st.rflags = RandomFlags(rng, false);
+			h.Compare(insn, st, mem, kArith, "cmpxchg8b/16b");
 			if (testing::Test::HasFailure())
 				return;
 		}

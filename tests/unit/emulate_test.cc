@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -42,7 +43,7 @@ public:
 	{
 		u64 v = 0;
 
-		for (unsigned int i = 0; i < len; i++) {
+		for (unsigned int i = 0; i < len && i < 8; i++) {
 			auto it = mem_.find(la + i);
 			u8 b = it == mem_.end() ? Pattern(la + i) : it->second;
 			v |= static_cast<u64>(b) << (8 * i);
@@ -69,8 +70,16 @@ public:
 
 	int Read(u64 la, void *buf, unsigned int len, kvmx_emu_fault *fault)
 	{
-		EXPECT_TRUE(len == 1 || len == 2 || len == 4 || len == 8) << len;
+		EXPECT_TRUE(len == 1 || len == 2 || len == 4 || len == 8 || len == 16) << len;
 		u64 v;
+
+		if (len == 16 && read_reply == Reply::kContinue) {
+			// CMPXCHG16B: bytewise; the log keeps the low half.
+			for (unsigned int i = 0; i < len; i++)
+				static_cast<u8 *>(buf)[i] = static_cast<u8>(Peek(la + i, 1));
+			log.push_back({false, la, len, Peek(la, 8), false});
+			return KVMX_EMU_CB_CONTINUE;
+		}
 
 		if (read_reply == Reply::kFault) {
 			*fault = fault_to_give;
@@ -89,24 +98,28 @@ public:
 			v = Peek(la, len);
 		}
 		for (unsigned int i = 0; i < len; i++)
-			static_cast<u8 *>(buf)[i] = static_cast<u8>(v >> (8 * i));
+			static_cast<u8 *>(buf)[i] =
+				static_cast<u8>(i < 8 ? v >> (8 * i) : Peek(la + i, 1));
 		log.push_back({false, la, len, v, false});
 		return KVMX_EMU_CB_CONTINUE;
 	}
 
 	int Write(u64 la, const void *buf, unsigned int len, kvmx_emu_fault *fault)
 	{
-		EXPECT_TRUE(len == 1 || len == 2 || len == 4 || len == 8) << len;
+		EXPECT_TRUE(len == 1 || len == 2 || len == 4 || len == 8 || len == 16) << len;
 		u64 v = 0;
 
-		for (unsigned int i = 0; i < len; i++)
+		for (unsigned int i = 8; i < len; i++)
+			Poke(la + i, static_cast<const u8 *>(buf)[i], 1);
+		for (unsigned int i = 0; i < len && i < 8; i++)
 			v |= static_cast<u64>(static_cast<const u8 *>(buf)[i]) << (8 * i);
+		unsigned int low = len > 8 ? 8 : len;
 		if (write_reply == Reply::kFault) {
 			*fault = fault_to_give;
 			log.push_back({true, la, len, v, false});
 			return KVMX_EMU_CB_FAULT;
 		}
-		Poke(la, v, len);
+		Poke(la, v, low);
 		log.push_back({true, la, len, v, write_reply == Reply::kExit});
 		return write_reply == Reply::kExit ? KVMX_EMU_CB_EXIT : KVMX_EMU_CB_CONTINUE;
 	}
@@ -142,7 +155,7 @@ int BusWrite(void *opaque, u64 la, const void *buf, unsigned int len, kvmx_emu_f
 	return static_cast<FakeBus *>(opaque)->Write(la, buf, len, fault);
 }
 
-const kvmx_emu_ops kBusOps = {BusRead, BusWrite};
+const kvmx_emu_ops kBusOps = {BusRead, BusWrite, nullptr};
 
 // A context wired to its own bus.
 class Emu {
@@ -1031,7 +1044,7 @@ int BadRead(void *, u64, void *, unsigned int, kvmx_emu_fault *)
 
 TEST(EmulateFault, CallbackBreakingTheContractIsUnhandleable)
 {
-	const kvmx_emu_ops ops = {BadRead, BusWrite};
+	const kvmx_emu_ops ops = {BadRead, BusWrite, nullptr};
 	Emu e(KVMX_EMU_MODE_64, {0x8b, 0x03});
 	e.c.ops = &ops;
 	kvmx_emu_regs before = e.c.regs;
@@ -1039,7 +1052,7 @@ TEST(EmulateFault, CallbackBreakingTheContractIsUnhandleable)
 	EXPECT_TRUE(SameRegs(e.c.regs, before));
 
 	// No callbacks at all.
-	const kvmx_emu_ops none = {nullptr, nullptr};
+	const kvmx_emu_ops none = {nullptr, nullptr, nullptr};
 	e.c.ops = &none;
 	EXPECT_EQ(e.Step(), KVMX_EMU_UNHANDLEABLE);
 	e.c.ops = nullptr;
@@ -1050,7 +1063,7 @@ TEST(EmulateFault, CallbackBreakingTheContractIsUnhandleable)
 TEST(EmulateStep, UnhandleableAndTruncatedCommitNothing)
 {
 	const std::vector<std::vector<u8>> bad = {
-		{}, {0x90}, {0x01, 0xd8}, {0x0f, 0xb1, 0x0b}, {0x48}, {0x48, 0x89}, {0x89, 0x04},
+		{}, {0x90}, {0x01, 0xd8}, {0x0f, 0xc1, 0x0b}, {0x48}, {0x48, 0x89}, {0x89, 0x04},
 		{0xc7, 0x03, 0x01, 0x02}, {0x66, 0x66, 0x66}, {0xa1, 0x00, 0x00},
 	};
 
@@ -1209,6 +1222,158 @@ TEST(EmulateStep, MovHelpersMatchExecute)
 	}
 	EXPECT_GT(stores, 1000);
 	EXPECT_GT(loads, 1000);
+}
+
+
+// A cmpxchg callback over the fake bus: records the old value it was given
+// and answers RETRY when told to (another CPU changed the memory).
+struct CasBus {
+	FakeBus *bus;
+	int calls = 0;
+	u64 old_seen = 0;
+	bool fail = false;
+};
+
+int CasRead(void *opaque, u64 la, void *buf, unsigned int len, kvmx_emu_fault *fault)
+{
+	return static_cast<CasBus *>(opaque)->bus->Read(la, buf, len, fault);
+}
+
+int CasWrite(void *opaque, u64 la, const void *buf, unsigned int len, kvmx_emu_fault *fault)
+{
+	return static_cast<CasBus *>(opaque)->bus->Write(la, buf, len, fault);
+}
+
+int CasCmpxchg(void *opaque, u64 la, const void *old, const void *buf, unsigned int len,
+	       kvmx_emu_fault *fault)
+{
+	auto *cb = static_cast<CasBus *>(opaque);
+	u64 o = 0;
+
+	cb->calls++;
+	std::memcpy(&o, old, len < 8 ? len : 8);
+	cb->old_seen = o;
+	if (cb->fail)
+		return KVMX_EMU_CB_RETRY;
+	return cb->bus->Write(la, buf, len, fault);
+}
+
+const kvmx_emu_ops kCasOps = {CasRead, CasWrite, CasCmpxchg};
+
+TEST(EmulateStep, CmpxchgEqualAndNot)
+{
+	// cmpxchg [rbx], ecx: equal writes ecx, ZF; not equal loads eax, writes back.
+	for (bool equal : {true, false}) {
+		Emu e(KVMX_EMU_MODE_64, {0x0f, 0xb1, 0x0b});
+		e.bus.Poke(kRbx, 0x11223344, 4);
+		e.Reg(KVMX_EMU_RAX) = equal ? 0xffffffff11223344ULL : 0xffffffff55667788ULL;
+		e.Reg(KVMX_EMU_RCX) = 0xaabbccdd;
+		e.Reg(KVMX_EMU_RBX) = kRbx;
+		ASSERT_EQ(e.Step(), KVMX_EMU_DONE);
+		ASSERT_EQ(e.bus.Writes().size(), 1u);
+		EXPECT_EQ(e.bus.Writes()[0].val, equal ? 0xaabbccddULL : 0x11223344ULL);
+		EXPECT_EQ((e.c.regs.rflags & KVMX_EMU_FLAG_ZF) != 0, equal);
+		// Success leaves RAX alone; failure writes EAX, zero-extended.
+		EXPECT_EQ(e.Reg(KVMX_EMU_RAX), equal ? 0xffffffff11223344ULL : 0x11223344ULL);
+		EXPECT_EQ(e.c.regs.rip, 0x1003u);
+	}
+}
+
+TEST(EmulateStep, Cmpxchg8bIn32BitMode)
+{
+	// cmpxchg8b [ebx]
+	for (bool equal : {true, false}) {
+		Emu e(KVMX_EMU_MODE_32, {0x0f, 0xc7, 0x0b});
+		e.bus.Poke(0x2000, 0x8877665544332211ULL, 8);
+		e.Reg(KVMX_EMU_RBX) = 0x2000;
+		e.Reg(KVMX_EMU_RAX) = 0x44332211;
+		e.Reg(KVMX_EMU_RDX) = equal ? 0x88776655 : 0x88776600;
+		e.Reg(KVMX_EMU_RCX) = 0xdeadbeef;
+		e.c.regs.rflags = 0x2 | KVMX_EMU_FLAG_CF;
+		ASSERT_EQ(e.Step(), KVMX_EMU_DONE);
+		ASSERT_EQ(e.bus.Writes().size(), 1u);
+		EXPECT_EQ(e.bus.Writes()[0].len, 8u);
+		// The new value is ECX:EBX, EBX being the address here.
+		EXPECT_EQ(e.bus.Writes()[0].val,
+			  equal ? 0xdeadbeef00002000ULL : 0x8877665544332211ULL);
+		EXPECT_EQ(e.c.regs.rflags, 0x2 | KVMX_EMU_FLAG_CF | (equal ? KVMX_EMU_FLAG_ZF : 0));
+		EXPECT_EQ(e.Reg(KVMX_EMU_RDX), 0x88776655u);
+		EXPECT_EQ(e.Reg(KVMX_EMU_RAX), 0x44332211u);
+	}
+}
+
+TEST(EmulateStep, Cmpxchg16bNeedsAlignment)
+{
+	Emu e(KVMX_EMU_MODE_64, {0x48, 0x0f, 0xc7, 0x0b});	// cmpxchg16b [rbx]
+	e.Reg(KVMX_EMU_RBX) = kRbx + 8;
+	kvmx_emu_regs before = e.c.regs;
+
+	ASSERT_EQ(e.Step(), KVMX_EMU_FAULT);
+	EXPECT_EQ(e.c.fault.vector, KVMX_EMU_GP_VECTOR);
+	EXPECT_TRUE(e.bus.log.empty());
+	EXPECT_TRUE(SameRegs(e.c.regs, before));
+
+	e.Reg(KVMX_EMU_RBX) = kRbx;
+	e.bus.Poke(kRbx, 1, 8);
+	e.bus.Poke(kRbx + 8, 2, 8);
+	e.Reg(KVMX_EMU_RAX) = 1;
+	e.Reg(KVMX_EMU_RDX) = 2;
+	e.Reg(KVMX_EMU_RCX) = 0x2222;
+	ASSERT_EQ(e.Step(), KVMX_EMU_DONE);
+	EXPECT_EQ(e.bus.Peek(kRbx + 8, 8), 0x2222u);
+	EXPECT_TRUE(e.c.regs.rflags & KVMX_EMU_FLAG_ZF);
+}
+
+TEST(EmulateStep, LockedWritesGoThroughCmpxchg)
+{
+	const std::vector<std::vector<u8>> locked = {
+		{0xf0, 0x09, 0x0b},			// lock or [rbx], ecx
+		{0xf0, 0x48, 0x21, 0x0b},		// lock and [rbx], rcx
+		{0xf0, 0x48, 0x0f, 0xba, 0x2b, 0x01},	// lock bts qword [rbx], 1
+		{0xf0, 0x0f, 0xba, 0x33, 0x00},		// lock btr dword [rbx], 0
+		{0x48, 0x87, 0x0b},			// xchg [rbx], rcx (LOCKed anyway)
+		{0xf0, 0x48, 0x0f, 0xb1, 0x0b},		// lock cmpxchg [rbx], rcx
+		{0xf0, 0x0f, 0xc7, 0x0b},		// lock cmpxchg8b [rbx]
+	};
+	for (const auto &bytes : locked) {
+		SCOPED_TRACE(testing::PrintToString(bytes));
+		for (bool fail : {false, true}) {
+			Emu e(KVMX_EMU_MODE_64, bytes);
+			CasBus cb{&e.bus};
+			cb.fail = fail;
+			e.c.ops = &kCasOps;
+			e.c.opaque = &cb;
+			e.bus.Poke(kRbx, 0x0123456789abcdefULL, 8);
+			e.Reg(KVMX_EMU_RBX) = kRbx;
+			e.Reg(KVMX_EMU_RCX) = 0xf0f0;
+			kvmx_emu_regs before = e.c.regs;
+
+			int ret = e.Step();
+			EXPECT_EQ(cb.calls, 1);
+			EXPECT_EQ(cb.old_seen & Mask(e.c.insn.mem_bytes > 8 ? 8 : e.c.insn.mem_bytes),
+				  0x0123456789abcdefULL & Mask(e.c.insn.mem_bytes));
+			if (fail) {
+				EXPECT_EQ(ret, KVMX_EMU_RETRY);
+				EXPECT_TRUE(SameRegs(e.c.regs, before));
+				EXPECT_EQ(e.bus.Peek(kRbx, 8), 0x0123456789abcdefULL);
+			} else {
+				EXPECT_EQ(ret, KVMX_EMU_DONE);
+				EXPECT_EQ(e.c.regs.rip, before.rip + bytes.size());
+			}
+		}
+	}
+	// Unlocked read-modify-writes and plain stores use write().
+	for (const std::vector<u8> &bytes : std::vector<std::vector<u8>>{
+		     {0x09, 0x0b}, {0x0f, 0xb1, 0x0b}, {0x89, 0x0b}}) {
+		Emu e(KVMX_EMU_MODE_64, bytes);
+		CasBus cb{&e.bus};
+		e.c.ops = &kCasOps;
+		e.c.opaque = &cb;
+		e.Reg(KVMX_EMU_RBX) = kRbx;
+		EXPECT_EQ(e.Step(), KVMX_EMU_DONE);
+		EXPECT_EQ(cb.calls, 0);
+		EXPECT_EQ(e.bus.Writes().size(), 1u);
+	}
 }
 
 }  // namespace

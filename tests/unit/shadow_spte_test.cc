@@ -164,11 +164,15 @@ TEST(ShadowSpte, RamLeafWritableOnlyWhenDirty)
 	in.write_fault = false;
 	in.gpte_dirty = true;
 	EXPECT_TRUE(kvmx_spt_ram(&in) & KVMX_SPT_W);
+	EXPECT_FALSE(kvmx_spt_ram(&in) & KVMX_SPT_WP_WITHHELD);
 	in.write_protected = true; // a shadowed guest page table
 	EXPECT_FALSE(kvmx_spt_ram(&in) & KVMX_SPT_W);
+	EXPECT_TRUE(kvmx_spt_ram(&in) & KVMX_SPT_WP_WITHHELD); // W once unprotected
 	in.write_protected = false;
 	in.host_writable = false; // read-only memslot
 	EXPECT_FALSE(kvmx_spt_ram(&in) & KVMX_SPT_W);
+	in.write_protected = true;
+	EXPECT_FALSE(kvmx_spt_ram(&in) & (KVMX_SPT_W | KVMX_SPT_WP_WITHHELD));
 }
 
 TEST(ShadowSpte, RamLeafNoExecute)
@@ -253,6 +257,57 @@ TEST(ShadowSpte, RamLeafHasNoPaeReservedBit)
 		uint64_t spte = kvmx_spt_ram(&in) | KVMX_SPT_HOST_WRITABLE;
 		ASSERT_EQ(spte & KVMX_GENMASK(62, 51), 0u) << std::hex << spte;
 		ASSERT_FALSE(kvmx_spt_is_mmio(spte));
+	}
+}
+
+// KVM's detect_write_misaligned(): whole entries and a lone byte at an
+// entry's start are aligned; crossing an entry or 2-3 bytes are not.
+TEST(ShadowSpte, WriteMisaligned)
+{
+	for (unsigned int size : {4u, 8u}) {
+		for (unsigned int off = 0; off < 64; off++) {
+			for (unsigned int len : {1u, 2u, 4u, 8u, 16u}) {
+				bool crosses = off / size != (off + len - 1) / size;
+				bool want = crosses || (len < 4 && !(len == 1 && off % size == 0));
+				EXPECT_EQ(kvmx_spt_write_misaligned(off, len, size), want)
+					<< "size " << size << " off " << off << " len " << len;
+			}
+		}
+	}
+	// A 4-byte write within an 8-byte entry is aligned (the whole entry is read).
+	EXPECT_FALSE(kvmx_spt_write_misaligned(4, 4, 8));
+}
+
+// Which shadow entries a guest entry feeds: 1:1 for 8-byte entries; a
+// 32-bit guest's PTE in the table of its half, its PDE two shadow PDEs in
+// the directory of its quarter.
+TEST(ShadowSpte, GuestEntryToShadowEntries)
+{
+	unsigned int first = 99;
+
+	EXPECT_EQ(kvmx_spt_gpte_sptes(8, 1, 0, 511, &first), 1u);
+	EXPECT_EQ(first, 511u);
+	EXPECT_EQ(kvmx_spt_gpte_sptes(8, 3, 0, 7, &first), 1u);
+	EXPECT_EQ(first, 7u);
+	for (unsigned int e = 0; e < 1024; e++) {
+		for (u8 q = 0; q < 2; q++) {
+			unsigned int n = kvmx_spt_gpte_sptes(4, 1, q, e, &first);
+			EXPECT_EQ(n, e / 512 == q ? 1u : 0u);
+			if (n) {
+				EXPECT_EQ(first, e % 512);
+				// The linear address of guest PTE e is the shadow's too.
+				EXPECT_EQ(kvmx_spt_quadrant(uint64_t{e} << 12, 1, 2), q);
+			}
+		}
+		for (u8 q = 0; q < 4; q++) {
+			unsigned int n = kvmx_spt_gpte_sptes(4, 2, q, e, &first);
+			EXPECT_EQ(n, e / 256 == q ? 2u : 0u);
+			if (n) {
+				EXPECT_EQ(first, (e % 256) * 2);
+				EXPECT_EQ(kvmx_spt_quadrant(uint64_t{e} << 22, 2, 2), q);
+				EXPECT_EQ(((uint64_t{e} << 22) >> 21) & 511, first);
+			}
+		}
 	}
 }
 

@@ -10,6 +10,9 @@
 //   KVMX_BENCH_MMU=ept|shadow  kvmx only: KVMX_CAP_MMU for the VM (default:
 //                            what the module gives it)
 //   KVMX_BENCH_TABLES=N      guest page tables of 511 fresh pages each (default 4)
+//   KVMX_BENCH_PTE_A=1       guest_pf: the handler's PTE has A set too, as a
+//                            kernel's does (Linux's page protections carry
+//                            _PAGE_ACCESSED); default P|W only
 //
 //   pf_bench --device /dev/kvmx --run guest_pf
 //   -> bench-pf config=kvmx-shadow faults=2044 cycles=1234 exits=2.00 exits_exception_nmi=0.00 ...
@@ -41,10 +44,10 @@ namespace {
 
 constexpr uint64_t kVa = 512 * GiB; // PML4 slot 1: 4 KiB pages of its own
 constexpr uint64_t kAddrMask = 0x000ffffffffff000ULL;
-constexpr uint64_t kP = 1, kW = 2;
+constexpr uint64_t kP = 1, kW = 2, kA = 0x20;
 constexpr uint64_t kTableSpan = 2 * MiB;
 
-volatile uint64_t backing_gpa, handled;
+volatile uint64_t backing_gpa, handled, pte_bits = kP | kW;
 // The guest-physical (= identity-mapped) address of each page table: the
 // handler finds the PTE without reading CR3, which exits on a shadow VM
 // (and on kvm_intel ept=0) and no fault path of a real kernel needs.
@@ -56,7 +59,7 @@ void pf_handler(ExFrame *)
 
 	asm volatile("mov %%cr2, %0" : "=r"(cr2));
 	auto *pte = reinterpret_cast<volatile uint64_t *>(table_gpa[(cr2 - kVa) / kTableSpan]);
-	pte[(cr2 >> 12) & 511] = (backing_gpa + ((cr2 - kVa) & ~0xfffULL)) | kP | kW;
+	pte[(cr2 >> 12) & 511] = (backing_gpa + ((cr2 - kVa) & ~0xfffULL)) | pte_bits;
 	handled = handled + 1;
 }
 
@@ -112,6 +115,8 @@ KVMX_TEST(guest_pf)
 	uint64_t ram = vm.alloc(tables * kTableSpan, kTableSpan);
 	vm.map(kVa, ram, tables * kTableSpan);
 	*vm.guest(const_cast<uint64_t *>(&backing_gpa)) = ram;
+	if (env_number("KVMX_BENCH_PTE_A", 0))
+		*vm.guest(const_cast<uint64_t *>(&pte_bits)) = kP | kW | kA;
 	vm.install_handler(14, pf_handler);
 	Vcpu &vcpu = vm.add_vcpu(guest_faults);
 	vcpu.set_args({tables});

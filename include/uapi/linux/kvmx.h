@@ -40,6 +40,17 @@
 #define KVMX_MMU_SHADOW			1	/* shadow page tables, no EPT */
 
 /*
+ * bypass_guest_pf, per VM: whether a shadow-paged VM's not-present guest
+ * page faults go straight to the guest without a VM exit (seed 003).
+ * KVM_CHECK_EXTENSION answers 1 where the host can (a reserved physical-
+ * address bit is free for trap values), else 0; KVM_ENABLE_CAP with
+ * args[0] = 0 or 1 sets it, before the VM's first vCPU, on a VM of either
+ * MMU (it takes effect while the VM is shadow-paged).  The default comes
+ * from the module parameter bypass_guest_pf.
+ */
+#define KVMX_CAP_BYPASS_GUEST_PF	(KVMX_CAP_BASE + 3)
+
+/*
  * KVM_EXIT_INTERNAL_ERROR suberror of a shadow-paged vCPU in a paging mode
  * kvmx does not shadow (yet): data[0] is one of KVMX_SHADOW_MODE_*, data[1]
  * CR0, data[2] CR4, data[3] EFER, as the guest has them.  The vCPU has not
