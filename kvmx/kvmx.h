@@ -48,6 +48,7 @@ long kvmx_msr_io(struct kvm_msrs __user *arg, const char *ioctl_name,
 
 struct kvmx_mmu_ops;
 struct kvmx_sp;
+struct kvmx_pit;
 
 /* Objects alive, for leak checks (debugfs "objects"). */
 struct kvmx_counts {
@@ -60,6 +61,7 @@ struct kvmx_counts {
 	atomic_long_t lapics;
 	atomic_long_t ioeventfds;
 	atomic_long_t irqfds;
+	atomic_long_t pits;
 };
 
 extern struct kvmx_counts kvmx_counts;
@@ -214,6 +216,12 @@ struct kvmx_vm {
 	 * under @lock, before the first vCPU; read with smp_load_acquire().
 	 */
 	struct kvmx_irqchip *irqchip;
+
+	/*
+	 * The in-kernel PIT (irq/pit.c), NULL without one.  Set once, under
+	 * @lock, by KVM_CREATE_PIT(2); read with smp_load_acquire().
+	 */
+	struct kvmx_pit *pit;
 
 	struct kvmx_vm_stat stat;	/* see stats.h for who writes what */
 

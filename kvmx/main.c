@@ -113,6 +113,10 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
 	case KVM_CAP_USER_NMI:
 		return 1;
 	case KVM_CAP_ADJUST_CLOCK:
@@ -295,7 +299,8 @@ static int kvmx_objects_show(struct seq_file *m, void *unused)
 		   atomic_long_read(&kvmx_counts.ioeventfds));
 	seq_printf(m, "irqchips %ld\nlapics %ld\n", atomic_long_read(&kvmx_counts.irqchips),
 		   atomic_long_read(&kvmx_counts.lapics));
-	seq_printf(m, "irqfds %ld\n", atomic_long_read(&kvmx_counts.irqfds));
+	seq_printf(m, "irqfds %ld\npits %ld\n", atomic_long_read(&kvmx_counts.irqfds),
+		   atomic_long_read(&kvmx_counts.pits));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_objects);

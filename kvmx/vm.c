@@ -34,6 +34,8 @@ static void vm_destroy(struct kref *ref)
 
 	/* First: an irqfd's pending injection may still use the VM. */
 	kvmx_irqfd_release(vm);
+	/* The PIT's timer raises GSI 0, which kicks vCPUs: before they go. */
+	kvmx_pit_destroy(vm);
 	/* Then the irqchip's deferred work, which delivers to the vCPUs. */
 	kvmx_irqchip_stop(vm);
 	kvmx_stats_vm_destroy(vm);
@@ -246,6 +248,14 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
 		return kvmx_irqchip_vm_ioctl(vm, ioctl, argp);
+	case KVM_CREATE_PIT:
+	case KVM_CREATE_PIT2:
+	case KVM_GET_PIT:
+	case KVM_SET_PIT:
+	case KVM_GET_PIT2:
+	case KVM_SET_PIT2:
+	case KVM_REINJECT_CONTROL:
+		return kvmx_pit_vm_ioctl(vm, ioctl, argp);
 	case KVM_GET_STATS_FD:
 		return kvmx_stats_vm_fd(vm);
 	/*

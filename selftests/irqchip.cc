@@ -887,6 +887,9 @@ void guest_arm_and_leave()
 	apic_write(APIC_TDCR, 0xb);
 	apic_write(APIC_LVTT, 0x51 | (1 << 17));	// periodic, 200 us
 	apic_write(APIC_TMICT, 200000);
+	guest::outb(0x43, 0x34);			// PIT channel 0: mode 2, 10 ms
+	guest::outb(0x40, 0x9c);
+	guest::outb(0x40, 0x2e);
 	send_ipi(1, 0x60);				// pending in vCPU 1's IRR
 	GUEST_DONE();
 }
@@ -901,9 +904,9 @@ Fd make_eventfd()
 
 } // namespace
 
-// A VM destroyed with an armed periodic timer, a pending IPI, an AP that
-// never started, a vCPU halted in the kernel and a registered irqfd and
-// ioeventfds (PIO and MMIO) frees everything.
+// A VM destroyed with an armed periodic timer, an armed periodic PIT, a
+// pending IPI, an AP that never started, a vCPU halted in the kernel and a
+// registered irqfd and ioeventfds (PIO and MMIO) frees everything.
 KVMX_TEST(destroy_with_armed_timers_frees_everything)
 {
 	const auto before = objects();
@@ -912,6 +915,8 @@ KVMX_TEST(destroy_with_armed_timers_frees_everything)
 	{
 		Vm vm;
 		vm.create_irqchip();
+		kvm_pit_config pit{};
+		ASSERT_EQ(ioctl_result(vm.fd(), KVM_CREATE_PIT2, &pit), 0L);
 		kvm_irqfd irqfd{};
 		irqfd.fd = static_cast<uint32_t>(irq_e.get());
 		irqfd.gsi = 5;
@@ -929,6 +934,7 @@ KVMX_TEST(destroy_with_armed_timers_frees_everything)
 		ASSERT_EQ(ioctl_result(vm.fd(), KVM_IOEVENTFD, &io), 0L);
 		EXPECT_EQ(objects().at("irqfds"), before.at("irqfds") + 1);
 		EXPECT_EQ(objects().at("ioeventfds"), before.at("ioeventfds") + 2);
+		EXPECT_EQ(objects().at("pits"), before.at("pits") + 1);
 		vm.install_handler(0x60, ping_handler);
 		Vcpu &v0 = vm.add_vcpu(guest_arm_and_leave);
 		Vcpu &v1 = vm.add_vcpu(guest_halt_forever);

@@ -51,6 +51,10 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_IRQ_INJECT_STATUS},    // irq_inject_status
 	long{KVM_CAP_SIGNAL_MSI},	    // signal_msi
 	long{KVM_CAP_SPLIT_IRQCHIP},	    // split_irqchip
+	long{KVM_CAP_PIT},		    // pit
+	long{KVM_CAP_PIT2},		    // pit2
+	long{KVM_CAP_PIT_STATE2},	    // pit_state2
+	long{KVM_CAP_REINJECT_CONTROL},	    // reinject_control
 	long{KVM_CAP_MMU_SHADOW_CACHE_CONTROL}, // mmu_shadow_cache_control
 	long{KVM_CAP_MSR_PLATFORM_INFO},    // msr_platform_info
 	long{KVM_CAP_GET_MSR_FEATURES},	    // get_msr_features
@@ -68,6 +72,7 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_X86_USER_SPACE_MSR},   // pv_quirks: x86_user_space_msr
 	long{KVM_CAP_X86_MSR_FILTER},	    // pv_quirks: x86_msr_filter
 	long{KVM_CAP_ADJUST_CLOCK},	    // pv_quirks: adjust_clock
+	long{KVM_CAP_USER_NMI},		    // guest_interrupts: nmi_from_user_space
 };
 
 bool backed(long cap)

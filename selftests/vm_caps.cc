@@ -597,3 +597,72 @@ KVMX_TEST(irqfd)
 	}
 	EXPECT_EQ(chip.chip.pic.irr & (1u << 3), 1u << 3);
 }
+
+// KVM_CREATE_PIT makes the in-kernel PIT (with port 0x61, as
+// KVM_PIT_SPEAKER_DUMMY) in its reset state; KVM_GET_PIT reads it
+// (selftests/pit.cc runs guests on it).
+KVMX_TEST(pit)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_PIT), 1L);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	create_irqchip(vm);
+	ASSERT_EQ(ioctl_result(vm, KVM_CREATE_PIT), 0L);
+	kvm_pit_state s{};
+	ASSERT_EQ(ioctl_result(vm, KVM_GET_PIT, &s), 0L);
+	EXPECT_EQ(s.channels[0].count, 0x10000u);
+	EXPECT_EQ(s.channels[0].mode, 0xff);
+	EXPECT_EQ(s.channels[2].gate, 0);
+}
+
+// KVM_CREATE_PIT2 with its config; once only.
+KVMX_TEST(pit2)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_PIT2), 1L);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	create_irqchip(vm);
+	kvm_pit_config c{};
+	c.flags = KVM_PIT_SPEAKER_DUMMY;
+	ASSERT_EQ(ioctl_result(vm, KVM_CREATE_PIT2, &c), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_CREATE_PIT2, &c), -EEXIST);
+}
+
+// KVM_GET/SET_PIT2 carry the flags (HPET legacy mode) besides the channels.
+KVMX_TEST(pit_state2)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_PIT_STATE2), 1L);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	create_irqchip(vm);
+	kvm_pit_config c{};
+	ASSERT_EQ(ioctl_result(vm, KVM_CREATE_PIT2, &c), 0L);
+	kvm_pit_state2 s{};
+	ASSERT_EQ(ioctl_result(vm, KVM_GET_PIT2, &s), 0L);
+	s.flags = KVM_PIT_FLAGS_HPET_LEGACY;
+	s.channels[0].mode = 2;
+	s.channels[0].count = 1000;
+	ASSERT_EQ(ioctl_result(vm, KVM_SET_PIT2, &s), 0L);
+	kvm_pit_state2 g{};
+	ASSERT_EQ(ioctl_result(vm, KVM_GET_PIT2, &g), 0L);
+	EXPECT_EQ(g.flags, uint32_t(KVM_PIT_FLAGS_HPET_LEGACY));
+	EXPECT_EQ(g.channels[0].mode, 2);
+	EXPECT_EQ(g.channels[0].count, 1000u);
+}
+
+// KVM_REINJECT_CONTROL switches the PIT's tick reinjection (pit.cc shows
+// its effect on a guest); -ENXIO without a PIT.
+KVMX_TEST(reinject_control)
+{
+	Fd dev = open_device();
+	ASSERT_EQ(check(dev, KVM_CAP_REINJECT_CONTROL), 1L);
+	Fd vm(static_cast<int>(ioctl_or_throw(dev, KVM_CREATE_VM, "KVM_CREATE_VM")));
+	create_irqchip(vm);
+	kvm_reinject_control rc{};
+	EXPECT_EQ(ioctl_result(vm, KVM_REINJECT_CONTROL, &rc), -ENXIO);
+	kvm_pit_config c{};
+	ASSERT_EQ(ioctl_result(vm, KVM_CREATE_PIT2, &c), 0L);
+	EXPECT_EQ(ioctl_result(vm, KVM_REINJECT_CONTROL, &rc), 0L);
+	rc.pit_reinject = 1;
+	EXPECT_EQ(ioctl_result(vm, KVM_REINJECT_CONTROL, &rc), 0L);
+}

@@ -115,7 +115,28 @@ void kvmx_lapic_deliver_cmci(struct kvmx_vcpu *vcpu);
 bool kvmx_irq_mmio_claims(struct kvmx_vcpu *vcpu, u64 gpa);
 bool kvmx_irq_mmio(struct kvmx_vcpu *vcpu, u64 gpa, void *data, unsigned int len, bool write);
 
-/* Port I/O the in-kernel PICs answer; true if done (IN fills @data). */
+/*
+ * The in-kernel PIT (pit.c): its VM ioctls, its teardown (first in the
+ * VM's, before the vCPUs go: its timer raises GSI 0), and its ports.
+ */
+long kvmx_pit_vm_ioctl(struct kvmx_vm *vm, unsigned int ioctl, void __user *argp);
+void kvmx_pit_destroy(struct kvmx_vm *vm);
+bool kvmx_pit_pio(struct kvmx_vcpu *vcpu, u16 port, void *data, unsigned int len, bool in);
+
+/*
+ * KVM's ack and mask notifiers of GSI 0, called by the irqchip with no
+ * lock held, from any context: the guest acknowledged (EOI) the PIC or
+ * IOAPIC pin GSI 0 routes to, or unmasked it.  Only while the PIT
+ * reinjects (kvmx_pit_reinjecting()) do they do anything.
+ */
+void kvmx_pit_irq_acked(struct kvmx_vm *vm);
+void kvmx_pit_irq_unmasked(struct kvmx_vm *vm);
+bool kvmx_pit_reinjecting(struct kvmx_vm *vm);
+
+/*
+ * Port I/O the in-kernel PICs and PIT answer; true if done (IN fills
+ * @data).
+ */
 bool kvmx_irq_pio(struct kvmx_vcpu *vcpu, u16 port, void *data, unsigned int len, bool in);
 
 /* KVM_GET/SET_MP_STATE with an irqchip. */

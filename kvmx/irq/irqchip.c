@@ -319,6 +319,89 @@ bool kvmx_split_handles_eoi(struct kvmx_vcpu *vcpu, u8 vector)
 	return found;
 }
 
+/* ---- The PIT's ack and mask notifiers (KVM's, for GSI 0 only) ---- */
+
+/*
+ * Whether GSI 0 routes to pin @pin (PIC pins 0-15) of @irqchip: KVM maps
+ * an irqchip pin back to the GSI routed to it for its notifiers.
+ */
+static bool gsi0_routes_to(struct kvmx_irqchip *chip, u32 irqchip, u32 pin)
+{
+	const struct kvmx_irq_routing *rt;
+	bool found = false;
+	u32 i;
+
+	rcu_read_lock();
+	rt = rcu_dereference(chip->routing);
+	/* Sorted by GSI: GSI 0's routes come first. */
+	for (i = 0; rt && i < rt->nr && rt->e[i].gsi == 0 && !found; i++) {
+		const struct kvmx_irq_route *e = &rt->e[i];
+
+		if (e->type != KVM_IRQ_ROUTING_IRQCHIP || e->pin != pin)
+			continue;
+		if (irqchip == KVM_IRQCHIP_IOAPIC)
+			found = e->chip == KVM_IRQCHIP_IOAPIC;
+		else
+			found = e->chip != KVM_IRQCHIP_IOAPIC;
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/* PIC pins acked (@acked) or unmasked (@unmasked), found under chip->lock. */
+void kvmx_irq_pic_notify(struct kvmx_vm *vm, u16 acked, u16 unmasked)
+{
+	struct kvmx_irqchip *chip = kvmx_irqchip(vm);
+	u32 pin;
+
+	if (!kvmx_pit_reinjecting(vm))
+		return;
+	for (pin = 0; pin < KVMX_NR_PIC_PINS; pin++) {
+		if (!((acked | unmasked) & BIT(pin)) ||
+		    !gsi0_routes_to(chip, KVM_IRQCHIP_PIC_MASTER, pin))
+			continue;
+		if (unmasked & BIT(pin))
+			kvmx_pit_irq_unmasked(vm);
+		if (acked & BIT(pin))
+			kvmx_pit_irq_acked(vm);
+	}
+}
+
+/*
+ * A LAPIC's EOI of @vector (edge or level): KVM notifies the acks of the
+ * IOAPIC pins with that vector (kvm_ioapic_update_eoi_one()).  Unlike KVM,
+ * whether the pin's destination is the EOI's vCPU is not checked.
+ */
+void kvmx_irq_eoi_notify(struct kvmx_vm *vm, u8 vector)
+{
+	struct kvmx_irqchip *chip = kvmx_irqchip(vm);
+	u32 pin;
+
+	if (chip->mode != KVMX_IRQCHIP_KERNEL || !kvmx_pit_reinjecting(vm))
+		return;
+	for (pin = 0; pin < KVMX_IOAPIC_PINS; pin++) {
+		/* A racing RTE write gives the old or the new vector (one u64). */
+		if ((READ_ONCE(chip->ioapic.redirtbl[pin]) & 0xff) == vector &&
+		    gsi0_routes_to(chip, KVM_IRQCHIP_IOAPIC, pin))
+			kvmx_pit_irq_acked(vm);
+	}
+}
+
+static u32 ioapic_masked(const struct kvmx_ioapic *ioapic)
+{
+	u32 pin, masked = 0;
+
+	for (pin = 0; pin < KVMX_IOAPIC_PINS; pin++)
+		if (ioapic->redirtbl[pin] & KVMX_IOAPIC_RTE_MASKED)
+			masked |= BIT(pin);
+	return masked;
+}
+
+static u16 pic_masked(const struct kvmx_pic *pic)
+{
+	return pic->chip[0].imr | (pic->chip[1].imr << 8);
+}
+
 /* ---- MMIO and port I/O ---- */
 
 static bool ioapic_claims(struct kvmx_vm *vm, u64 gpa)
@@ -338,7 +421,7 @@ bool kvmx_irq_mmio(struct kvmx_vcpu *vcpu, u64 gpa, void *data, unsigned int len
 {
 	struct kvmx_irqchip *chip;
 	unsigned long flags;
-	u32 val = 0;
+	u32 val = 0, masked, pin;
 	u64 off;
 
 	if (kvmx_lapic_mmio_claims(vcpu, gpa)) {
@@ -357,9 +440,16 @@ bool kvmx_irq_mmio(struct kvmx_vcpu *vcpu, u64 gpa, void *data, unsigned int len
 		memcpy(&val, data, min(len, 4U));
 		spin_lock_irqsave(&chip->lock, flags);
 		off = gpa - chip->ioapic.base_address;
+		masked = ioapic_masked(&chip->ioapic);
 		if (off < KVMX_IOAPIC_SIZE)
 			kvmx_ioapic_write(&chip->ioapic, off, val);
+		masked &= ~ioapic_masked(&chip->ioapic);
 		spin_unlock_irqrestore(&chip->lock, flags);
+		/* KVM's mask notifiers: an unmasked pin of GSI 0 resets the PIT's reinjection. */
+		for (pin = 0; masked && pin < KVMX_IOAPIC_PINS; pin++)
+			if ((masked & BIT(pin)) && kvmx_pit_reinjecting(vcpu->vm) &&
+			    gsi0_routes_to(chip, KVM_IRQCHIP_IOAPIC, pin))
+				kvmx_pit_irq_unmasked(vcpu->vm);
 		return true;
 	}
 	spin_lock_irqsave(&chip->lock, flags);
@@ -376,8 +466,11 @@ bool kvmx_irq_pio(struct kvmx_vcpu *vcpu, u16 port, void *data, unsigned int len
 {
 	struct kvmx_irqchip *chip;
 	unsigned long flags;
+	u16 acked, unmasked;
 	u8 val;
 
+	if (kvmx_pit_pio(vcpu, port, data, len, in))
+		return true;
 	if (!kvmx_pic_in_kernel(vcpu->vm) || !kvmx_pic_port(port))
 		return false;
 	chip = kvmx_irqchip(vcpu->vm);
@@ -388,15 +481,21 @@ bool kvmx_irq_pio(struct kvmx_vcpu *vcpu, u16 port, void *data, unsigned int len
 		return true;
 	}
 	spin_lock_irqsave(&chip->lock, flags);
+	unmasked = pic_masked(&chip->pic);
 	if (in) {
 		val = kvmx_pic_read(&chip->pic, port);
 		memcpy(data, &val, 1);
 	} else {
 		kvmx_pic_write(&chip->pic, port, *(u8 *)data);
 	}
+	unmasked &= ~pic_masked(&chip->pic);
+	acked = chip->pic.acked;
+	chip->pic.acked = 0;
 	spin_unlock_irqrestore(&chip->lock, flags);
 	if (READ_ONCE(chip->pic.output))
 		kvmx_pic_kick(vcpu->vm);
+	if (acked | unmasked)
+		kvmx_irq_pic_notify(vcpu->vm, acked, unmasked);
 	return true;
 }
 

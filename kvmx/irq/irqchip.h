@@ -112,6 +112,8 @@ void kvmx_lapic_mmio(struct kvmx_vcpu *vcpu, u64 gpa, void *data, unsigned int l
 struct kvmx_irqchip *kvmx_irqchip(struct kvmx_vm *vm);
 void kvmx_pic_kick(struct kvmx_vm *vm);
 bool kvmx_split_handles_eoi(struct kvmx_vcpu *vcpu, u8 vector);
+void kvmx_irq_pic_notify(struct kvmx_vm *vm, u16 acked, u16 unmasked);
+void kvmx_irq_eoi_notify(struct kvmx_vm *vm, u8 vector);
 bool kvmx_apic_match_dest(struct kvmx_vcpu *target, struct kvmx_vcpu *src,
 			  const struct kvmx_apic_irq *irq);
 

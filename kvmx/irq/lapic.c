@@ -271,6 +271,7 @@ static void eoi(struct kvmx_vcpu *vcpu)
 		}
 		return;
 	}
+	kvmx_irq_eoi_notify(vcpu->vm, vec);
 	if (!kvmx_apic_test_vec(apic->regs, KVMX_APIC_TMR, vec))
 		return;
 	spin_lock_irqsave(&chip->lock, flags);
@@ -790,6 +791,7 @@ int kvmx_lapic_inject(struct kvmx_vcpu *vcpu, bool allowed, bool *window)
 {
 	struct kvmx_lapic *apic = vcpu->apic;
 	struct kvmx_irqchip *chip;
+	u16 acked;
 	int vec;
 
 	*window = false;
@@ -801,7 +803,11 @@ int kvmx_lapic_inject(struct kvmx_vcpu *vcpu, bool allowed, bool *window)
 		chip = kvmx_irqchip(vcpu->vm);
 		spin_lock(&chip->lock);
 		vec = kvmx_pic_read_irq(&chip->pic);
+		acked = chip->pic.acked;	/* auto-EOI */
+		chip->pic.acked = 0;
 		spin_unlock(&chip->lock);
+		if (acked)
+			kvmx_irq_pic_notify(vcpu->vm, acked, 0);
 		return vec;
 	}
 	vec = deliverable(vcpu);

@@ -93,7 +93,14 @@ int kvmx_pic_set_irq(struct kvmx_pic *pic, u32 irq, int level)
 	return ret;
 }
 
-static void intack(struct kvmx_pic_chip *s, int irq)
+/* KVM's pic_clear_isr(): the ISR bit goes and the pin counts as acked. */
+static void clear_isr(struct kvmx_pic *pic, struct kvmx_pic_chip *s, int irq)
+{
+	s->isr &= ~(1 << irq);
+	pic->acked |= 1 << (irq + (s == &pic->chip[1] ? 8 : 0));
+}
+
+static void intack(struct kvmx_pic *pic, struct kvmx_pic_chip *s, int irq)
 {
 	s->isr |= 1 << irq;
 	/* A level-sensitive request stays until the line goes down. */
@@ -102,7 +109,7 @@ static void intack(struct kvmx_pic_chip *s, int irq)
 	if (s->auto_eoi) {
 		if (s->rotate_on_auto_eoi)
 			s->priority_add = (irq + 1) & 7;
-		s->isr &= ~(1 << irq);
+		clear_isr(pic, s, irq);
 	}
 }
 
@@ -114,11 +121,11 @@ u8 kvmx_pic_read_irq(struct kvmx_pic *pic)
 	pic->output = false;
 	irq = chip_get_irq(pic, &pic->chip[0]);
 	if (irq >= 0) {
-		intack(&pic->chip[0], irq);
+		intack(pic, &pic->chip[0], irq);
 		if (irq == 2) {
 			irq2 = chip_get_irq(pic, &pic->chip[1]);
 			if (irq2 >= 0)
-				intack(&pic->chip[1], irq2);
+				intack(pic, &pic->chip[1], irq2);
 			else
 				irq2 = 7;	/* spurious IRQ on the slave */
 			intno = pic->chip[1].irq_base + irq2;
@@ -132,8 +139,14 @@ u8 kvmx_pic_read_irq(struct kvmx_pic *pic)
 	return intno;
 }
 
-static void chip_reset(struct kvmx_pic_chip *s)
+static void chip_reset(struct kvmx_pic *pic, struct kvmx_pic_chip *s)
 {
+	u8 edge_irr = s->irr & ~s->elcr;
+	int irq;
+
+	for (irq = 0; irq < 8; irq++)
+		if (edge_irr & (1 << irq))
+			clear_isr(pic, s, irq);
 	s->last_irr = 0;
 	s->irr &= s->elcr;
 	s->imr = 0;
@@ -160,7 +173,7 @@ static void write_cmd(struct kvmx_pic *pic, struct kvmx_pic_chip *s, u8 val)
 
 	if (val & 0x10) {		/* ICW1 */
 		s->init4 = val & 1;
-		chip_reset(s);
+		chip_reset(pic, s);
 		kvmx_pic_update(pic);
 		return;
 	}
@@ -186,12 +199,12 @@ static void write_cmd(struct kvmx_pic *pic, struct kvmx_pic_chip *s, u8 val)
 			irq = (priority + s->priority_add) & 7;
 			if (cmd == 5)
 				s->priority_add = (irq + 1) & 7;
-			s->isr &= ~(1 << irq);
+			clear_isr(pic, s, irq);
 			kvmx_pic_update(pic);
 		}
 		break;
 	case 3:				/* specific EOI */
-		s->isr &= ~(1 << (val & 7));
+		clear_isr(pic, s, val & 7);
 		kvmx_pic_update(pic);
 		break;
 	case 6:				/* set priority */
@@ -201,7 +214,7 @@ static void write_cmd(struct kvmx_pic *pic, struct kvmx_pic_chip *s, u8 val)
 	case 7:				/* specific EOI and rotate */
 		irq = val & 7;
 		s->priority_add = (irq + 1) & 7;
-		s->isr &= ~(1 << irq);
+		clear_isr(pic, s, irq);
 		kvmx_pic_update(pic);
 		break;
 	default:
@@ -265,7 +278,7 @@ static u8 poll_read(struct kvmx_pic *pic, struct kvmx_pic_chip *s, bool slave)
 		pic->chip[0].irr &= ~(1 << 2);
 	}
 	s->irr &= ~(1 << irq);
-	s->isr &= ~(1 << irq);
+	clear_isr(pic, s, irq);
 	if (slave || irq != 2)
 		kvmx_pic_update(pic);
 	return irq | 0x80;

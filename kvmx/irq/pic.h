@@ -33,6 +33,12 @@ struct kvmx_pic_chip {
 struct kvmx_pic {
 	struct kvmx_pic_chip chip[2];	/* master, slave */
 	bool output;			/* INTR to the CPU */
+	/*
+	 * Not part of the saved state: pins (0-15) whose ISR bit KVM's
+	 * pic_clear_isr() cleared (an EOI, auto-EOI, poll, or ICW1 with an
+	 * edge pending), for its ack notifiers; the caller clears it.
+	 */
+	u16 acked;
 };
 
 /* The state after power-on (KVM's kvm_create_pic()). */

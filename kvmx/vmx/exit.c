@@ -717,19 +717,15 @@ static int handle_io(struct kvmx_vcpu *vcpu)
 	vcpu->pio.in = in;
 	vcpu->pio.size = size;
 	vcpu->pio.rip_moved = false;
-	/* The in-kernel PICs' ports: done here, no exit. */
-	if (vcpu->apic) {
-		if (!in)
-			memcpy(vcpu->pio_data, &vcpu->regs[KVMX_RAX], size);
-		if (kvmx_irq_pio(vcpu, q >> 16, vcpu->pio_data, size, in)) {
-			kvmx_complete_pio(vcpu);
-			return 1;
-		}
+	/* The in-kernel PICs' and PIT's ports: done here, no exit. */
+	if (!in)
+		memcpy(vcpu->pio_data, &vcpu->regs[KVMX_RAX], size);
+	if (kvmx_irq_pio(vcpu, q >> 16, vcpu->pio_data, size, in)) {
+		kvmx_complete_pio(vcpu);
+		return 1;
 	}
 
 	vcpu->pending_io = KVMX_IO_PIO;
-	if (!in)
-		memcpy(vcpu->pio_data, &vcpu->regs[KVMX_RAX], size);
 	/* As KVM, for old user space: an OUT to port 0x7e exits with RIP past it. */
 	if (!in && run->io.port == 0x7e &&
 	    kvmx_has_quirk(vcpu->vm, KVM_X86_QUIRK_OUT_7E_INC_RIP)) {

@@ -200,6 +200,48 @@ TEST(Pic, EdgeRequestAckEoi)
 	EXPECT_FALSE(p.output);
 }
 
+// The pins KVM's pic_clear_isr() would report to its ack notifiers (the
+// PIT's reinjection): EOIs, auto-EOI, poll, and ICW1 with an edge pending.
+TEST(Pic, AckedPins)
+{
+	kvmx_pic p;
+	kvmx_pic_init(&p);
+	pic_program(&p, 0x20, 0x28);
+	kvmx_pic_set_irq(&p, 0, 1);
+	kvmx_pic_set_irq(&p, 0, 0);
+	EXPECT_EQ(kvmx_pic_read_irq(&p), 0x20);
+	EXPECT_EQ(p.acked, 0);				// in service, not acked yet
+	kvmx_pic_write(&p, 0x20, 0x20);			// non-specific EOI
+	EXPECT_EQ(p.acked, 0x0001);
+	p.acked = 0;
+	kvmx_pic_set_irq(&p, 10, 1);			// slave pin 2
+	EXPECT_EQ(kvmx_pic_read_irq(&p), 0x2a);
+	kvmx_pic_write(&p, 0xa0, 0x62);			// specific EOI of slave IRQ 2
+	EXPECT_EQ(p.acked, 0x0400);
+	p.acked = 0;
+	kvmx_pic_set_irq(&p, 10, 0);
+	kvmx_pic_set_irq(&p, 1, 1);
+	kvmx_pic_write(&p, 0x20, 0x0c);			// poll
+	EXPECT_EQ(kvmx_pic_read(&p, 0x20), 0x81);
+	EXPECT_EQ(p.acked, 0x0002);
+	p.acked = 0;
+	kvmx_pic_set_irq(&p, 1, 0);
+	kvmx_pic_set_irq(&p, 4, 1);			// an edge pending at ICW1
+	kvmx_pic_write(&p, 0x20, 0x11);
+	EXPECT_EQ(p.acked, 0x0010);
+	p.acked = 0;
+	kvmx_pic_init(&p);				// auto-EOI (ICW4 bit 1)
+	kvmx_pic_write(&p, 0x20, 0x11);
+	kvmx_pic_write(&p, 0x21, 0x20);
+	kvmx_pic_write(&p, 0x21, 0x04);
+	kvmx_pic_write(&p, 0x21, 0x03);
+	kvmx_pic_write(&p, 0x21, 0x00);
+	kvmx_pic_set_irq(&p, 0, 1);
+	EXPECT_EQ(kvmx_pic_read_irq(&p), 0x20);
+	EXPECT_EQ(p.acked, 0x0001);
+	EXPECT_EQ(p.chip[0].isr, 0);
+}
+
 TEST(Pic, MaskedAndPriority)
 {
 	kvmx_pic p;
