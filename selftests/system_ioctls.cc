@@ -73,6 +73,7 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_X86_MSR_FILTER},	    // pv_quirks: x86_msr_filter
 	long{KVM_CAP_ADJUST_CLOCK},	    // pv_quirks: adjust_clock
 	long{KVM_CAP_USER_NMI},		    // guest_interrupts: nmi_from_user_space
+	long{KVM_CAP_SET_GUEST_DEBUG},	    // guest_debug: singlestep, sw_breakpoint, hw_breakpoints
 };
 
 bool backed(long cap)
