@@ -76,57 +76,62 @@ KVMX_TEST(cap)
 		  1L);
 }
 
-// Stepping from the first instruction of gd_step_code: a KVM_EXIT_DEBUG
-// after each instruction with pc the next one, DR6.BS, DR7 0x400; the
-// CPUID, which exits, is stepped by the hypervisor (KVM's
+// Stepping once round gd_step_code, from its JMP back to the start: a
+// KVM_EXIT_DEBUG after each instruction with pc the next one, DR6.BS, DR7
+// 0x400; the CPUID, which exits, is stepped by the hypervisor (KVM's
 // kvm_skip_emulated_instruction()); the HLT ends in KVM_EXIT_HLT, which
 // wins over its step (KVM 6.1's kvm_emulate_halt()).  KVM_GET_REGS never
 // shows the TF that stepping added.  With control 0 the guest runs from
-// the JMP to the HLT with no exit between.
+// the start to the HLT with no exit between.
+//
+// Under Bochs (the test host's CPU), kvm_intel and kvmx alike give one
+// more KVM_EXIT_DEBUG at the same pc right after the CPUID's step and
+// after the HLT: Bochs keeps the step's #DB pending across a VM exit that
+// an instruction made with TF=1 and delivers it at the next entry, where
+// the SDM (and upstream's debug_regs on real hardware) has none.  A first
+// step over code not yet in the EPT gave such extra exits at +0 too (one
+// per EPT fault, it seems), so a first run maps the code before stepping.
+// The test takes the SDM's sequence and the one Bochs gives; nothing else.
 KVMX_TEST(singlestep)
 {
 	KmsgWatch kmsg;
 	Vm vm;
 	Vcpu &vcpu = vm.add_vcpu(gd_step_code);
 	const uint64_t base = step_code();
+	ASSERT_EQ(exit_reason_name(vcpu.run()), exit_reason_name(KVM_EXIT_HLT));
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP);
 	EXPECT_EQ(vcpu.regs().rflags & kTF, 0ULL);
 
-	// What the CPU (kvm_intel under Bochs too) and kvmx must both give.
-	struct Step {
-		uint32_t exit;
-		uint64_t at;
-	};
-	const Step want[] = {
-		{KVM_EXIT_DEBUG, base + 1},  {KVM_EXIT_DEBUG, base + 6},
-		{KVM_EXIT_DEBUG, base + 9},  {KVM_EXIT_DEBUG, base + 11},
-		{KVM_EXIT_DEBUG, base + 13}, {KVM_EXIT_DEBUG, base + 15},
-		{KVM_EXIT_HLT, base + 16},   {KVM_EXIT_DEBUG, base},
-	};
+	// As "EXIT@+offset": the offset is pc for KVM_EXIT_DEBUG, else RIP.
+	const std::string want_sdm = " DEBUG@+0 DEBUG@+1 DEBUG@+6 DEBUG@+9 DEBUG@+11 DEBUG@+13"
+				     " DEBUG@+15 HLT@+16 DEBUG@+0";
+	const std::string want_bochs = " DEBUG@+0 DEBUG@+1 DEBUG@+6 DEBUG@+9 DEBUG@+11 DEBUG@+13"
+				       " DEBUG@+13 DEBUG@+15 HLT@+16 DEBUG@+16 DEBUG@+0";
 	std::string seen;
-	bool ok = true;
-	for (const Step &w : want) {
+	bool halted = false;
+	for (int i = 0; i < 16; i++) {
 		const uint32_t exit = vcpu.run();
 		const kvm_regs regs = vcpu.regs();
 		const auto &d = vcpu.run_area().debug.arch;
 		const uint64_t at = exit == KVM_EXIT_DEBUG ? d.pc : regs.rip;
-		seen += " " + exit_reason_name(exit) + "@+" + std::to_string(at - base);
+		seen += std::string(exit == KVM_EXIT_DEBUG ? " DEBUG" : exit == KVM_EXIT_HLT ? " HLT" :
+				    " " + exit_reason_name(exit)) + "@+" + std::to_string(at - base);
 		EXPECT_EQ(regs.rflags & kTF, 0ULL);
-		if (exit != w.exit || at != w.at) {
-			ok = false;
+		if (exit != KVM_EXIT_DEBUG && exit != KVM_EXIT_HLT)
 			break;
-		}
 		EXPECT_EQ(regs.rip, at);
-		if (exit == KVM_EXIT_DEBUG) {
-			EXPECT_EQ(d.exception, 1u);
-			EXPECT_EQ(d.dr6, kDr6Fixed | 0x4000ULL); // BS
-			// For a step the CPU took, DR7 as the VMCS has it; the
-			// emulated step of the CPUID leaves it as it was.
-			EXPECT_EQ(d.dr7, 0x400ULL);
-		}
+		if (exit == KVM_EXIT_HLT)
+			halted = true;
+		if (exit != KVM_EXIT_DEBUG)
+			continue;
+		EXPECT_EQ(d.exception, 1u);
+		EXPECT_EQ(d.dr6, kDr6Fixed | 0x4000ULL); // BS
+		EXPECT_EQ(d.dr7, 0x400ULL);
+		if (halted && at == base)
+			break;
 	}
 	test::diag("steps:" + seen);
-	EXPECT_TRUE(ok);
+	EXPECT_TRUE(seen == want_sdm || seen == want_bochs);
 
 	// Off: from the start to the HLT with no other exit, and no TF left.
 	set_guest_debug(vcpu, 0);
