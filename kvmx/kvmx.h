@@ -164,6 +164,13 @@ struct kvmx_vm {
 	 * with READ_ONCE().
 	 */
 	bool guest_can_read_msr_platform_info;
+	/*
+	 * KVM_CAP_EXIT_ON_EMULATION_FAILURE: an instruction kvmx cannot
+	 * emulate always exits to user space, without the #UD KVM gives the
+	 * guest otherwise.  Written under @lock, read by vCPUs with
+	 * READ_ONCE().
+	 */
+	bool exit_on_emulation_error;
 
 	/*
 	 * KVM_SET/GET_NR_MMU_PAGES, under @lock.  KVM's limit on shadow MMU
@@ -365,6 +372,13 @@ struct kvmx_vcpu {
 	 * IA32_TSC move @tsc_offset only).  vCPU thread only.
 	 */
 	s64 tsc_adjust;
+	/*
+	 * KVM_GET/SET_TSC_KHZ: the guest's TSC rate, 0 for the host's
+	 * (tsc_khz).  kvmx has no TSC scaling or catch-up, so only rates
+	 * within KVM's tolerance of the host's are accepted: the guest's TSC
+	 * runs at the host's in any case.  Under @mutex.
+	 */
+	u32 virtual_tsc_khz;
 	/*
 	 * KVM_CAP_ENFORCE_PV_FEATURE_CPUID: the PV MSRs and hypercalls work
 	 * only as far as the guest's KVM_CPUID_FEATURES leaf offers them.

@@ -314,7 +314,8 @@ static int fetch(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 /*
  * KVM_EXIT_INTERNAL_ERROR for an instruction kvmx cannot emulate, laid out
  * as KVM does: the instruction bytes when there are any (flags say so),
- * then the VM exit's information.
+ * then the VM exit's information.  Returns 1 when the guest goes on (with
+ * #UD) instead.
  */
 static int emulation_failure(struct kvmx_vcpu *vcpu)
 {
@@ -324,6 +325,16 @@ static int emulation_failure(struct kvmx_vcpu *vcpu)
 	struct kvmx_walk_result res;
 
 	kvmx_stat_inc(vcpu, insn_emulation_fail);
+	/*
+	 * As KVM 6.1's handle_emulation_failure(): unless user space asked
+	 * for the exit alone (KVM_CAP_EXIT_ON_EMULATION_FAILURE), the guest
+	 * gets #UD, and only a failure at CPL 0 also exits to user space.
+	 */
+	if (!READ_ONCE(vcpu->vm->exit_on_emulation_error)) {
+		kvmx_queue_exception(vcpu, UD_VECTOR, false, 0);
+		if (kvmx_guest_cpl())
+			return 1;
+	}
 	/* An instruction from the cache was not fetched: fetch it to show it. */
 	if (!c->insn_len)
 		fetch(vcpu, &vcpu->mmio.key, &res);

@@ -346,6 +346,34 @@ static int vcpu_get_cpuid(struct kvmx_vcpu *vcpu, struct kvm_cpuid2 __user *arg)
 }
 
 /*
+ * KVM_SET_TSC_KHZ as KVM 6.1 on a host without TSC scaling: 0 means the
+ * host's rate; a rate within KVM's tolerance (250 ppm) of the host's is
+ * taken as it.  KVM refuses a slower rate too (-EINVAL); a faster one it
+ * takes by catching the guest's TSC up at each entry, which kvmx does not
+ * do, so kvmx refuses that as well and says so (Documentation/abi.md).
+ */
+#define KVMX_TSC_TOLERANCE_PPM 250
+
+static long vcpu_set_tsc_khz(struct kvmx_vcpu *vcpu, unsigned long arg)
+{
+	u32 khz = (u32)arg ?: tsc_khz;
+	u64 slack = div_u64((u64)tsc_khz * KVMX_TSC_TOLERANCE_PPM, 1000000);
+
+	if (!tsc_khz)
+		return kvmx_refuse(-EINVAL, "KVM_SET_TSC_KHZ", "the host's TSC rate is unknown");
+	if (khz < tsc_khz - slack)
+		return kvmx_refuse(-EINVAL, "KVM_SET_TSC_KHZ",
+				   "%u kHz is below the host's %u kHz, and kvmx has no TSC scaling",
+				   khz, tsc_khz);
+	if (khz > tsc_khz + slack)
+		return kvmx_refuse(-EINVAL, "KVM_SET_TSC_KHZ",
+				   "%u kHz is above the host's %u kHz, and kvmx has no TSC scaling or catch-up",
+				   khz, tsc_khz);
+	vcpu->virtual_tsc_khz = khz;
+	return 0;
+}
+
+/*
  * KVM_GET/SET_DEBUGREGS as KVM 6.1.  kvmx's debug registers are shadows
  * (the guest's MOV DR exits; only KVM_SET_GUEST_DEBUG arms the hardware's,
  * with values of its own), so these are plain copies, with KVM's checks:
@@ -777,6 +805,10 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		return vcpu_get_cpuid(vcpu, argp);
 	case KVM_SET_GUEST_DEBUG:
 		return vcpu_set_guest_debug(vcpu, argp);
+	case KVM_GET_TSC_KHZ:
+		return vcpu->virtual_tsc_khz ?: tsc_khz;
+	case KVM_SET_TSC_KHZ:
+		return vcpu_set_tsc_khz(vcpu, (unsigned long)argp);
 	case KVM_GET_DEBUGREGS:
 		return vcpu_get_debugregs(vcpu, argp);
 	case KVM_SET_DEBUGREGS:

@@ -103,6 +103,14 @@ static int vm_enable_cap(struct kvmx_vm *vm, const struct kvm_enable_cap *cap)
 		WRITE_ONCE(vm->user_space_msr_mask, cap->args[0]);
 		mutex_unlock(&vm->lock);
 		return 0;
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+		if (cap->args[0] & ~1ULL)
+			return kvmx_refuse(-EINVAL, "KVM_CAP_EXIT_ON_EMULATION_FAILURE",
+					   "args[0] 0x%llx, only 0 or 1", cap->args[0]);
+		mutex_lock(&vm->lock);
+		WRITE_ONCE(vm->exit_on_emulation_error, cap->args[0]);
+		mutex_unlock(&vm->lock);
+		return 0;
 	case KVM_CAP_DISABLE_QUIRKS2:
 		if (cap->args[0] & ~KVMX_VALID_QUIRKS)
 			return kvmx_refuse(-EINVAL, "KVM_CAP_DISABLE_QUIRKS2",

@@ -426,3 +426,45 @@ KVMX_TEST(unemulated)
 	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
 	EXPECT_EQ(g.regs().rax & 0xffff, 0x1234ULL);
 }
+
+// KVM_CAP_EXIT_ON_EMULATION_FAILURE, as KVM 6.1's
+// handle_emulation_failure(): without it, an instruction neither can
+// emulate also queues #UD for the guest (at CPL 0 the vCPU exits to user
+// space too; the #UD shows in KVM_GET_VCPU_EVENTS); with it, the exit
+// comes alone.  Only 0 and 1 are values.
+KVMX_TEST(exit_on_emulation_failure)
+{
+	Fd dev = open_device();
+	EXPECT_EQ(ioctl_result(dev, KVM_CHECK_EXTENSION, long{KVM_CAP_EXIT_ON_EMULATION_FAILURE}),
+		  1L);
+	for (int on = 0; on < 3; on++) {
+		const std::string what = "args[0]=" + std::to_string(on) + ": ";
+		long enabled = 0;
+		TinyGuest g(dev, parse_bytes("d9 06 00 30 f4"), M16, [&](const Fd &vm) {
+			kvm_enable_cap cap{};
+			cap.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE;
+			cap.args[0] = static_cast<uint64_t>(on);
+			enabled = ioctl_result(vm, KVM_ENABLE_CAP, &cap);
+		});
+		if (on == 2) {
+			EXPECT_EQ(enabled, -EINVAL);
+			continue;
+		}
+		EXPECT_EQ(enabled, 0L);
+		AlarmGuard alarm_guard("fld dword ptr [0x3000]");
+		ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_INTERNAL_ERROR));
+		EXPECT_EQ(g.run()->emulation_failure.suberror,
+			  static_cast<uint32_t>(KVM_INTERNAL_ERROR_EMULATION));
+		kvm_vcpu_events ev{};
+		ASSERT_EQ(ioctl_result(g.vcpu, KVM_GET_VCPU_EVENTS, &ev), 0L);
+		kvmx::test::diag(what + "exception injected " +
+				 std::to_string(ev.exception.injected) + " nr " +
+				 std::to_string(ev.exception.nr));
+		if (on) {
+			EXPECT_EQ(ev.exception.injected, 0);
+		} else {
+			EXPECT_EQ(ev.exception.injected, 1);
+			EXPECT_EQ(ev.exception.nr, 6); // #UD
+		}
+	}
+}
