@@ -251,7 +251,7 @@ struct host_segments {
 int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 {
 	struct host_segments host;
-	unsigned long cr3, cr4;
+	unsigned long cr3, cr4, debugctl;
 	bool hw_bp;
 	int i, fail;
 
@@ -303,6 +303,8 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 		/* As KVM: no host breakpoint fires in the guest. */
 		set_debugreg(0, 7);
 	}
+	/* VM exit clears IA32_DEBUGCTL (the debug controls are switched): as KVM. */
+	debugctl = get_debugctlmsr();
 
 	fail = kvmx_vmx_run(vcpu->regs, vcpu->launched);
 
@@ -332,6 +334,8 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 	/* Unlike KVM, also without host breakpoints: no guest address stays. */
 	if (unlikely(hw_bp) || hw_breakpoint_active())
 		hw_breakpoint_restore();
+	if (debugctl)
+		update_debugctlmsr(debugctl);
 
 	vcpu->last_cpu = smp_processor_id();
 	vcpu->has_run = true;
