@@ -565,6 +565,12 @@ bool kvmx_guest_pv_has(struct kvmx_vcpu *vcpu, int feature);
 	 KVM_X86_QUIRK_FIX_HYPERCALL_INSN |				\
 	 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
 
+/* KVM 6.1's KVM_GUESTDBG_VALID_MASK: the bits KVM_CAP_SET_GUEST_DEBUG2 lists. */
+#define KVMX_GUESTDBG_VALID_MASK					\
+	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP |	\
+	 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP | KVM_GUESTDBG_INJECT_DB |	\
+	 KVM_GUESTDBG_BLOCKIRQ)
+
 static inline bool kvmx_has_quirk(struct kvmx_vm *vm, u64 quirk)
 {
 	return !(READ_ONCE(vm->disabled_quirks) & quirk);

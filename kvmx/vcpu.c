@@ -422,10 +422,10 @@ static bool exception_pending(struct kvmx_vcpu *vcpu)
  * the control word holds only with KVM_GUESTDBG_ENABLE; USE_HW_BP's DR0-3
  * and DR7 are taken as given (the VMCS's DR7, DR0-3 loaded at each entry:
  * exit.c); SINGLESTEP sets RFLAGS.TF from this RIP on, hidden from
- * KVM_GET_REGS; USE_SW_BP makes #BP exit.  As KVM 6.1, control bits it
- * does not know are not refused (6.1 checks KVM_GUESTDBG_VALID_MASK
- * nowhere), and do nothing; so does KVM_GUESTDBG_BLOCKIRQ on kvmx, which
- * does not claim KVM_CAP_SET_GUEST_DEBUG2.
+ * KVM_GET_REGS; USE_SW_BP makes #BP exit; BLOCKIRQ keeps NMIs and
+ * interrupts out (exit.c).  As KVM 6.1, control bits it does not know
+ * are not refused (6.1 checks KVM_GUESTDBG_VALID_MASK nowhere, only
+ * KVM_CAP_SET_GUEST_DEBUG2 lists it), and do nothing.
  */
 static int vcpu_set_guest_debug(struct kvmx_vcpu *vcpu, struct kvm_guest_debug __user *arg)
 {

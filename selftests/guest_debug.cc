@@ -74,6 +74,13 @@ KVMX_TEST(cap)
 	Fd dev = test::open_device();
 	EXPECT_EQ(ioctl_result(dev, KVM_CHECK_EXTENSION, static_cast<unsigned long>(KVM_CAP_SET_GUEST_DEBUG)),
 		  1L);
+	// KVM 6.1's KVM_GUESTDBG_VALID_MASK.
+	const long mask = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_SW_BP |
+			  KVM_GUESTDBG_USE_HW_BP | KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP |
+			  KVM_GUESTDBG_BLOCKIRQ;
+	EXPECT_EQ(ioctl_result(dev, KVM_CHECK_EXTENSION,
+			       static_cast<unsigned long>(KVM_CAP_SET_GUEST_DEBUG2)),
+		  mask);
 }
 
 // Stepping once round gd_step_code, from its JMP back to the start: a
@@ -331,6 +338,48 @@ KVMX_TEST(hw_general_detect)
 	EXPECT_TRUE(d.pc > rip && d.pc < rip + 32); // the MOV to DR0, early in guest_hw
 	set_guest_debug(vcpu, 0);
 	vcpu.expect_sync(1);
+}
+
+namespace {
+
+volatile uint64_t irq_hits;
+
+void guest_irq_handler(ExFrame *)
+{
+	irq_hits = irq_hits + 1;
+}
+
+void guest_blockirq()
+{
+	guest::sti();
+	GUEST_SYNC(1);
+	asm volatile("nop; nop; nop" ::: "memory");
+	GUEST_SYNC(irq_hits);
+	GUEST_SYNC(irq_hits);
+	GUEST_DONE();
+}
+
+} // namespace
+
+// KVM_GUESTDBG_BLOCKIRQ: an interrupt from KVM_INTERRUPT stays queued
+// while the guest runs with IF=1; once the control word drops it, the
+// next entry delivers it.
+KVMX_TEST(blockirq)
+{
+	KmsgWatch kmsg;
+	Vm vm;
+	vm.install_handler(0x40, guest_irq_handler);
+	Vcpu &vcpu = vm.add_vcpu(guest_blockirq);
+	vcpu.expect_sync(1);
+	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_BLOCKIRQ);
+	kvm_interrupt irq{};
+	irq.irq = 0x40;
+	ASSERT_EQ(ioctl_result(vcpu.fd(), KVM_INTERRUPT, &irq), 0L);
+	vcpu.expect_sync(0);
+	set_guest_debug(vcpu, 0);
+	vcpu.expect_sync(1);
+	vcpu.expect_done();
+	EXPECT_EQ(kmsg.first_splat(), std::string());
 }
 
 // The control word as KVM 6.1 takes it: bits it does not know are not

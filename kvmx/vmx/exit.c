@@ -157,7 +157,7 @@ static bool exception_is_fault(u8 vector)
 /* Delivers the event of highest priority, or asks for an interrupt window. */
 static void inject_events(struct kvmx_vcpu *vcpu)
 {
-	bool window = false;
+	bool window = false, blocked = false;
 	u32 info = 0;
 
 	kvmx_process_nmi(vcpu);
@@ -195,6 +195,12 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->exception.error);
 		}
 		vcpu->exception.pending = false;
+	} else if (vcpu->debug.control & KVM_GUESTDBG_BLOCKIRQ) {
+		/*
+		 * As KVM 6.1's kvm_check_and_inject_events(): no NMI or
+		 * interrupt goes in, nor does a window open for one.
+		 */
+		blocked = true;
 	} else if (vcpu->nmi_pending && kvmx_nmi_allowed(vcpu)) {
 		/* NMIs come before interrupts (KVM's kvm_check_and_inject_events()). */
 		info = NMI_VECTOR | INTR_TYPE_NMI | INTR_INFO_VALID;
@@ -224,7 +230,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 	 * event on its way in, or a second one latched): exit as soon as the
 	 * guest can take it.
 	 */
-	if (vcpu->nmi_pending)
+	if (vcpu->nmi_pending && !blocked)
 		vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_NMI_WINDOW_EXITING);
 }
 
