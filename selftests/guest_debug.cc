@@ -342,11 +342,16 @@ KVMX_TEST(hw_general_detect)
 
 namespace {
 
-volatile uint64_t irq_hits;
+volatile uint64_t irq_hits, nmi_hits;
 
 void guest_irq_handler(ExFrame *)
 {
 	irq_hits = irq_hits + 1;
+}
+
+void guest_nmi_handler(ExFrame *)
+{
+	nmi_hits = nmi_hits + 1;
 }
 
 void guest_blockirq()
@@ -354,30 +359,35 @@ void guest_blockirq()
 	guest::sti();
 	GUEST_SYNC(1);
 	asm volatile("nop; nop; nop" ::: "memory");
-	GUEST_SYNC(irq_hits);
-	GUEST_SYNC(irq_hits);
+	GUEST_SYNC(nmi_hits * 16 + irq_hits);
+	GUEST_SYNC(nmi_hits * 16 + irq_hits);
+	GUEST_SYNC(nmi_hits * 16 + irq_hits);
 	GUEST_DONE();
 }
 
 } // namespace
 
-// KVM_GUESTDBG_BLOCKIRQ: an interrupt from KVM_INTERRUPT stays queued
-// while the guest runs with IF=1; once the control word drops it, the
-// next entry delivers it.
+// KVM_GUESTDBG_BLOCKIRQ: a KVM_NMI stays queued while the guest runs;
+// a KVM_INTERRUPT vector (no irqchip) still goes in, as KVM 6.1 queues it
+// as an event already injected; once the control word drops BLOCKIRQ,
+// the next entry delivers the NMI.
 KVMX_TEST(blockirq)
 {
 	KmsgWatch kmsg;
 	Vm vm;
 	vm.install_handler(0x40, guest_irq_handler);
+	vm.install_handler(2, guest_nmi_handler);
 	Vcpu &vcpu = vm.add_vcpu(guest_blockirq);
 	vcpu.expect_sync(1);
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_BLOCKIRQ);
+	ASSERT_EQ(ioctl_result(vcpu.fd(), KVM_NMI), 0L);
+	vcpu.expect_sync(0);
 	kvm_interrupt irq{};
 	irq.irq = 0x40;
 	ASSERT_EQ(ioctl_result(vcpu.fd(), KVM_INTERRUPT, &irq), 0L);
-	vcpu.expect_sync(0);
+	vcpu.expect_sync(0x01);
 	set_guest_debug(vcpu, 0);
-	vcpu.expect_sync(1);
+	vcpu.expect_sync(0x11);
 	vcpu.expect_done();
 	EXPECT_EQ(kmsg.first_splat(), std::string());
 }

@@ -157,7 +157,14 @@ static bool exception_is_fault(u8 vector)
 /* Delivers the event of highest priority, or asks for an interrupt window. */
 static void inject_events(struct kvmx_vcpu *vcpu)
 {
-	bool window = false, blocked = false;
+	/*
+	 * KVM_GUESTDBG_BLOCKIRQ, as KVM 6.1's kvm_check_and_inject_events():
+	 * no NMI and no interrupt of the in-kernel irqchip goes in, nor does
+	 * a window open for one.  KVM_INTERRUPT's vector still does: KVM
+	 * queues it as an event already injected.
+	 */
+	bool blocked = vcpu->debug.control & KVM_GUESTDBG_BLOCKIRQ;
+	bool window = false;
 	u32 info = 0;
 
 	kvmx_process_nmi(vcpu);
@@ -195,13 +202,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->exception.error);
 		}
 		vcpu->exception.pending = false;
-	} else if (vcpu->debug.control & KVM_GUESTDBG_BLOCKIRQ) {
-		/*
-		 * As KVM 6.1's kvm_check_and_inject_events(): no NMI or
-		 * interrupt goes in, nor does a window open for one.
-		 */
-		blocked = true;
-	} else if (vcpu->nmi_pending && kvmx_nmi_allowed(vcpu)) {
+	} else if (vcpu->nmi_pending && !blocked && kvmx_nmi_allowed(vcpu)) {
 		/* NMIs come before interrupts (KVM's kvm_check_and_inject_events()). */
 		info = NMI_VECTOR | INTR_TYPE_NMI | INTR_INFO_VALID;
 		vcpu->nmi_pending--;
@@ -212,7 +213,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		} else {
 			window = true;
 		}
-	} else if (vcpu->apic) {
+	} else if (vcpu->apic && !blocked) {
 		int vec = kvmx_lapic_inject(vcpu, kvmx_interrupt_allowed(vcpu), &window);
 
 		if (vec >= 0)
