@@ -283,6 +283,12 @@ struct kvmx_event {
 	u8 vector;
 	bool has_error;
 	u32 error;
+	/*
+	 * KVM_GUESTDBG_INJECT_BP: delivered as a software exception of
+	 * @insn_len bytes, as if the INT3 ran (KVM's kvm_exception_is_soft()).
+	 */
+	bool soft;
+	u32 insn_len;
 };
 
 struct kvmx_vcpu {
@@ -308,7 +314,32 @@ struct kvmx_vcpu {
 	u64 regs[KVMX_NR_REGS];		/* RSP lives in the VMCS */
 	unsigned long cr2;
 	unsigned long cr8;
-	unsigned long dr[4], dr6, dr7;	/* shadows: kvmx has no guest debugging */
+	/*
+	 * The guest's debug registers, as shadows (MOV DR always exits); the
+	 * CPU runs the guest with DR7 = 0x400 unless KVM_SET_GUEST_DEBUG
+	 * arms hardware breakpoints (@debug).
+	 */
+	unsigned long dr[4], dr6, dr7;
+	/*
+	 * KVM_SET_GUEST_DEBUG (vcpu.c; exit.c acts on it), KVM's
+	 * vcpu->guest_debug: the control word (0 without
+	 * KVM_GUESTDBG_ENABLE); with USE_HW_BP, the DR0-3 and DR7 the CPU
+	 * runs the guest with (loaded into the hardware with interrupts off
+	 * around each entry, the host's put back before they are on again);
+	 * with SINGLESTEP, the linear RIP where stepping began (RFLAGS.TF is
+	 * added only there, as KVM's __kvm_set_rflags()) and whether an
+	 * instruction kvmx completed was a step; the length of the
+	 * last #BP exit's instruction, for an INJECT_BP that follows it.
+	 * vCPU thread only (vcpu->mutex).
+	 */
+	struct {
+		u32 control;
+		unsigned long db[4];
+		unsigned long dr7;
+		unsigned long singlestep_rip;
+		u32 bp_insn_len;
+		bool stepped;		/* see kvmx_singlestep_done() */
+	} debug;
 	u64 apic_base;
 	u64 misc_enable;
 	/*
@@ -533,6 +564,12 @@ bool kvmx_guest_pv_has(struct kvmx_vcpu *vcpu, int feature);
 	 KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT |				\
 	 KVM_X86_QUIRK_FIX_HYPERCALL_INSN |				\
 	 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+
+/* KVM 6.1's KVM_GUESTDBG_VALID_MASK: the bits KVM_CAP_SET_GUEST_DEBUG2 lists. */
+#define KVMX_GUESTDBG_VALID_MASK					\
+	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP |	\
+	 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP | KVM_GUESTDBG_INJECT_DB |	\
+	 KVM_GUESTDBG_BLOCKIRQ)
 
 static inline bool kvmx_has_quirk(struct kvmx_vm *vm, u64 quirk)
 {

@@ -118,6 +118,7 @@ long kvmx_check_extension(long cap)
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_REINJECT_CONTROL:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 	case KVM_CAP_GET_TSC_KHZ:
@@ -128,6 +129,8 @@ long kvmx_check_extension(long cap)
 		return boot_cpu_has(X86_FEATURE_XSAVE);
 	case KVM_CAP_DISABLE_QUIRKS2:
 		return KVMX_VALID_QUIRKS;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return KVMX_GUESTDBG_VALID_MASK;
 	case KVM_CAP_IRQ_ROUTING:
 		return 4096;	/* KVM_MAX_IRQ_ROUTES: kvmx/irq/irqchip.h */
 	case KVM_CAP_NR_VCPUS:

@@ -178,7 +178,7 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 	r = sync_regs_in(vcpu);
 	if (r)
 		goto out;
-	r = complete_user_io(vcpu);
+	r = kvmx_singlestep_done(vcpu, complete_user_io(vcpu));
 	if (r <= 0)
 		goto out;
 	if (run->immediate_exit) {
@@ -241,7 +241,7 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 		local_irq_enable();
 		preempt_enable();
 
-		r = fail ? entry_failed(vcpu) : kvmx_handle_exit(vcpu);
+		r = fail ? entry_failed(vcpu) : kvmx_singlestep_done(vcpu, kvmx_handle_exit(vcpu));
 		if (r <= 0)
 			break;
 		if (run->request_interrupt_window && vcpu->irq < 0 &&
@@ -375,9 +375,9 @@ static long vcpu_set_tsc_khz(struct kvmx_vcpu *vcpu, unsigned long arg)
 
 /*
  * KVM_GET/SET_DEBUGREGS as KVM 6.1.  kvmx's debug registers are shadows
- * (the guest's MOV DR exits, and nothing arms hardware breakpoints), so
- * these are plain copies, with KVM's checks: no flags, DR6 and DR7 within
- * 32 bits.
+ * (the guest's MOV DR exits; only KVM_SET_GUEST_DEBUG arms the hardware's,
+ * with values of its own), so these are plain copies, with KVM's checks:
+ * no flags, DR6 and DR7 within 32 bits.
  */
 static int vcpu_get_debugregs(struct kvmx_vcpu *vcpu, struct kvm_debugregs __user *arg)
 {
@@ -402,6 +402,67 @@ static int vcpu_set_debugregs(struct kvmx_vcpu *vcpu, struct kvm_debugregs __use
 	memcpy(vcpu->dr, d.db, sizeof(vcpu->dr));
 	vcpu->dr6 = d.dr6;
 	vcpu->dr7 = d.dr7;
+	return 0;
+}
+
+/* KVM's kvm_is_exception_pending(): queued, or its delivery cut short by an exit. */
+static bool exception_pending(struct kvmx_vcpu *vcpu)
+{
+	u32 type = vcpu->reinject_info & INTR_INFO_TYPE_MASK;
+
+	return vcpu->exception.pending ||
+	       ((vcpu->reinject_info & INTR_INFO_VALID) &&
+		(type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION ||
+		 type == INTR_TYPE_PRIV_SW_EXCEPTION));
+}
+
+/*
+ * KVM_SET_GUEST_DEBUG as KVM 6.1's kvm_arch_vcpu_ioctl_set_guest_debug():
+ * INJECT_DB/INJECT_BP queue the exception (-EBUSY while one is pending);
+ * the control word holds only with KVM_GUESTDBG_ENABLE; USE_HW_BP's DR0-3
+ * and DR7 are taken as given (the VMCS's DR7, DR0-3 loaded at each entry:
+ * exit.c); SINGLESTEP sets RFLAGS.TF from this RIP on, hidden from
+ * KVM_GET_REGS; USE_SW_BP makes #BP exit; BLOCKIRQ keeps NMIs and
+ * interrupts out (exit.c).  As KVM 6.1, control bits it does not know
+ * are not refused (6.1 checks KVM_GUESTDBG_VALID_MASK nowhere, only
+ * KVM_CAP_SET_GUEST_DEBUG2 lists it), and do nothing.
+ */
+static int vcpu_set_guest_debug(struct kvmx_vcpu *vcpu, struct kvm_guest_debug __user *arg)
+{
+	struct kvm_guest_debug dbg;
+	unsigned long rflags;
+	int i;
+
+	if (copy_from_user(&dbg, arg, sizeof(dbg)))
+		return -EFAULT;
+	if (dbg.control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) {
+		if (exception_pending(vcpu))
+			return kvmx_refuse(-EBUSY, "KVM_SET_GUEST_DEBUG",
+					   "control 0x%x: an exception is already pending",
+					   dbg.control);
+		if (dbg.control & KVM_GUESTDBG_INJECT_DB) {
+			kvmx_queue_exception(vcpu, DB_VECTOR, false, 0);
+		} else {
+			kvmx_queue_exception(vcpu, BP_VECTOR, false, 0);
+			vcpu->exception.soft = true;
+			vcpu->exception.insn_len = vcpu->debug.bp_insn_len;
+		}
+	}
+	/* Before the control changes: without a TF kvmx added. */
+	rflags = kvmx_get_rflags(vcpu);
+	vcpu->debug.control = (dbg.control & KVM_GUESTDBG_ENABLE) ? dbg.control : 0;
+	if (vcpu->debug.control & KVM_GUESTDBG_USE_HW_BP) {
+		for (i = 0; i < 4; i++)
+			vcpu->debug.db[i] = dbg.arch.debugreg[i];
+		vcpu->debug.dr7 = dbg.arch.debugreg[7];
+	}
+	vmcs_write(GUEST_DR7, (vcpu->debug.control & KVM_GUESTDBG_USE_HW_BP) ?
+		   vcpu->debug.dr7 : KVMX_DR7_FIXED_1);
+	if (vcpu->debug.control & KVM_GUESTDBG_SINGLESTEP)
+		vcpu->debug.singlestep_rip = kvmx_linear_rip();
+	vcpu->debug.stepped = false;
+	kvmx_set_rflags(vcpu, rflags);
+	kvmx_update_exception_bitmap(vcpu);
 	return 0;
 }
 
@@ -742,6 +803,8 @@ static long vcpu_ioctl_loaded(struct kvmx_vcpu *vcpu, unsigned int ioctl, void _
 		return vcpu_set_cpuid(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return vcpu_get_cpuid(vcpu, argp);
+	case KVM_SET_GUEST_DEBUG:
+		return vcpu_set_guest_debug(vcpu, argp);
 	case KVM_GET_TSC_KHZ:
 		return vcpu->virtual_tsc_khz ?: tsc_khz;
 	case KVM_SET_TSC_KHZ:

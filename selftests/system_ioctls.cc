@@ -73,6 +73,8 @@ constexpr std::array kBackedCaps{
 	long{KVM_CAP_X86_MSR_FILTER},	    // pv_quirks: x86_msr_filter
 	long{KVM_CAP_ADJUST_CLOCK},	    // pv_quirks: adjust_clock
 	long{KVM_CAP_USER_NMI},		    // guest_interrupts: nmi_from_user_space
+	long{KVM_CAP_SET_GUEST_DEBUG},	    // guest_debug: singlestep, sw_breakpoint, hw_breakpoints
+	long{KVM_CAP_SET_GUEST_DEBUG2},	    // guest_debug: cap, blockirq
 	long{KVM_CAP_GET_TSC_KHZ},	    // vcpu_ioctls: tsc_khz
 	long{KVM_CAP_CHECK_EXTENSION_VM},   // vcpu_ioctls: check_extension_vm
 	long{KVM_CAP_EXIT_ON_EMULATION_FAILURE}, // mmio_insns: exit_on_emulation_failure

@@ -81,11 +81,42 @@ static bool long_mode_active(void)
 	       vmcs_read(GUEST_IA32_EFER) & EFER_LMA;
 }
 
+/*
+ * RIP past the instruction that exited.  With KVM_GUESTDBG_SINGLESTEP and
+ * TF set, the instruction is a step (the CPU's trap never comes for an
+ * instruction that exited): kvmx_singlestep_done() then exits to user
+ * space, as KVM's kvm_skip_emulated_instruction().
+ */
 static void skip_instruction(struct kvmx_vcpu *vcpu)
 {
 	unsigned long rip = vmcs_read(GUEST_RIP) + vcpu->exit_insn_len;
 
+	if ((vcpu->debug.control & KVM_GUESTDBG_SINGLESTEP) &&
+	    (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_TF))
+		vcpu->debug.stepped = true;
 	kvmx_set_next_rip(long_mode_active() ? rip : (u32)rip);
+}
+
+/*
+ * After an exit handled in the kernel (@r 1) or a completed exit to user
+ * space: if an instruction kvmx skipped was a single step, the step's
+ * KVM_EXIT_DEBUG (KVM's kvm_vcpu_do_singlestep()).  Another exit to user
+ * space that the same instruction made (@r 0) goes first.
+ */
+int kvmx_singlestep_done(struct kvmx_vcpu *vcpu, int r)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (likely(!vcpu->debug.stepped))
+		return r;
+	vcpu->debug.stepped = false;
+	if (r != 1)
+		return r;
+	run->debug.arch.dr6 = DR_STEP | KVMX_DR6_FIXED_1;
+	run->debug.arch.pc = kvmx_linear_rip();
+	run->debug.arch.exception = DB_VECTOR;
+	run->exit_reason = KVM_EXIT_DEBUG;
+	return 0;
 }
 
 static int inject_gp(struct kvmx_vcpu *vcpu)
@@ -126,6 +157,13 @@ static bool exception_is_fault(u8 vector)
 /* Delivers the event of highest priority, or asks for an interrupt window. */
 static void inject_events(struct kvmx_vcpu *vcpu)
 {
+	/*
+	 * KVM_GUESTDBG_BLOCKIRQ, as KVM 6.1's kvm_check_and_inject_events():
+	 * no NMI and no interrupt of the in-kernel irqchip goes in, nor does
+	 * a window open for one.  KVM_INTERRUPT's vector still does: KVM
+	 * queues it as an event already injected.
+	 */
+	bool blocked = vcpu->debug.control & KVM_GUESTDBG_BLOCKIRQ;
 	bool window = false;
 	u32 info = 0;
 
@@ -148,6 +186,11 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		    type == INTR_TYPE_SOFT_EXCEPTION)
 			vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vcpu->reinject_len);
 		vcpu->reinject_info = 0;
+	} else if (vcpu->exception.pending && vcpu->exception.soft) {
+		/* KVM_GUESTDBG_INJECT_BP: as if the INT3 of the last #BP exit ran. */
+		info = vcpu->exception.vector | INTR_TYPE_SOFT_EXCEPTION | INTR_INFO_VALID;
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vcpu->exception.insn_len);
+		vcpu->exception.pending = false;
 	} else if (vcpu->exception.pending) {
 		info = vcpu->exception.vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID;
 		/* A fault's RFLAGS image has RF set, as the CPU's (and KVM's). */
@@ -159,7 +202,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->exception.error);
 		}
 		vcpu->exception.pending = false;
-	} else if (vcpu->nmi_pending && kvmx_nmi_allowed(vcpu)) {
+	} else if (vcpu->nmi_pending && !blocked && kvmx_nmi_allowed(vcpu)) {
 		/* NMIs come before interrupts (KVM's kvm_check_and_inject_events()). */
 		info = NMI_VECTOR | INTR_TYPE_NMI | INTR_INFO_VALID;
 		vcpu->nmi_pending--;
@@ -170,7 +213,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 		} else {
 			window = true;
 		}
-	} else if (vcpu->apic) {
+	} else if (vcpu->apic && !blocked) {
 		int vec = kvmx_lapic_inject(vcpu, kvmx_interrupt_allowed(vcpu), &window);
 
 		if (vec >= 0)
@@ -188,7 +231,7 @@ static void inject_events(struct kvmx_vcpu *vcpu)
 	 * event on its way in, or a second one latched): exit as soon as the
 	 * guest can take it.
 	 */
-	if (vcpu->nmi_pending)
+	if (vcpu->nmi_pending && !blocked)
 		vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_NMI_WINDOW_EXITING);
 }
 
@@ -215,7 +258,8 @@ struct host_segments {
 int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 {
 	struct host_segments host;
-	unsigned long cr3, cr4;
+	unsigned long cr3, cr4, debugctl;
+	bool hw_bp;
 	int i, fail;
 
 	lockdep_assert_irqs_disabled();
@@ -247,6 +291,27 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 			wrmsrl(swapped_msr_index[i], vcpu->msrs[i]);
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
+	/*
+	 * KVM_GUESTDBG_USE_HW_BP: DR0-3 are user space's while the guest
+	 * runs (VM entry loads DR7 from the VMCS).  The host's DR7 goes to 0
+	 * first, so that none of its breakpoints fires on these addresses
+	 * meanwhile; VM exit sets DR7 to 0x400, and the host's DR0-3, DR6 and
+	 * DR7 come back below, interrupts still off (KVM's switch_db_regs).
+	 */
+	hw_bp = (vcpu->debug.control & KVM_GUESTDBG_USE_HW_BP) &&
+		(vcpu->debug.dr7 & KVMX_DR7_BP_EN_MASK);
+	if (unlikely(hw_bp)) {
+		set_debugreg(0, 7);
+		set_debugreg(vcpu->debug.db[0], 0);
+		set_debugreg(vcpu->debug.db[1], 1);
+		set_debugreg(vcpu->debug.db[2], 2);
+		set_debugreg(vcpu->debug.db[3], 3);
+	} else if (unlikely(hw_breakpoint_active())) {
+		/* As KVM: no host breakpoint fires in the guest. */
+		set_debugreg(0, 7);
+	}
+	/* VM exit clears IA32_DEBUGCTL (the debug controls are switched): as KVM. */
+	debugctl = get_debugctlmsr();
 
 	fail = kvmx_vmx_run(vcpu->regs, vcpu->launched);
 
@@ -273,8 +338,11 @@ int kvmx_vmx_enter(struct kvmx_vcpu *vcpu)
 	if (host.gs)
 		load_gs_index(host.gs);
 	wrmsrl(MSR_KERNEL_GS_BASE, host.kernel_gs_base);
-	if (hw_breakpoint_active())
+	/* Unlike KVM, also without host breakpoints: no guest address stays. */
+	if (unlikely(hw_bp) || hw_breakpoint_active())
 		hw_breakpoint_restore();
+	if (debugctl)
+		update_debugctlmsr(debugctl);
 
 	vcpu->last_cpu = smp_processor_id();
 	vcpu->has_run = true;
@@ -344,6 +412,29 @@ static int handle_ud_exception(struct kvmx_vcpu *vcpu)
 	}
 }
 
+/*
+ * KVM_SET_GUEST_DEBUG's exits, as KVM's handle_exception_nmi(): a #DB
+ * while single-stepping or with hardware breakpoints (DR6 as the exit
+ * qualification gives it, active-low bits set), and a #BP, intercepted
+ * only with KVM_GUESTDBG_USE_SW_BP.  pc is the linear RIP: after a trap,
+ * at a fault or an INT3 (which did not run; its length is kept for an
+ * INJECT_BP that gives it to the guest).  The exit consumes the #DB.
+ */
+static int debug_exit(struct kvmx_vcpu *vcpu, u8 vector)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (vector == DB_VECTOR) {
+		run->debug.arch.dr6 = vcpu->exit_qual | KVMX_DR6_FIXED_1;
+		run->debug.arch.dr7 = vmcs_read(GUEST_DR7);
+	}
+	vcpu->debug.bp_insn_len = vcpu->exit_insn_len;
+	run->exit_reason = KVM_EXIT_DEBUG;
+	run->debug.arch.pc = kvmx_linear_rip();
+	run->debug.arch.exception = vector;
+	return 0;
+}
+
 static int handle_exception(struct kvmx_vcpu *vcpu)
 {
 	u32 info = vcpu->exit_intr_info;
@@ -362,6 +453,10 @@ static int handle_exception(struct kvmx_vcpu *vcpu)
 
 		return kvmx_mmu_page_fault(vcpu, &f);
 	}
+	if ((vector == DB_VECTOR && (vcpu->debug.control &
+				     (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) ||
+	    vector == BP_VECTOR)
+		return debug_exit(vcpu, vector);
 	if (vector != DB_VECTOR && vector != AC_VECTOR)
 		return internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
 	/* Reflect it: kvmx intercepts #DB and #AC only to stop event loops. */
@@ -540,6 +635,19 @@ static int handle_dr(struct kvmx_vcpu *vcpu)
 		if (kvmx_get_cr4(vcpu) & X86_CR4_DE)
 			return inject_ud(vcpu);
 		dr += 2;
+	}
+	/*
+	 * DR7.GD in the VMCS (only user space's, with USE_HW_BP): the exit
+	 * came before the general-detect #DB, which KVM's handle_dr()
+	 * reports itself.
+	 */
+	if ((vcpu->debug.control & KVM_GUESTDBG_USE_HW_BP) && (vcpu->debug.dr7 & KVMX_DR7_GD)) {
+		vcpu->run->debug.arch.dr6 = KVMX_DR6_BD | KVMX_DR6_FIXED_1;
+		vcpu->run->debug.arch.dr7 = vcpu->debug.dr7;
+		vcpu->run->debug.arch.pc = kvmx_linear_rip();
+		vcpu->run->debug.arch.exception = DB_VECTOR;
+		vcpu->run->exit_reason = KVM_EXIT_DEBUG;
+		return 0;
 	}
 	if (q & 16) {	/* MOV from DR */
 		val = dr < 4 ? vcpu->dr[dr] : dr == 6 ? vcpu->dr6 : vcpu->dr7;

@@ -95,6 +95,38 @@ int kvmx_guest_cpl(void)
 	return (vmcs_read(GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 3;
 }
 
+/* KVM's kvm_get_linear_rip(): CS.base + RIP, in 32 bits outside 64-bit mode. */
+unsigned long kvmx_linear_rip(void)
+{
+	unsigned long rip = vmcs_read(GUEST_RIP);
+
+	if ((vmcs_read(GUEST_CS_AR_BYTES) & VMX_AR_L) && (vmcs_read(GUEST_IA32_EFER) & EFER_LMA))
+		return rip;
+	return (u32)(vmcs_read(GUEST_CS_BASE) + rip);
+}
+
+/*
+ * RFLAGS as user space sees and sets it, KVM's kvm_get/set_rflags(): with
+ * KVM_GUESTDBG_SINGLESTEP, TF is kvmx's, hidden from KVM_GET_REGS, and
+ * added on a set while RIP is where stepping began.
+ */
+unsigned long kvmx_get_rflags(struct kvmx_vcpu *vcpu)
+{
+	unsigned long rflags = vmcs_read(GUEST_RFLAGS);
+
+	if (vcpu->debug.control & KVM_GUESTDBG_SINGLESTEP)
+		rflags &= ~X86_EFLAGS_TF;
+	return rflags;
+}
+
+void kvmx_set_rflags(struct kvmx_vcpu *vcpu, unsigned long rflags)
+{
+	if ((vcpu->debug.control & KVM_GUESTDBG_SINGLESTEP) &&
+	    kvmx_linear_rip() == vcpu->debug.singlestep_rip)
+		rflags |= X86_EFLAGS_TF;
+	vmcs_write(GUEST_RFLAGS, rflags);
+}
+
 void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *r)
 {
 	u64 *g = vcpu->regs;
@@ -116,7 +148,7 @@ void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *r)
 	r->r14 = g[KVMX_R14];
 	r->r15 = g[KVMX_R15];
 	r->rip = vmcs_read(GUEST_RIP);
-	r->rflags = vmcs_read(GUEST_RFLAGS);
+	r->rflags = kvmx_get_rflags(vcpu);
 }
 
 void kvmx_set_regs(struct kvmx_vcpu *vcpu, const struct kvm_regs *r)
@@ -141,7 +173,7 @@ void kvmx_set_regs(struct kvmx_vcpu *vcpu, const struct kvm_regs *r)
 	g[KVMX_R15] = r->r15;
 	vmcs_write(GUEST_RIP, r->rip);
 	/* Bit 1 is always 1; the reserved bits are always 0 (KVM does so too). */
-	vmcs_write(GUEST_RFLAGS, (r->rflags | X86_EFLAGS_FIXED) & 0x3f7fd7);
+	kvmx_set_rflags(vcpu, (r->rflags | X86_EFLAGS_FIXED) & 0x3f7fd7);
 }
 
 static void get_segment(enum kvmx_seg seg, struct kvm_segment *var)
@@ -608,6 +640,7 @@ void kvmx_queue_exception(struct kvmx_vcpu *vcpu, u8 vector, bool has_error, u32
 	vcpu->exception.vector = vector;
 	vcpu->exception.has_error = has_error;
 	vcpu->exception.error = error;
+	vcpu->exception.soft = false;
 }
 
 /*

@@ -256,14 +256,16 @@ static void setup_guest_state(struct kvmx_vcpu *vcpu)
 
 	vmcs_write(GUEST_RIP, 0xfff0);
 	vmcs_write(GUEST_RSP, 0);
-	vmcs_write(GUEST_RFLAGS, X86_EFLAGS_FIXED);
+	kvmx_set_rflags(vcpu, X86_EFLAGS_FIXED);	/* KVM_GUESTDBG_SINGLESTEP's TF, as KVM */
 	kvmx_set_cr0(vcpu, X86_CR0_ET | X86_CR0_CD | X86_CR0_NW);
 	kvmx_set_cr4(vcpu, 0);
 	kvmx_mmu_set_cr3(vcpu, 0);
 	vmcs_write(GUEST_IA32_EFER, 0);
 	vmcs_write(GUEST_IA32_PAT, 0x0007040600070406ULL);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write(GUEST_DR7, KVMX_DR7_FIXED_1);
+	/* The guest's DR7 is a shadow: the CPU's is only KVM_GUESTDBG_USE_HW_BP's. */
+	vmcs_write(GUEST_DR7, (vcpu->debug.control & KVM_GUESTDBG_USE_HW_BP) ?
+		   vcpu->debug.dr7 : KVMX_DR7_FIXED_1);
 	vmcs_write(GUEST_SYSENTER_CS, 0);
 	vmcs_write(GUEST_SYSENTER_ESP, 0);
 	vmcs_write(GUEST_SYSENTER_EIP, 0);
@@ -276,6 +278,20 @@ static void setup_guest_state(struct kvmx_vcpu *vcpu)
 	vcpu->dr7 = KVMX_DR7_FIXED_1;
 	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
 			  (kvmx_vcpu_is_reset_bsp(vcpu) ? MSR_IA32_APICBASE_BSP : 0);
+}
+
+/*
+ * KVM's vmx_update_exception_bitmap() for KVM_SET_GUEST_DEBUG: #BP exits
+ * with KVM_GUESTDBG_USE_SW_BP.  #DB always exits (see
+ * kvmx_vmcs_config_init()), and the MMU's #PF bit stays.
+ */
+void kvmx_update_exception_bitmap(struct kvmx_vcpu *vcpu)
+{
+	u32 eb = vmcs_read(EXCEPTION_BITMAP) & ~BIT(BP_VECTOR);
+
+	if (vcpu->debug.control & KVM_GUESTDBG_USE_SW_BP)
+		eb |= BIT(BP_VECTOR);
+	vmcs_write(EXCEPTION_BITMAP, eb);
 }
 
 /* INIT: the state after RESET, but IA32_APIC_BASE stays (vCPU loaded). */
@@ -354,10 +370,10 @@ int kvmx_vmcs_config_init(void)
 	    !kvmx_vmx_adjust(&caps->proc2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST, 0,
 			     &c->proc2) ||
 	    !kvmx_vmx_adjust(&caps->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER |
-			     EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT, 0,
-			     &c->exit) ||
-	    !kvmx_vmx_adjust(&caps->entry, ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT, 0,
-			     &c->entry)) {
+			     EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT |
+			     EXIT_SAVE_DEBUG_CONTROLS, 0, &c->exit) ||
+	    !kvmx_vmx_adjust(&caps->entry, ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT |
+			     ENTRY_LOAD_DEBUG_CONTROLS, 0, &c->entry)) {
 		pr_err("the CPU lacks a VMX control kvmx needs (EPT, unrestricted guest, EFER/PAT switching, ...)\n");
 		return -EOPNOTSUPP;
 	}

@@ -267,6 +267,9 @@ enum kvmx_seg {
 #define KVMX_DR6_FIXED_1		0xffff0ff0UL
 #define KVMX_DR7_FIXED_1		0x00000400UL
 #define KVMX_DR7_RESERVED		(BIT(12) | BIT(14) | BIT(15))
+#define KVMX_DR7_BP_EN_MASK		0xffUL	/* L0-3 and G0-3 */
+#define KVMX_DR7_GD			BIT(13)
+#define KVMX_DR6_BD			BIT(13)
 
 void kvmx_vmcs_error(const char *insn, unsigned long field, unsigned long value);
 

@@ -94,6 +94,10 @@ static inline void kvmx_set_next_rip(u64 rip)
 
 void kvmx_queue_exception(struct kvmx_vcpu *vcpu, u8 vector, bool has_error, u32 error);
 int kvmx_guest_cpl(void);
+unsigned long kvmx_linear_rip(void);
+unsigned long kvmx_get_rflags(struct kvmx_vcpu *vcpu);
+void kvmx_set_rflags(struct kvmx_vcpu *vcpu, unsigned long rflags);
+void kvmx_update_exception_bitmap(struct kvmx_vcpu *vcpu);
 bool kvmx_interrupt_allowed(struct kvmx_vcpu *vcpu);
 void kvmx_process_nmi(struct kvmx_vcpu *vcpu);
 bool kvmx_nmi_allowed(struct kvmx_vcpu *vcpu);
@@ -107,6 +111,7 @@ void kvmx_exit_init(void);
 void kvmx_vcpu_init_msrs(struct kvmx_vcpu *vcpu);
 int kvmx_vmx_enter(struct kvmx_vcpu *vcpu);
 int kvmx_handle_exit(struct kvmx_vcpu *vcpu);
+int kvmx_singlestep_done(struct kvmx_vcpu *vcpu, int r);
 int kvmx_complete_pio(struct kvmx_vcpu *vcpu);
 
 #endif /* KVMX_VMX_VMX_H */
