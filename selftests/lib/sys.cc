@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <sstream>
 #include <regex>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -183,6 +184,14 @@ bool exists(const std::string &path)
 {
 	struct stat st{};
 	return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string read_file(const std::string &path)
+{
+	std::ifstream in(path);
+	std::ostringstream out;
+	out << in.rdbuf();
+	return in ? out.str() : std::string();
 }
 
 } // namespace kvmx

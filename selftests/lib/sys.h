@@ -110,5 +110,7 @@ bool loaded(const std::string &name);
 
 // Whether @path exists (e.g. a device node).
 bool exists(const std::string &path);
+// A small file's contents (a sysfs or proc value), "" if it cannot be read.
+std::string read_file(const std::string &path);
 
 } // namespace kvmx
