@@ -30,11 +30,7 @@ constexpr uint64_t kMmio = 0xd0000000;
 
 class EventFd {
 public:
-	EventFd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))
-	{
-		if (!fd_.valid())
-			throw_errno("eventfd");
-	}
+	EventFd() : fd_(Fd::eventfd()) {}
 	[[nodiscard]] int get() const { return fd_.get(); }
 	// The signals since the last take() (the eventfd's counter, reset).
 	uint64_t take() const

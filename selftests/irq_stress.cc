@@ -132,14 +132,6 @@ void guest_stress(uint64_t id)
 	GUEST_DONE();
 }
 
-Fd make_eventfd()
-{
-	Fd e(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-	if (!e.valid())
-		throw_errno("eventfd");
-	return e;
-}
-
 void msi_route(kvm_irq_routing_entry &e, uint32_t gsi, uint32_t dest, uint32_t vector)
 {
 	e = {};
@@ -220,8 +212,8 @@ struct Injectors {
 	std::atomic<bool> done{false};
 	std::atomic<uint64_t> ops{0};
 	Sent sent;
-	Fd ev_a = make_eventfd(), ev_b = make_eventfd(), ev_c = make_eventfd(),
-	   ev_io = make_eventfd();
+	Fd ev_a = Fd::eventfd(), ev_b = Fd::eventfd(), ev_c = Fd::eventfd(),
+	   ev_io = Fd::eventfd();
 	std::exception_ptr error;
 	std::mutex error_mu;
 
@@ -490,7 +482,7 @@ KVMX_TEST(destroy_mid_activity)
 {
 	const auto before = test::try_objects();
 	KmsgWatch kmsg;
-	Fd late = make_eventfd();
+	Fd late = Fd::eventfd();
 	std::atomic<bool> writing{true};
 	std::thread writer;
 	{

@@ -894,14 +894,6 @@ void guest_arm_and_leave()
 	GUEST_DONE();
 }
 
-Fd make_eventfd()
-{
-	Fd e(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-	if (!e.valid())
-		throw_errno("eventfd");
-	return e;
-}
-
 } // namespace
 
 // A VM destroyed with an armed periodic timer, an armed periodic PIT, a
@@ -911,7 +903,7 @@ KVMX_TEST(destroy_with_armed_timers_frees_everything)
 {
 	const auto before = objects();
 	KmsgWatch kmsg;
-	Fd irq_e = make_eventfd(), pio_e = make_eventfd(), mmio_e = make_eventfd();
+	Fd irq_e = Fd::eventfd(), pio_e = Fd::eventfd(), mmio_e = Fd::eventfd();
 	{
 		Vm vm;
 		vm.create_irqchip();

@@ -29,14 +29,6 @@ constexpr uint32_t APIC_EOI = 0xb0, APIC_SPIV = 0xf0;
 constexpr uint32_t kGsi = 5;
 constexpr uint8_t kVector = 0x70;
 
-Fd make_eventfd()
-{
-	Fd e(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-	if (!e.valid())
-		throw_errno("eventfd");
-	return e;
-}
-
 void signal(const Fd &e)
 {
 	uint64_t one = 1;
@@ -131,7 +123,7 @@ void guest_irqfd(uint64_t pulses)
 KVMX_TEST(no_irqchip_no_irqfd)
 {
 	Vm vm(Vm::bare);
-	Fd e = make_eventfd(), r = make_eventfd();
+	Fd e = Fd::eventfd(), r = Fd::eventfd();
 	EXPECT_EQ(irqfd(vm.fd(), e.get(), kGsi), -EINVAL);
 	EXPECT_EQ(irqfd(vm.fd(), e.get(), kGsi, KVM_IRQFD_FLAG_RESAMPLE, r.get()), -EINVAL);
 	EXPECT_EQ(irqfd(vm.fd(), -1, kGsi), -EINVAL);
@@ -143,7 +135,7 @@ KVMX_TEST(bad_args)
 	Vm vm(Vm::bare);
 	vm.create_irqchip();
 	const Fd &fd = vm.fd();
-	Fd e = make_eventfd();
+	Fd e = Fd::eventfd();
 	Fd null = Fd::open("/dev/null", O_RDONLY);
 	EXPECT_EQ(irqfd(fd, e.get(), 0, 1u << 2), -EINVAL);
 	EXPECT_EQ(irqfd(fd, e.get(), 0, 0xffffffffu), -EINVAL);
@@ -164,7 +156,7 @@ KVMX_TEST(resample)
 {
 	Vm vm(Vm::bare);
 	vm.create_irqchip();
-	Fd e = make_eventfd(), r = make_eventfd();
+	Fd e = Fd::eventfd(), r = Fd::eventfd();
 	const long want = test::options().testing_kvmx() ? -EINVAL : 0L;
 	EXPECT_EQ(irqfd(vm.fd(), e.get(), 10, KVM_IRQFD_FLAG_RESAMPLE, r.get()), want);
 }
@@ -178,7 +170,7 @@ KVMX_TEST(registration)
 		Vm vm(Vm::bare);
 		vm.create_irqchip();
 		const Fd &fd = vm.fd();
-		Fd e1 = make_eventfd(), e2 = make_eventfd();
+		Fd e1 = Fd::eventfd(), e2 = Fd::eventfd();
 		ASSERT_EQ(irqfd(fd, e1.get(), 1), 0L);
 		EXPECT_EQ(irqfd(fd, e1.get(), 1), -EBUSY);
 		EXPECT_EQ(irqfd(fd, e1.get(), 2), -EBUSY);
@@ -207,7 +199,7 @@ KVMX_TEST(delivery)
 	vm.install_handler(kVector, handler);
 	Vcpu &vcpu = vm.add_vcpu(guest_irqfd);
 	vcpu.set_args({kPulses});
-	Fd e = make_eventfd();
+	Fd e = Fd::eventfd();
 	ASSERT_EQ(irqfd(vm.fd(), e.get(), kGsi), 0L);
 	vcpu.expect_sync(0);
 	for (uint64_t i = 1; i <= kPulses; i++) {
@@ -241,11 +233,11 @@ KVMX_TEST(teardown)
 {
 	KmsgWatch kmsg;
 	const long base = object("irqfds");
-	Fd kept = make_eventfd();
+	Fd kept = Fd::eventfd();
 	{
 		Vm vm(Vm::bare);
 		vm.create_irqchip();
-		Fd closed = make_eventfd();
+		Fd closed = Fd::eventfd();
 		ASSERT_EQ(irqfd(vm.fd(), closed.get(), 1), 0L);
 		ASSERT_EQ(irqfd(vm.fd(), kept.get(), 2), 0L);
 		signal(closed);
@@ -265,7 +257,7 @@ KVMX_TEST(signals_race_teardown)
 {
 	KmsgWatch kmsg;
 	const long base = object("irqfds");
-	Fd e = make_eventfd();
+	Fd e = Fd::eventfd();
 	std::atomic<bool> stop{false};
 	std::thread writer([&] {
 		uint64_t one = 1;

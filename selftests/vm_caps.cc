@@ -50,9 +50,7 @@ long delete_region(const Fd &vm, uint32_t slot)
 // KVM_IOEVENTFD of @len bytes at @addr; returns the eventfd.
 Fd ioeventfd(const Fd &vm, uint64_t addr, uint32_t len, uint32_t flags, uint64_t datamatch = 0)
 {
-	Fd e(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-	if (!e.valid())
-		kvmx::throw_errno("eventfd");
+	Fd e = Fd::eventfd();
 	kvm_ioeventfd a{};
 	a.addr = addr;
 	a.len = len;

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,6 +42,14 @@ Fd Fd::open(const std::string &path, int flags)
 	int fd = ::open(path.c_str(), flags | O_CLOEXEC);
 	if (fd < 0)
 		throw_errno("open " + path);
+	return Fd(fd);
+}
+
+Fd Fd::eventfd()
+{
+	int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0)
+		throw_errno("eventfd");
 	return Fd(fd);
 }
 

@@ -33,6 +33,8 @@ public:
 	[[nodiscard]] int release() { return std::exchange(fd_, -1); }
 
 	static Fd open(const std::string &path, int flags);
+	// A non-blocking eventfd (for KVM_IRQFD and KVM_IOEVENTFD), counter 0.
+	static Fd eventfd();
 
 private:
 	int fd_ = -1;

@@ -181,9 +181,7 @@ unsigned run_to_hlt(TinyGuest &g, uint32_t want)
 // A wildcard KVM_IOEVENTFD on the loop's one-byte write; returns the eventfd.
 Fd ioeventfd(const Fd &vm, const Args &a)
 {
-	Fd e(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-	if (!e.valid())
-		kvmx::throw_errno("eventfd");
+	Fd e = Fd::eventfd();
 	kvm_ioeventfd io{};
 	io.addr = is_pio(a) ? kPort : kMmio;
 	io.len = 1;
