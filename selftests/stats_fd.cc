@@ -452,7 +452,7 @@ static void fault_around_case(uint32_t flags, uint64_t want_violations, uint64_t
 				 0x88, 0xc2,					    // mov dl,al
 				 0xf4,
 			 });
-	Mapping mem = Mapping::anonymous(kBytes);
+	kvmx::Mapping mem = kvmx::Mapping::anonymous(kBytes);
 	// 4 KiB pages only: a huge page would make every page resident.
 	ASSERT_EQ(::madvise(mem.get(), kBytes, MADV_NOHUGEPAGE), 0);
 	for (uint64_t page = 0x20; page < 0x30; page++)
