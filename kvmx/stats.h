@@ -97,6 +97,7 @@ struct kvmx_vm_stat {
 /* For the atomic64_t fields of struct kvmx_vm_stat. */
 #define kvmx_vm_stat_inc(vm, name)	atomic64_inc(&(vm)->stat.name)
 #define kvmx_vm_stat_dec(vm, name)	atomic64_dec(&(vm)->stat.name)
+#define kvmx_vm_stat_add(vm, name, n)	atomic64_add((n), &(vm)->stat.name)
 #define kvmx_vm_stat_sub(vm, name, n)	atomic64_sub((n), &(vm)->stat.name)
 
 /* For the u64 fields of struct kvmx_vm_stat: the caller holds vm->lock. */

@@ -364,7 +364,7 @@ static void map_around(struct kvmx_vcpu *vcpu, const struct kvmx_memslot *slot, 
 	mapped += map_resident(vcpu->vm, slot, first, gfn, writable);
 	if (!mapped)
 		return;
-	atomic64_add(mapped, &vcpu->vm->stat.pages_pinned);
+	kvmx_vm_stat_add(vcpu->vm, pages_pinned, mapped);
 	kvmx_stat_add(vcpu, pf_mapped_around, mapped);
 }
 
