@@ -302,13 +302,14 @@ bool kvmx_tdp_params_valid(void)
 #define AROUND_CHUNK	32
 
 /*
- * Maps the resident pages of [@start, @end) (one leaf table's worth at
- * most) in ascending order, stopping at the first one that is not
- * resident or not pinnable; skips gfns mapped already.  Returns how many
- * it mapped.
+ * Maps the resident pages of [@start, @end), gfns whose leaves are in
+ * @table (one leaf table: the window is aligned and at most 512 pages),
+ * in ascending order: gfns mapped already are skipped (read without the
+ * lock as a hint, checked again under it), and the first page that is
+ * not resident or not pinnable ends the run.  Returns how many it mapped.
  */
 static unsigned int map_resident(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
-				 u64 start, u64 end, bool writable)
+				 u64 *table, u64 start, u64 end, bool writable)
 {
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
 	struct page *pages[AROUND_CHUNK];
@@ -316,20 +317,24 @@ static unsigned int map_resident(struct kvmx_vm *vm, const struct kvmx_memslot *
 	u64 gfn = start;
 
 	while (gfn < end) {
-		int want = min_t(u64, end - gfn, AROUND_CHUNK);
-		int got = pin_user_pages_fast_only(kvmx_slot_hva(slot, gfn), want, flags, pages);
-		u64 *table;
-		int i;
+		int want = 0, got, i;
 
+		while (gfn < end && kvmx_spte_present(READ_ONCE(table[kvmx_spte_index(gfn, 1)])))
+			gfn++;
+		while (gfn + want < end && want < AROUND_CHUNK &&
+		       !kvmx_spte_present(READ_ONCE(table[kvmx_spte_index(gfn + want, 1)])))
+			want++;
+		if (!want)
+			break;
+		got = pin_user_pages_fast_only(kvmx_slot_hva(slot, gfn), want, flags, pages);
 		if (got <= 0)
 			break;
 		atomic_long_add(got, &kvmx_counts.pinned_pages);
 		mutex_lock(&vm->tdp.lock);
-		table = leaf_table(&vm->tdp, gfn);
 		for (i = 0; i < got; i++) {
-			u64 *leaf = table ? &table[kvmx_spte_index(gfn + i, 1)] : NULL;
+			u64 *leaf = &table[kvmx_spte_index(gfn + i, 1)];
 
-			if (!leaf || kvmx_spte_present(*leaf)) {
+			if (kvmx_spte_present(*leaf)) {
 				unpin_user_page(pages[i]);
 				atomic_long_dec(&kvmx_counts.pinned_pages);
 				continue;
@@ -338,7 +343,7 @@ static unsigned int map_resident(struct kvmx_vm *vm, const struct kvmx_memslot *
 			mapped++;
 		}
 		mutex_unlock(&vm->tdp.lock);
-		if (got < want || !table)
+		if (got < want)
 			break;
 		gfn += got;
 	}
@@ -348,23 +353,32 @@ static unsigned int map_resident(struct kvmx_vm *vm, const struct kvmx_memslot *
 /*
  * Fault-around for @gfn of @slot, mapped just now: the window's pages
  * above it, then those below.  Not for a dirty-logging slot, whose pages
- * must be mapped one by one to be logged.
+ * must be mapped one by one to be logged.  EPT tables live as long as
+ * the VM, so @gfn's leaf table stays valid after the lock is dropped.
  */
 static void map_around(struct kvmx_vcpu *vcpu, const struct kvmx_memslot *slot, u64 gfn,
 		       bool writable)
 {
+	struct kvmx_vm *vm = vcpu->vm;
 	u64 slot_end = slot->base_gfn + slot->npages;
 	u64 first = max(ALIGN_DOWN(gfn, fault_around), slot->base_gfn);
 	u64 end = min(ALIGN_DOWN(gfn, fault_around) + fault_around, slot_end);
 	unsigned int mapped;
+	u64 *leaf, *table;
 
 	if (fault_around <= 1 || slot->dirty_bitmap)
 		return;
-	mapped = map_resident(vcpu->vm, slot, gfn + 1, end, writable);
-	mapped += map_resident(vcpu->vm, slot, first, gfn, writable);
+	mutex_lock(&vm->tdp.lock);
+	leaf = find_leaf(&vm->tdp, gfn);
+	mutex_unlock(&vm->tdp.lock);
+	if (!leaf)
+		return;
+	table = leaf - kvmx_spte_index(gfn, 1);
+	mapped = map_resident(vm, slot, table, gfn + 1, end, writable);
+	mapped += map_resident(vm, slot, table, first, gfn, writable);
 	if (!mapped)
 		return;
-	kvmx_vm_stat_add(vcpu->vm, pages_pinned, mapped);
+	kvmx_vm_stat_add(vm, pages_pinned, mapped);
 	kvmx_stat_add(vcpu, pf_mapped_around, mapped);
 }
 
