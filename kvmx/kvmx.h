@@ -303,6 +303,11 @@ struct kvmx_vcpu {
 
 	/* The VMCS and where it is loaded; see vmx/vmcs.c. */
 	struct page *vmcs;
+	/*
+	 * The MSR bitmap (bit set: the access exits), rebuilt by the vCPU's
+	 * thread on KVMX_REQ_MSR_BITMAP; see kvmx_update_msr_bitmap().
+	 */
+	unsigned long *msr_bitmap;
 	int cpu;			/* -1 when not loaded anywhere */
 	bool launched;
 	/* HOST_CR3/HOST_CR4 as last written to the VMCS (0: not yet). */

@@ -22,6 +22,7 @@
 #include <linux/uaccess.h>
 
 #include "kvmx.h"
+#include "irq/irq.h"
 
 struct kvmx_msr_filter {
 	bool default_allow;
@@ -101,6 +102,8 @@ int kvmx_set_msr_filter(struct kvmx_vm *vm, const struct kvm_msr_filter *user)
 	mutex_unlock(&vm->lock);
 	synchronize_srcu(&vm->srcu);
 	free_filter(old);
+	/* The MSRs the guest accesses without exits follow the new filter. */
+	kvmx_request_all_vcpus_wait(vm, KVMX_REQ_MSR_BITMAP);
 	return 0;
 }
 

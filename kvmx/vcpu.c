@@ -164,6 +164,45 @@ static void sync_regs_out(struct kvmx_vcpu *vcpu)
 		kvmx_get_vcpu_events(vcpu, &run->s.regs.events);
 }
 
+static void nothing(void *unused)
+{
+}
+
+/*
+ * Makes request @req of every vCPU of @vm and waits until none runs the
+ * guest without having seen it: a vCPU outside the guest sees it before
+ * its next entry (vcpu_run() checks requests after publishing its CPU);
+ * one inside gets an IPI, which its CPU takes only after a VM exit.  As
+ * KVM's kvm_make_all_cpus_request() with KVM_REQUEST_WAIT.
+ */
+void kvmx_request_all_vcpus_wait(struct kvmx_vm *vm, int req)
+{
+	/* Pairs with the smp_store_release() that publishes a new vCPU. */
+	int i, n = smp_load_acquire(&vm->nr_vcpus), self;
+	cpumask_var_t cpus;
+
+	for (i = 0; i < n; i++)
+		set_bit(req, &vm->vcpus[i]->requests);
+	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL)) {
+		/* A CPU in the guest has interrupts off: an RCU reader. */
+		synchronize_rcu();
+		return;
+	}
+	/* The requests before reading where the vCPUs are: see vcpu_run(). */
+	smp_mb();
+	self = get_cpu();
+	for (i = 0; i < n; i++) {
+		int cpu = READ_ONCE(vm->vcpus[i]->guest_cpu);
+
+		if (cpu >= 0 && cpu != self)
+			cpumask_set_cpu(cpu, cpus);
+	}
+	if (!cpumask_empty(cpus))
+		smp_call_function_many(cpus, nothing, NULL, true);
+	put_cpu();
+	free_cpumask_var(cpus);
+}
+
 static int vcpu_run(struct kvmx_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -212,6 +251,8 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 			break;
 		kvmx_steal_time_before_entry(vcpu);
 		kvmx_kvmclock_before_entry(vcpu);
+		if (test_and_clear_bit(KVMX_REQ_MSR_BITMAP, &vcpu->requests))
+			kvmx_update_msr_bitmap(vcpu);
 
 		preempt_disable();
 		local_irq_disable();
@@ -219,7 +260,8 @@ static int vcpu_run(struct kvmx_vcpu *vcpu)
 		smp_store_mb(vcpu->guest_cpu, smp_processor_id());
 		if (signal_pending(current) || need_resched() ||
 		    test_bit(KVMX_REQ_EVENT, &vcpu->requests) ||
-		    test_bit(KVMX_REQ_MMU_RELOAD, &vcpu->requests)) {
+		    test_bit(KVMX_REQ_MMU_RELOAD, &vcpu->requests) ||
+		    test_bit(KVMX_REQ_MSR_BITMAP, &vcpu->requests)) {
 			WRITE_ONCE(vcpu->guest_cpu, -1);
 			local_irq_enable();
 			preempt_enable();

@@ -53,6 +53,7 @@ bool kvmx_pic_in_kernel(struct kvmx_vm *vm);
 #define KVMX_REQ_EVENT		0	/* re-evaluate interrupts before entry */
 #define KVMX_REQ_EOI_EXIT	1	/* split irqchip: KVM_EXIT_IOAPIC_EOI */
 #define KVMX_REQ_MMU_RELOAD	2	/* shadow MMU: the root was zapped, load a new one */
+#define KVMX_REQ_MSR_BITMAP	3	/* the MSR filter changed: rebuild the MSR bitmap */
 
 /* The VM's ioctls. */
 int kvmx_irqchip_create(struct kvmx_vm *vm);
@@ -72,6 +73,7 @@ long kvmx_lapic_vcpu_ioctl(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __us
  * entry, leaves the guest if it is in it, and leaves HLT if it sleeps.
  */
 void kvmx_vcpu_kick(struct kvmx_vcpu *vcpu);
+void kvmx_request_all_vcpus_wait(struct kvmx_vm *vm, int req);
 void kvmx_queue_nmi(struct kvmx_vcpu *vcpu);
 
 /*

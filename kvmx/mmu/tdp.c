@@ -302,69 +302,108 @@ bool kvmx_tdp_params_valid(void)
 #define AROUND_CHUNK	32
 
 /*
- * Maps the resident pages of [@start, @end) (one leaf table's worth at
- * most) in ascending order, stopping at the first one that is not
- * resident or not pinnable; skips gfns mapped already.  Returns how many
- * it mapped.
+ * Installs the @n pinned @pages for the gfns from @lo, whose leaves are in
+ * @table, nearest to the faulting gfn first (from the top when @down): up
+ * to the first leaf that is mapped already; the pages from there on are
+ * unpinned.  Returns how many it installed.
  */
-static unsigned int map_resident(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
-				 u64 start, u64 end, bool writable)
+static unsigned int install_run(struct kvmx_vm *vm, u64 *table, struct page **pages, u64 lo,
+				unsigned int n, bool writable, bool down)
+{
+	unsigned int installed = 0, j;
+	bool stop = false;
+
+	mutex_lock(&vm->tdp.lock);
+	for (j = 0; j < n; j++) {
+		unsigned int i = down ? n - 1 - j : j;
+		u64 *leaf = &table[kvmx_spte_index(lo + i, 1)];
+
+		stop = stop || kvmx_spte_present(*leaf);
+		if (stop) {
+			unpin_user_page(pages[i]);
+			atomic_long_dec(&kvmx_counts.pinned_pages);
+			continue;
+		}
+		WRITE_ONCE(*leaf, kvmx_spte_ram(page_to_phys(pages[i]), writable));
+		installed++;
+	}
+	mutex_unlock(&vm->tdp.lock);
+	return installed;
+}
+
+/* Pins up to @n resident pages from @gfn; returns how many (0 on none). */
+static unsigned int pin_resident(const struct kvmx_memslot *slot, u64 gfn, unsigned int n,
+				 bool writable, struct page **pages)
 {
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
-	struct page *pages[AROUND_CHUNK];
-	unsigned int mapped = 0;
-	u64 gfn = start;
+	int got = pin_user_pages_fast_only(kvmx_slot_hva(slot, gfn), n, flags, pages);
 
-	while (gfn < end) {
-		int want = min_t(u64, end - gfn, AROUND_CHUNK);
-		int got = pin_user_pages_fast_only(kvmx_slot_hva(slot, gfn), want, flags, pages);
-		u64 *table;
-		int i;
+	if (got <= 0)
+		return 0;
+	atomic_long_add(got, &kvmx_counts.pinned_pages);
+	return got;
+}
 
-		if (got <= 0)
-			break;
-		atomic_long_add(got, &kvmx_counts.pinned_pages);
-		mutex_lock(&vm->tdp.lock);
-		table = leaf_table(&vm->tdp, gfn);
-		for (i = 0; i < got; i++) {
-			u64 *leaf = table ? &table[kvmx_spte_index(gfn + i, 1)] : NULL;
-
-			if (!leaf || kvmx_spte_present(*leaf)) {
-				unpin_user_page(pages[i]);
-				atomic_long_dec(&kvmx_counts.pinned_pages);
-				continue;
-			}
-			WRITE_ONCE(*leaf, kvmx_spte_ram(page_to_phys(pages[i]), writable));
-			mapped++;
-		}
-		mutex_unlock(&vm->tdp.lock);
-		if (got < want || !table)
-			break;
-		gfn += got;
-	}
-	return mapped;
+static bool mapped_hint(const u64 *table, u64 gfn)
+{
+	/* Without the lock: install_run() checks again under it. */
+	return kvmx_spte_present(READ_ONCE(table[kvmx_spte_index(gfn, 1)]));
 }
 
 /*
  * Fault-around for @gfn of @slot, mapped just now: the window's pages
- * above it, then those below.  Not for a dirty-logging slot, whose pages
- * must be mapped one by one to be logged.
+ * above it, upwards, then those below, downwards, each side until a page
+ * that is mapped already or not resident.  A guest touching fresh memory
+ * upwards finds the page below mapped and the one above not resident:
+ * one failed lockless pin per fault.  Not for a dirty-logging slot, whose
+ * pages must be mapped one by one to be logged.  EPT tables live as long
+ * as the VM, so @gfn's leaf table stays valid after the lock is dropped.
  */
 static void map_around(struct kvmx_vcpu *vcpu, const struct kvmx_memslot *slot, u64 gfn,
 		       bool writable)
 {
-	u64 slot_end = slot->base_gfn + slot->npages;
+	struct kvmx_vm *vm = vcpu->vm;
 	u64 first = max(ALIGN_DOWN(gfn, fault_around), slot->base_gfn);
-	u64 end = min(ALIGN_DOWN(gfn, fault_around) + fault_around, slot_end);
-	unsigned int mapped;
+	u64 end = min(ALIGN_DOWN(gfn, fault_around) + fault_around,
+		      slot->base_gfn + slot->npages);
+	struct page *pages[AROUND_CHUNK];
+	unsigned int mapped = 0, n, got, done;
+	u64 *leaf, *table, lo;
 
 	if (fault_around <= 1 || slot->dirty_bitmap)
 		return;
-	mapped = map_resident(vcpu->vm, slot, gfn + 1, end, writable);
-	mapped += map_resident(vcpu->vm, slot, first, gfn, writable);
+	mutex_lock(&vm->tdp.lock);
+	leaf = find_leaf(&vm->tdp, gfn);
+	mutex_unlock(&vm->tdp.lock);
+	if (!leaf)
+		return;
+	table = leaf - kvmx_spte_index(gfn, 1);
+
+	for (lo = gfn + 1; lo < end && !mapped_hint(table, lo); lo += n) {
+		n = min_t(u64, end - lo, AROUND_CHUNK);
+		got = pin_resident(slot, lo, n, writable, pages);
+		done = got ? install_run(vm, table, pages, lo, got, writable, false) : 0;
+		mapped += done;
+		if (done < n)
+			break;
+	}
+	/* Downwards a chunk must be resident whole: its top is nearest. */
+	for (lo = gfn; lo > first && !mapped_hint(table, lo - 1); lo -= n) {
+		n = min_t(u64, lo - first, AROUND_CHUNK);
+		got = pin_resident(slot, lo - n, n, writable, pages);
+		if (got < n) {
+			unpin_user_pages(pages, got);
+			atomic_long_sub(got, &kvmx_counts.pinned_pages);
+			break;
+		}
+		done = install_run(vm, table, pages, lo - n, n, writable, true);
+		mapped += done;
+		if (done < n)
+			break;
+	}
 	if (!mapped)
 		return;
-	kvmx_vm_stat_add(vcpu->vm, pages_pinned, mapped);
+	kvmx_vm_stat_add(vm, pages_pinned, mapped);
 	kvmx_stat_add(vcpu, pf_mapped_around, mapped);
 }
 

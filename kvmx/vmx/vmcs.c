@@ -27,6 +27,7 @@
 #include "vmx.h"
 #include "vmcs.h"
 #include "../kvmx.h"
+#include "../irq/irq.h"
 #include "../mmu/mmu.h"
 
 struct kvmx_vmcs_config kvmx_vmcs_config __ro_after_init;
@@ -188,8 +189,65 @@ void kvmx_vcpu_put(struct kvmx_vcpu *vcpu)
 	preempt_enable();
 }
 
+/*
+ * MSRs the guest reads and writes without a VM exit when the MSR filter
+ * allows it (the part of KVM's vmx_possible_passthrough_msrs that kvmx
+ * has): their guest values live in the VMCS, which VM entry loads and VM
+ * exit saves (FS/GS base, SYSENTER), or the vCPU loads the guest's value
+ * before every entry and reads it back after every exit (KERNEL_GS_BASE,
+ * exit.c).  A 64-bit guest writes FS base and KERNEL_GS_BASE on context
+ * switches when its CPU has no FSGSBASE.
+ */
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+/* The SDM's layout: read-low, read-high, write-low, write-high, 1 KiB each. */
+static void set_msr_intercept(unsigned long *bitmap, u32 msr, bool write, bool intercept)
+{
+	unsigned long *part = bitmap + (write ? 0x800 : 0) / sizeof(long);
+
+	if (msr >= 0xc0000000) {
+		part += 0x400 / sizeof(long);
+		msr -= 0xc0000000;
+	}
+	if (WARN_ON_ONCE(msr > 0x1fff))
+		return;
+	if (intercept)
+		__set_bit(msr, part);
+	else
+		__clear_bit(msr, part);
+}
+
+/*
+ * On KVMX_REQ_MSR_BITMAP, by the vCPU's thread outside the guest: each
+ * passthrough MSR exits exactly when the filter denies that access, so
+ * the exit path applies the filter (and KVM_EXIT_X86_RDMSR/WRMSR).  The
+ * filter's writer sets the request on every vCPU and waits until none
+ * is still in the guest (msr_filter.c).
+ */
+void kvmx_update_msr_bitmap(struct kvmx_vcpu *vcpu)
+{
+	unsigned long *b = vcpu->msr_bitmap;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(passthrough_msrs); i++) {
+		u32 msr = passthrough_msrs[i];
+
+		set_msr_intercept(b, msr, false, !kvmx_msr_allowed(vcpu, msr, false));
+		set_msr_intercept(b, msr, true, !kvmx_msr_allowed(vcpu, msr, true));
+	}
+}
+
 int kvmx_vmcs_alloc(struct kvmx_vcpu *vcpu)
 {
+	vcpu->msr_bitmap = (unsigned long *)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->msr_bitmap)
+		return -ENOMEM;
+	/* Every access exits until the first entry rebuilds it (vcpu_run()). */
+	memset(vcpu->msr_bitmap, 0xff, PAGE_SIZE);
+	set_bit(KVMX_REQ_MSR_BITMAP, &vcpu->requests);
 	vcpu->vmcs = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!vcpu->vmcs)
 		return -ENOMEM;
@@ -202,6 +260,8 @@ int kvmx_vmcs_alloc(struct kvmx_vcpu *vcpu)
 
 void kvmx_vmcs_free(struct kvmx_vcpu *vcpu)
 {
+	free_page((unsigned long)vcpu->msr_bitmap);
+	vcpu->msr_bitmap = NULL;
 	if (!vcpu->vmcs)
 		return;
 	vmcs_clear(vcpu);
@@ -327,6 +387,7 @@ void kvmx_vmcs_setup(struct kvmx_vcpu *vcpu)
 	kvmx_vcpu_load(vcpu);
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, c->pin);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, c->proc);
+	vmcs_write(MSR_BITMAP, __pa(vcpu->msr_bitmap));
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, c->proc2);
 	vmcs_write(VM_EXIT_CONTROLS, c->exit);
 	vmcs_write(VM_ENTRY_CONTROLS, c->entry);
@@ -366,7 +427,8 @@ int kvmx_vmcs_config_init(void)
 	    !kvmx_vmx_adjust(&caps->proc, CPU_HLT_EXITING | CPU_USE_TSC_OFFSETTING |
 			     CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING | CPU_MOV_DR_EXITING |
 			     CPU_UNCOND_IO_EXITING | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING |
-			     CPU_RDPMC_EXITING | CPU_ACTIVATE_SECONDARY, 0, &c->proc) ||
+			     CPU_RDPMC_EXITING | CPU_USE_MSR_BITMAPS | CPU_ACTIVATE_SECONDARY, 0,
+			     &c->proc) ||
 	    !kvmx_vmx_adjust(&caps->proc2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST, 0,
 			     &c->proc2) ||
 	    !kvmx_vmx_adjust(&caps->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER |

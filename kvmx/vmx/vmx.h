@@ -38,6 +38,7 @@ void kvmx_vmcs_clear_cpu(void);
 int kvmx_vmcs_alloc(struct kvmx_vcpu *vcpu);
 void kvmx_vmcs_free(struct kvmx_vcpu *vcpu);
 void kvmx_vmcs_setup(struct kvmx_vcpu *vcpu);
+void kvmx_update_msr_bitmap(struct kvmx_vcpu *vcpu);
 void kvmx_vcpu_load(struct kvmx_vcpu *vcpu);
 void kvmx_vcpu_put(struct kvmx_vcpu *vcpu);
 void kvmx_invept_all_cpus(u64 eptp);
