@@ -252,7 +252,8 @@ int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	f->rsvd = f->error_code & KVMX_PFERR_RSVD;
 	idx = srcu_read_lock(&vm->srcu);
 	f->gen = kvmx_memslot_gen(vm);
-	if (vm->mmu->may_be_mmio_spte(vm, f))
+	/* A reserved-bit fault may come from an MMIO SPTE on every MMU: no call. */
+	if (f->rsvd || vm->mmu->may_be_mmio_spte(vm, f))
 		r = mmio_spte_fast(vcpu, f);
 	/*
 	 * A stale MMIO SPTE, or none: the normal path resolves the address

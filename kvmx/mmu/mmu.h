@@ -90,7 +90,10 @@ struct kvmx_mmu_ops {
 	/* The guest's CR3, and a MOV to CR3 (the value is checked already). */
 	u64 (*get_cr3)(struct kvmx_vcpu *vcpu);
 	void (*set_cr3)(struct kvmx_vcpu *vcpu, u64 cr3);
-	/* Whether @f may have come from an MMIO SPTE of the VM's flavour. */
+	/*
+	 * Whether @f may have come from an MMIO SPTE of the VM's flavour;
+	 * true for every reserved-bit fault (the fault path does not ask).
+	 */
 	bool (*may_be_mmio_spte)(const struct kvmx_vm *vm, const struct kvmx_page_fault *f);
 	/* The normal path: resolve @f->addr, fill in @f, set @f->result. */
 	void (*page_fault)(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f);
