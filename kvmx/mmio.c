@@ -486,6 +486,16 @@ static bool exit_gpa_is_operand(const struct kvmx_emu_insn *insn, u64 la, u64 gp
 }
 
 /*
+ * kvmx_ioeventfd_write() for fast_mov()'s store, out of line: the copy of
+ * @val it needs in memory would otherwise put a stack canary on every
+ * cached MMIO exit, ioeventfd or not.
+ */
+static noinline bool fast_mov_ioeventfd(struct kvmx_vm *vm, u64 gpa, unsigned int len, u64 val)
+{
+	return __kvmx_ioeventfd_write(vm, KVMX_IOBUS_MMIO, gpa, len, &val);
+}
+
+/*
  * The fast path: a MOV, MOVZX or MOVSX from the instruction cache whose
  * one access lies in the exit's page, which has no memslot.  It works on
  * the vCPU's own registers, without the emulator's context, and with the
@@ -513,7 +523,8 @@ static int fast_mov(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 		val = kvmx_emu_mov_store_value(insn, gpr);
 		kvmx_set_next_rip(kvmx_emu_next_rip(key->mode, key->rip, insn));
 		/* An ioeventfd takes it: done, and the guest goes on. */
-		if (kvmx_ioeventfd_write(vcpu->vm, KVMX_IOBUS_MMIO, gpa, insn->mem_bytes, &val))
+		if (rcu_access_pointer(vcpu->vm->iobus[KVMX_IOBUS_MMIO]) &&
+		    fast_mov_ioeventfd(vcpu->vm, gpa, insn->mem_bytes, val))
 			return 1;
 	}
 	run->exit_reason = KVM_EXIT_MMIO;
@@ -612,7 +623,7 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 	vcpu->mmio.known_mmio = no_slot;
 	vcpu->mmio.known_gfn = gpa >> PAGE_SHIFT;
 	insn_key_read(vcpu, key);
-	cached = kvmx_insn_cache_lookup(vcpu, key);
+	cached = kvmx_insn_cache_lookup(&vcpu->insn_cache, key);
 	if (cached) {
 		kvmx_stat_inc(vcpu, insn_cache_hit);
 		/* The fast path exits to user space: not for in-kernel devices. */
