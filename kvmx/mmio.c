@@ -495,6 +495,23 @@ static noinline bool fast_mov_ioeventfd(struct kvmx_vm *vm, u64 gpa, unsigned in
 	return __kvmx_ioeventfd_write(vm, KVMX_IOBUS_MMIO, gpa, len, &val);
 }
 
+/* fast_mov()'s load: asks user space; complete_fast_read() finishes it. */
+static noinline int fast_mov_load(struct kvmx_vcpu *vcpu, const struct kvmx_emu_insn *insn,
+				  u64 gpa)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = insn->mem_bytes;
+	run->mmio.is_write = 0;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	vcpu->mmio.ctxt.insn = *insn;
+	vcpu->mmio.fast_read = true;
+	vcpu->pending_io = KVMX_IO_MMIO_READ;
+	return 0;
+}
+
 /*
  * The fast path: a MOV, MOVZX or MOVSX from the instruction cache whose
  * one access lies in the exit's page, which has no memslot.  It works on
@@ -508,34 +525,31 @@ static int fast_mov(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 {
 	struct kvm_run *run = vcpu->run;
 	u64 *gpr = vcpu->regs;
-	u64 seg_base = 0, la, val = 0;
+	u64 la, val;
 
 	if (!kvmx_emu_is_mov(insn) || !vcpu->mmio.known_mmio)
 		return -EAGAIN;
 	gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
+	la = kvmx_emu_ea(insn, gpr, key->rip);
+	/* A 64-bit guest's segments other than FS and GS have base 0. */
 	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
-		seg_base = vmcs_read(VMCS_SEG_BASE(insn->seg));
-	la = kvmx_emu_linear(key->mode, insn->seg, seg_base, kvmx_emu_ea(insn, gpr, key->rip));
+		la = kvmx_emu_linear(key->mode, insn->seg, vmcs_read(VMCS_SEG_BASE(insn->seg)),
+				     la);
 	if (!exit_gpa_is_operand(insn, la, gpa))
 		return -EAGAIN;
+	if (insn->dir != KVMX_EMU_DIR_WRITE)
+		return fast_mov_load(vcpu, insn, gpa);
 
-	if (insn->dir == KVMX_EMU_DIR_WRITE) {
-		val = kvmx_emu_mov_store_value(insn, gpr);
-		kvmx_set_next_rip(kvmx_emu_next_rip(key->mode, key->rip, insn));
-		/* An ioeventfd takes it: done, and the guest goes on. */
-		if (rcu_access_pointer(vcpu->vm->iobus[KVMX_IOBUS_MMIO]) &&
-		    fast_mov_ioeventfd(vcpu->vm, gpa, insn->mem_bytes, val))
-			return 1;
-	}
+	val = kvmx_emu_mov_store_value(insn, gpr);
+	kvmx_set_next_rip(kvmx_emu_next_rip(key->mode, key->rip, insn));
+	/* An ioeventfd takes it: done, and the guest goes on. */
+	if (rcu_access_pointer(vcpu->vm->iobus[KVMX_IOBUS_MMIO]) &&
+	    fast_mov_ioeventfd(vcpu->vm, gpa, insn->mem_bytes, val))
+		return 1;
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = insn->mem_bytes;
-	run->mmio.is_write = insn->dir == KVMX_EMU_DIR_WRITE;
-	if (!run->mmio.is_write) {
-		vcpu->mmio.ctxt.insn = *insn;
-		vcpu->mmio.fast_read = true;
-		vcpu->pending_io = KVMX_IO_MMIO_READ;
-	}
+	run->mmio.is_write = 1;
 	memcpy(run->mmio.data, &val, sizeof(val));
 	return 0;
 }
