@@ -14,6 +14,7 @@
 #include "mmu.h"
 #include "shadow_spte.h"
 #include "../mmio.h"
+#include "../mmio_fast.h"
 #include "../stats.h"
 #include "../trace.h"
 
@@ -174,7 +175,8 @@ static int mmio_spte_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	f->gpa = (f->gfn << PAGE_SHIFT) | offset_in_page(f->addr);
 	kvmx_stat_inc(vcpu, mmio_fast);
 	trace_kvmx_mmio_fault(vcpu, f->gpa, true);
-	return kvmx_mmio_fault(vcpu, f->gpa, true);
+	/* Inline: no second frame on the way to user space. */
+	return kvmx_mmio_fault_inline(vcpu, f->gpa, true);
 }
 
 /* The normal path: the MMU resolves @f->addr. */

@@ -440,11 +440,11 @@ static int handle_exception(struct kvmx_vcpu *vcpu)
 	u32 info = vcpu->exit_intr_info;
 	u8 vector = info & INTR_INFO_VECTOR_MASK;
 
-	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
-		return 1;
-	if (vector == UD_VECTOR)
-		return handle_ud_exception(vcpu);
-	/* Only a shadow MMU intercepts #PF: the address is linear, in the qualification. */
+	/*
+	 * Only a shadow MMU intercepts #PF: the address is linear, in the
+	 * qualification.  First, as the most frequent (every cached MMIO
+	 * access of a shadow VM); an NMI exit has vector 2.
+	 */
 	if (vector == PF_VECTOR) {
 		struct kvmx_page_fault f = {
 			.addr = vcpu->exit_qual,
@@ -453,6 +453,10 @@ static int handle_exception(struct kvmx_vcpu *vcpu)
 
 		return kvmx_mmu_page_fault(vcpu, &f);
 	}
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+		return 1;
+	if (vector == UD_VECTOR)
+		return handle_ud_exception(vcpu);
 	if ((vector == DB_VECTOR && (vcpu->debug.control &
 				     (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) ||
 	    vector == BP_VECTOR)
