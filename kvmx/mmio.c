@@ -532,7 +532,7 @@ noinline int kvmx_mmio_emulate(struct kvmx_vcpu *vcpu, u64 gpa,
 
 int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 {
-	return kvmx_mmio_fault_inline(vcpu, gpa, no_slot);
+	return kvmx_mmio_fault_inline(vcpu, gpa, no_slot, kvmx_memslot_gen(vcpu->vm));
 }
 
 int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 gpa)

@@ -31,14 +31,19 @@ static __always_inline u8 kvmx_mmio_emu_mode(u64 cr0, u64 efer)
 
 	if ((efer & EFER_LMA) && (cs_ar & VMX_AR_L))
 		return KVMX_EMU_MODE_64;
-	if ((cr0 & X86_CR0_PE) && (cs_ar & VMX_AR_DB) &&
-	    !(vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_VM))
+	/*
+	 * No need to look at RFLAGS.VM: in virtual-8086 mode CS's access
+	 * rights are 0xf3 (VM entry checks it, and v86 segment loads keep
+	 * it), so D/B is clear there and the mode is 16-bit either way.
+	 */
+	if ((cr0 & X86_CR0_PE) && (cs_ar & VMX_AR_DB))
 		return KVMX_EMU_MODE_32;
 	return KVMX_EMU_MODE_16;
 }
 
 /* The instruction cache's key for CS:RIP now, the emulator's mode included. */
-static __always_inline void kvmx_mmio_key_read(struct kvmx_vcpu *vcpu, struct kvmx_insn_key *key)
+static __always_inline void kvmx_mmio_key_read(struct kvmx_vcpu *vcpu, struct kvmx_insn_key *key,
+					       u64 gen)
 {
 	/*
 	 * The guest's view (the read shadows where kvmx owns a bit): under
@@ -49,7 +54,7 @@ static __always_inline void kvmx_mmio_key_read(struct kvmx_vcpu *vcpu, struct kv
 
 	key->rip = vmcs_read(GUEST_RIP);
 	key->cs_base = vmcs_read(GUEST_CS_BASE);
-	key->gen = kvmx_memslot_gen(vcpu->vm);
+	key->gen = gen;
 	key->mode = kvmx_mmio_emu_mode(cr0, efer);
 	key->paging = 0;
 	key->cr3 = 0;
@@ -122,9 +127,9 @@ static __always_inline int kvmx_mmio_fast_mov(struct kvmx_vcpu *vcpu,
 	return 0;
 }
 
-/* kvmx_mmio_fault(), inline: see there (mmio.h). */
+/* kvmx_mmio_fault(), inline: see there (mmio.h); @gen is the memslot generation. */
 static __always_inline int kvmx_mmio_fault_inline(struct kvmx_vcpu *vcpu, u64 gpa,
-						  bool no_slot)
+						  bool no_slot, u64 gen)
 {
 	struct kvmx_insn_key *key = &vcpu->mmio.key;
 	const struct kvmx_emu_insn *cached;
@@ -136,7 +141,7 @@ static __always_inline int kvmx_mmio_fault_inline(struct kvmx_vcpu *vcpu, u64 gp
 	/* A gfn with no memslot is MMIO for every access: no lookup needed. */
 	vcpu->mmio.known_mmio = no_slot;
 	vcpu->mmio.known_gfn = gpa >> PAGE_SHIFT;
-	kvmx_mmio_key_read(vcpu, key);
+	kvmx_mmio_key_read(vcpu, key, gen);
 	cached = kvmx_insn_cache_lookup(&vcpu->insn_cache, key);
 	if (cached) {
 		kvmx_stat_inc(vcpu, insn_cache_hit);

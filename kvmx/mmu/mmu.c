@@ -159,7 +159,7 @@ static bool access_allowed(u32 access, u32 error_code)
  * to user space), or -EAGAIN when the normal path must resolve @f->addr
  * (no MMIO SPTE there, or a stale one).
  */
-static int mmio_spte_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+static __always_inline int mmio_spte_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
 	int r;
 
@@ -176,7 +176,7 @@ static int mmio_spte_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	kvmx_stat_inc(vcpu, mmio_fast);
 	trace_kvmx_mmio_fault(vcpu, f->gpa, true);
 	/* Inline: no second frame on the way to user space. */
-	return kvmx_mmio_fault_inline(vcpu, f->gpa, true);
+	return kvmx_mmio_fault_inline(vcpu, f->gpa, true, f->gen);
 }
 
 /* The normal path: the MMU resolves @f->addr. */
@@ -245,7 +245,7 @@ bool kvmx_mmu_harvest_bits(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
  * readers before it returns, never returns while a vCPU is still acting
  * on what the old memslots said.
  */
-int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+static __always_inline int page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	int r = -EAGAIN, idx;
@@ -266,4 +266,21 @@ int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		r = slow_fault(vcpu, f);
 	srcu_read_unlock(&vm->srcu, idx);
 	return r;
+}
+
+int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+{
+	return page_fault(vcpu, f);
+}
+
+/*
+ * The fault object here, not in the exit handler: the handler tail-calls
+ * this, so an EPT misconfiguration or a shadow #PF (every cached MMIO
+ * exit) has no frame of its own on the way.
+ */
+int kvmx_mmu_fault(struct kvmx_vcpu *vcpu, u64 addr, u32 error_code)
+{
+	struct kvmx_page_fault f = { .addr = addr, .error_code = error_code };
+
+	return page_fault(vcpu, &f);
 }

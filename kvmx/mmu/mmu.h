@@ -218,6 +218,8 @@ static inline void kvmx_mmu_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
  * space, or a negative errno for KVM_RUN.
  */
 int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f);
+/* The same, for a fault that the CPU described by @addr and @error_code alone. */
+int kvmx_mmu_fault(struct kvmx_vcpu *vcpu, u64 addr, u32 error_code);
 
 static inline void kvmx_mmu_zap_gfns(struct kvmx_vm *vm, u64 gfn, u64 npages)
 {
