@@ -50,24 +50,26 @@ static __always_inline void kvmx_mmio_key_read(struct kvmx_vcpu *vcpu, struct kv
 	 * shadow paging the CPU's CR0, CR3 and CR4 are kvmx's.
 	 */
 	u64 cr0 = kvmx_get_cr0(vcpu), efer = vmcs_read(GUEST_IA32_EFER);
-	u64 cr4;
+	u64 cr4, rip, cs_base, cr3 = 0, pdpte = 0;
+	u32 paging = 0;
 
-	key->rip = vmcs_read(GUEST_RIP);
-	key->cs_base = vmcs_read(GUEST_CS_BASE);
+	rip = vmcs_read(GUEST_RIP);
+	cs_base = vmcs_read(GUEST_CS_BASE);
+	key->rip = rip;
+	key->cs_base = cs_base;
 	key->gen = gen;
 	key->mode = kvmx_mmio_emu_mode(cr0, efer);
-	key->paging = 0;
-	key->cr3 = 0;
-	key->pdpte = 0;
-	if (!(cr0 & X86_CR0_PG))
-		return;
-	cr4 = kvmx_get_cr4(vcpu);
-	key->paging = X86_CR0_PG | (cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_LA57)) |
-		      (efer & EFER_LMA);
-	key->cr3 = kvmx_mmu_get_cr3(vcpu);
-	if ((cr4 & X86_CR4_PAE) && !(efer & EFER_LMA))
-		key->pdpte = vmcs_read(GUEST_PDPTR0 +
-				       2 * (((u32)(key->rip + key->cs_base) >> 30) & 3));
+	if (cr0 & X86_CR0_PG) {
+		cr4 = kvmx_get_cr4(vcpu);
+		paging = X86_CR0_PG | (cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_LA57)) |
+			 (efer & EFER_LMA);
+		cr3 = kvmx_mmu_get_cr3(vcpu);
+		if ((cr4 & X86_CR4_PAE) && !(efer & EFER_LMA))
+			pdpte = vmcs_read(GUEST_PDPTR0 + 2 * (((u32)(rip + cs_base) >> 30) & 3));
+	}
+	key->paging = paging;
+	key->cr3 = cr3;
+	key->pdpte = pdpte;
 }
 
 /*
@@ -86,7 +88,8 @@ static __always_inline bool kvmx_mmio_gpa_is_operand(const struct kvmx_emu_insn 
 
 /*
  * The fast path: a MOV, MOVZX or MOVSX from the instruction cache whose
- * one access lies in the exit's page, which has no memslot.  It works on
+ * one access lies in the exit's page, which has no memslot (the caller
+ * checks).  It works on
  * the vCPU's own registers, without the emulator's context, and with the
  * emulator's semantics (kvmx_emu_mov_*()): a store goes to kvm_run at once;
  * a load's register is written when user space answers.  -EAGAIN: not a
@@ -100,7 +103,7 @@ static __always_inline int kvmx_mmio_fast_mov(struct kvmx_vcpu *vcpu,
 	u64 *gpr = vcpu->regs;
 	u64 la, val;
 
-	if (!kvmx_emu_is_mov(insn) || !vcpu->mmio.known_mmio)
+	if (!kvmx_emu_is_mov(insn))
 		return -EAGAIN;
 	gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
 	la = kvmx_emu_ea(insn, gpr, key->rip);
@@ -108,7 +111,9 @@ static __always_inline int kvmx_mmio_fast_mov(struct kvmx_vcpu *vcpu,
 	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
 		la = kvmx_emu_linear(key->mode, insn->seg, vmcs_read(VMCS_SEG_BASE(insn->seg)),
 				     la);
-	if (!kvmx_mmio_gpa_is_operand(insn, la, gpa))
+	/* kvmx_mmio_gpa_is_operand(), a MOV being no string instruction. */
+	if (offset_in_page(la) != offset_in_page(gpa) ||
+	    offset_in_page(la) + insn->mem_bytes > PAGE_SIZE)
 		return -EAGAIN;
 	if (insn->dir != KVMX_EMU_DIR_WRITE)
 		return kvmx_mmio_fast_load(vcpu, insn, gpa);
@@ -138,19 +143,22 @@ static __always_inline int kvmx_mmio_fault_inline(struct kvmx_vcpu *vcpu, u64 gp
 	if (vcpu->reinject_info & INTR_INFO_VALID)
 		return kvmx_mmio_delivery_failure(vcpu, gpa);
 	kvmx_stat_inc(vcpu, insn_emulation);
-	/* A gfn with no memslot is MMIO for every access: no lookup needed. */
-	vcpu->mmio.known_mmio = no_slot;
-	vcpu->mmio.known_gfn = gpa >> PAGE_SHIFT;
 	kvmx_mmio_key_read(vcpu, key, gen);
 	cached = kvmx_insn_cache_lookup(&vcpu->insn_cache, key);
 	if (cached) {
 		kvmx_stat_inc(vcpu, insn_cache_hit);
-		/* The fast path exits to user space: not for in-kernel devices. */
-		ret = vcpu->apic && kvmx_irq_mmio_claims(vcpu, gpa) ? -EAGAIN :
+		/*
+		 * The fast path, for a gfn with no memslot (not a read-only
+		 * slot's), exits to user space: not for in-kernel devices.
+		 */
+		ret = !no_slot || (vcpu->apic && kvmx_irq_mmio_claims(vcpu, gpa)) ? -EAGAIN :
 		      kvmx_mmio_fast_mov(vcpu, key, cached, gpa);
 		if (ret != -EAGAIN)
 			return ret;
 	}
+	/* A gfn with no memslot is MMIO for every access: no lookup needed. */
+	vcpu->mmio.known_mmio = no_slot;
+	vcpu->mmio.known_gfn = gpa >> PAGE_SHIFT;
 	return kvmx_mmio_emulate(vcpu, gpa, cached);
 }
 

@@ -161,22 +161,25 @@ static bool access_allowed(u32 access, u32 error_code)
  */
 static __always_inline int mmio_spte_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
+	u64 gfn, gpa;
 	int r;
 
 	if (vcpu->last_mmio.valid && vcpu->last_mmio.addr == (f->addr & PAGE_MASK) &&
 	    vcpu->last_mmio.gen == f->gen && !(f->gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS) &&
 	    access_allowed(vcpu->last_mmio.access, f->error_code)) {
-		f->gfn = vcpu->last_mmio.gfn;
+		gfn = vcpu->last_mmio.gfn;
 	} else {
 		r = mmio_spte_walk(vcpu, f);
 		if (r != 1)
 			return r;
+		gfn = f->gfn;
 	}
-	f->gpa = (f->gfn << PAGE_SHIFT) | offset_in_page(f->addr);
+	/* In registers: nothing reads @f after a fast path that got this far. */
+	gpa = (gfn << PAGE_SHIFT) | offset_in_page(f->addr);
 	kvmx_stat_inc(vcpu, mmio_fast);
-	trace_kvmx_mmio_fault(vcpu, f->gpa, true);
+	trace_kvmx_mmio_fault(vcpu, gpa, true);
 	/* Inline: no second frame on the way to user space. */
-	return kvmx_mmio_fault_inline(vcpu, f->gpa, true, f->gen);
+	return kvmx_mmio_fault_inline(vcpu, gpa, true, f->gen);
 }
 
 /* The normal path: the MMU resolves @f->addr. */
