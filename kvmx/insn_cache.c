@@ -27,7 +27,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/hash.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
@@ -38,39 +37,6 @@
 
 /* A and D: set by the CPU or the walker, irrelevant to the translation. */
 #define PTE_AD_BITS	(KVMX_PTE_A | KVMX_PTE_D)
-
-static struct kvmx_insn_cache_entry *entry_of(struct kvmx_vcpu *vcpu, u64 rip)
-{
-	return &vcpu->insn_cache.entries[hash_64(rip, KVMX_INSN_CACHE_BITS)];
-}
-
-static bool key_equal(const struct kvmx_insn_key *a, const struct kvmx_insn_key *b)
-{
-	return a->rip == b->rip && a->cs_base == b->cs_base && a->gen == b->gen &&
-	       a->cr3 == b->cr3 && a->pdpte == b->pdpte && a->paging == b->paging &&
-	       a->mode == b->mode;
-}
-
-const struct kvmx_emu_insn *kvmx_insn_cache_lookup(struct kvmx_vcpu *vcpu,
-						   const struct kvmx_insn_key *key)
-{
-	struct kvmx_insn_cache_entry *e = entry_of(vcpu, key->rip);
-	int i;
-
-	if (!e->valid || !key_equal(&e->key, key))
-		return NULL;
-	for (i = 0; i < e->nr_checks; i++) {
-		const struct kvmx_insn_check *c = &e->checks[i];
-		u64 val;
-
-		/* Memslot ranges passed access_ok() when they were made. */
-		if (__get_user(val, c->uaddr) || ((val ^ c->val) & c->mask)) {
-			e->valid = false;
-			return NULL;
-		}
-	}
-	return &e->insn;
-}
 
 /*
  * Add a check that the bytes from @gpa on (within its aligned word) still
@@ -98,7 +64,7 @@ void kvmx_insn_cache_fill(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *ke
 			  const struct kvmx_walk_result *fetch, const u8 *bytes,
 			  const struct kvmx_emu_insn *insn)
 {
-	struct kvmx_insn_cache_entry *e = entry_of(vcpu, key->rip);
+	struct kvmx_insn_cache_entry *e = kvmx_insn_cache_entry_of(&vcpu->insn_cache, key->rip);
 	bool legacy_pae = (key->paging & X86_CR4_PAE) && !(key->paging & EFER_LMA);
 	u64 entry_mask = (key->paging & X86_CR4_PAE) ? ~0ULL : 0xffffffffULL;
 	u64 gpa = fetch->gpa;

@@ -9,7 +9,9 @@
 #define KVMX_INSN_CACHE_H
 
 #include <linux/bits.h>
+#include <linux/hash.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 #include "emulate/emulate.h"
 
 struct kvmx_vcpu;
@@ -51,13 +53,55 @@ struct kvmx_insn_cache {
 	struct kvmx_insn_cache_entry entries[KVMX_INSN_CACHE_SIZE];
 };
 
+static inline struct kvmx_insn_cache_entry *
+kvmx_insn_cache_entry_of(struct kvmx_insn_cache *cache, u64 rip)
+{
+	return &cache->entries[hash_64(rip, KVMX_INSN_CACHE_BITS)];
+}
+
+static inline bool kvmx_insn_key_equal(const struct kvmx_insn_key *a,
+				       const struct kvmx_insn_key *b)
+{
+	return a->rip == b->rip && a->cs_base == b->cs_base && a->gen == b->gen &&
+	       a->cr3 == b->cr3 && a->pdpte == b->pdpte && a->paging == b->paging &&
+	       a->mode == b->mode;
+}
+
 /*
  * The decode of the instruction at @key (addresses not computed) if it is
  * cached and its code and paging-structure entries are unchanged, else
- * NULL.  Valid until the next fill.  The caller holds vm->srcu.
+ * NULL.  Valid until the next fill.  The caller holds vm->srcu.  Inline:
+ * it is most of the work of every cached MMIO exit.
  */
-const struct kvmx_emu_insn *kvmx_insn_cache_lookup(struct kvmx_vcpu *vcpu,
-						   const struct kvmx_insn_key *key);
+static inline const struct kvmx_emu_insn *
+kvmx_insn_cache_lookup(struct kvmx_insn_cache *cache, const struct kvmx_insn_key *key)
+{
+	struct kvmx_insn_cache_entry *e = kvmx_insn_cache_entry_of(cache, key->rip);
+	int i;
+
+	if (!e->valid || !kvmx_insn_key_equal(&e->key, key))
+		return NULL;
+	/*
+	 * Every check in one user access window (one STAC/CLAC and one
+	 * speculation barrier for them all, no call per read): memslot ranges
+	 * passed access_ok() when they were made.
+	 */
+	__uaccess_begin_nospec();
+	for (i = 0; i < e->nr_checks; i++) {
+		const struct kvmx_insn_check *c = &e->checks[i];
+		u64 val;
+
+		unsafe_get_user(val, c->uaddr, miss);
+		if ((val ^ c->val) & c->mask)
+			goto miss;
+	}
+	user_access_end();
+	return &e->insn;
+miss:
+	user_access_end();
+	e->valid = false;
+	return NULL;
+}
 
 /*
  * Remember @insn, decoded from @bytes, found at CS:RIP through the fetch

@@ -23,6 +23,7 @@
 #include "kvmx.h"
 #include "insn_cache.h"
 #include "mmio.h"
+#include "mmio_fast.h"
 #include "emulate/emulate.h"
 #include "vmx/vmx.h"
 #include "vmx/vmcs.h"
@@ -240,46 +241,6 @@ static const struct kvmx_emu_ops emu_ops = {
 	.cmpxchg = emu_cmpxchg,
 };
 
-static u8 emu_mode(u64 cr0, u64 efer)
-{
-	u32 cs_ar = vmcs_read(GUEST_CS_AR_BYTES);
-
-	if ((efer & EFER_LMA) && (cs_ar & VMX_AR_L))
-		return KVMX_EMU_MODE_64;
-	if ((cr0 & X86_CR0_PE) && (cs_ar & VMX_AR_DB) &&
-	    !(vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_VM))
-		return KVMX_EMU_MODE_32;
-	return KVMX_EMU_MODE_16;
-}
-
-/* The instruction cache's key for CS:RIP now, the emulator's mode included. */
-static void insn_key_read(struct kvmx_vcpu *vcpu, struct kvmx_insn_key *key)
-{
-	/*
-	 * The guest's view (the read shadows where kvmx owns a bit): under
-	 * shadow paging the CPU's CR0, CR3 and CR4 are kvmx's.
-	 */
-	u64 cr0 = kvmx_get_cr0(vcpu), efer = vmcs_read(GUEST_IA32_EFER);
-	u64 cr4;
-
-	key->rip = vmcs_read(GUEST_RIP);
-	key->cs_base = vmcs_read(GUEST_CS_BASE);
-	key->gen = kvmx_memslot_gen(vcpu->vm);
-	key->mode = emu_mode(cr0, efer);
-	key->paging = 0;
-	key->cr3 = 0;
-	key->pdpte = 0;
-	if (!(cr0 & X86_CR0_PG))
-		return;
-	cr4 = kvmx_get_cr4(vcpu);
-	key->paging = X86_CR0_PG | (cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_LA57)) |
-		      (efer & EFER_LMA);
-	key->cr3 = kvmx_mmu_get_cr3(vcpu);
-	if ((cr4 & X86_CR4_PAE) && !(efer & EFER_LMA))
-		key->pdpte = vmcs_read(GUEST_PDPTR0 +
-				       2 * (((u32)(key->rip + key->cs_base) >> 30) & 3));
-}
-
 /*
  * Fetches the instruction at CS:RIP (@key) into the emulator's context; @res
  * gets the translation of its first byte.
@@ -473,63 +434,33 @@ static int decode(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
 }
 
 /*
- * Whether the exit's @gpa is the access of the decoded instruction, whose
- * operand is at @la: true for one memory operand within one page at the
- * same page offset.  The exit then gave that access's translation.  (An
- * exit during event delivery, whose access is not the instruction's, never
- * gets here.)
+ * kvmx_ioeventfd_write() for kvmx_mmio_fast_mov()'s store, out of line: the copy of
+ * @val it needs in memory would otherwise put a stack canary on every
+ * cached MMIO exit, ioeventfd or not.
  */
-static bool exit_gpa_is_operand(const struct kvmx_emu_insn *insn, u64 la, u64 gpa)
+noinline bool kvmx_mmio_fast_ioeventfd(struct kvmx_vm *vm, u64 gpa, unsigned int len, u64 val)
 {
-	return insn->dir != KVMX_EMU_DIR_COPY && offset_in_page(la) == offset_in_page(gpa) &&
-	       offset_in_page(la) + insn->mem_bytes <= PAGE_SIZE;
+	return __kvmx_ioeventfd_write(vm, KVMX_IOBUS_MMIO, gpa, len, &val);
 }
 
-/*
- * The fast path: a MOV, MOVZX or MOVSX from the instruction cache whose
- * one access lies in the exit's page, which has no memslot.  It works on
- * the vCPU's own registers, without the emulator's context, and with the
- * emulator's semantics (kvmx_emu_mov_*()): a store goes to kvm_run at once;
- * a load's register is written when user space answers.  -EAGAIN: not a
- * case it covers.
- */
-static int fast_mov(struct kvmx_vcpu *vcpu, const struct kvmx_insn_key *key,
-		    const struct kvmx_emu_insn *insn, u64 gpa)
+/* kvmx_mmio_fast_mov()'s load: asks user space; complete_fast_read() finishes it. */
+noinline int kvmx_mmio_fast_load(struct kvmx_vcpu *vcpu, const struct kvmx_emu_insn *insn,
+				  u64 gpa)
 {
 	struct kvm_run *run = vcpu->run;
-	u64 *gpr = vcpu->regs;
-	u64 seg_base = 0, la, val = 0;
 
-	if (!kvmx_emu_is_mov(insn) || !vcpu->mmio.known_mmio)
-		return -EAGAIN;
-	gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
-	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
-		seg_base = vmcs_read(VMCS_SEG_BASE(insn->seg));
-	la = kvmx_emu_linear(key->mode, insn->seg, seg_base, kvmx_emu_ea(insn, gpr, key->rip));
-	if (!exit_gpa_is_operand(insn, la, gpa))
-		return -EAGAIN;
-
-	if (insn->dir == KVMX_EMU_DIR_WRITE) {
-		val = kvmx_emu_mov_store_value(insn, gpr);
-		kvmx_set_next_rip(kvmx_emu_next_rip(key->mode, key->rip, insn));
-		/* An ioeventfd takes it: done, and the guest goes on. */
-		if (kvmx_ioeventfd_write(vcpu->vm, KVMX_IOBUS_MMIO, gpa, insn->mem_bytes, &val))
-			return 1;
-	}
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = insn->mem_bytes;
-	run->mmio.is_write = insn->dir == KVMX_EMU_DIR_WRITE;
-	if (!run->mmio.is_write) {
-		vcpu->mmio.ctxt.insn = *insn;
-		vcpu->mmio.fast_read = true;
-		vcpu->pending_io = KVMX_IO_MMIO_READ;
-	}
-	memcpy(run->mmio.data, &val, sizeof(val));
+	run->mmio.is_write = 0;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	vcpu->mmio.ctxt.insn = *insn;
+	vcpu->mmio.fast_read = true;
+	vcpu->pending_io = KVMX_IO_MMIO_READ;
 	return 0;
 }
 
-/* User space answered a fast_mov() load. */
+/* User space answered a kvmx_mmio_fast_mov() load. */
 static int complete_fast_read(struct kvmx_vcpu *vcpu)
 {
 	const struct kvmx_emu_insn *insn = &vcpu->mmio.ctxt.insn;
@@ -549,13 +480,13 @@ static void note_known_la(struct kvmx_vcpu *vcpu, u64 gpa)
 {
 	const struct kvmx_emu_insn *insn = &vcpu->mmio.ctxt.insn;
 
-	vcpu->mmio.known_la_valid = exit_gpa_is_operand(insn, insn->la, gpa);
+	vcpu->mmio.known_la_valid = kvmx_mmio_gpa_is_operand(insn, insn->la, gpa);
 	vcpu->mmio.known_la = insn->la & PAGE_MASK;
 	vcpu->mmio.known_gpa = gpa & PAGE_MASK;
 }
 
 /* An MMIO exit while the CPU delivered an event: KVM gives up too. */
-static int delivery_failure(struct kvmx_vcpu *vcpu, u64 gpa)
+noinline int kvmx_mmio_delivery_failure(struct kvmx_vcpu *vcpu, u64 gpa)
 {
 	struct kvm_run *run = vcpu->run;
 
@@ -574,8 +505,8 @@ static int delivery_failure(struct kvmx_vcpu *vcpu, u64 gpa)
 }
 
 /* The general path: the emulator, @cached or a fetched and decoded instruction. */
-static noinline int mmio_emulate(struct kvmx_vcpu *vcpu, u64 gpa,
-				 const struct kvmx_emu_insn *cached)
+noinline int kvmx_mmio_emulate(struct kvmx_vcpu *vcpu, u64 gpa,
+				const struct kvmx_emu_insn *cached)
 {
 	struct kvmx_emu_ctxt *c = &vcpu->mmio.ctxt;
 	struct kvmx_insn_key *key = &vcpu->mmio.key;
@@ -601,27 +532,7 @@ static noinline int mmio_emulate(struct kvmx_vcpu *vcpu, u64 gpa,
 
 int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 {
-	struct kvmx_insn_key *key = &vcpu->mmio.key;
-	const struct kvmx_emu_insn *cached;
-	int ret;
-
-	if (vcpu->reinject_info & INTR_INFO_VALID)
-		return delivery_failure(vcpu, gpa);
-	kvmx_stat_inc(vcpu, insn_emulation);
-	/* A gfn with no memslot is MMIO for every access: no lookup needed. */
-	vcpu->mmio.known_mmio = no_slot;
-	vcpu->mmio.known_gfn = gpa >> PAGE_SHIFT;
-	insn_key_read(vcpu, key);
-	cached = kvmx_insn_cache_lookup(vcpu, key);
-	if (cached) {
-		kvmx_stat_inc(vcpu, insn_cache_hit);
-		/* The fast path exits to user space: not for in-kernel devices. */
-		ret = vcpu->apic && kvmx_irq_mmio_claims(vcpu, gpa) ? -EAGAIN :
-		      fast_mov(vcpu, key, cached, gpa);
-		if (ret != -EAGAIN)
-			return ret;
-	}
-	return mmio_emulate(vcpu, gpa, cached);
+	return kvmx_mmio_fault_inline(vcpu, gpa, no_slot, kvmx_memslot_gen(vcpu->vm));
 }
 
 int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 gpa)

@@ -111,6 +111,9 @@ static int complete_user_io(struct kvmx_vcpu *vcpu)
 {
 	enum kvmx_pending_io io = vcpu->pending_io;
 
+	/* Most exits leave nothing to complete (an MMIO write among them). */
+	if (io == KVMX_IO_NONE)
+		return 1;
 	vcpu->pending_io = KVMX_IO_NONE;
 	if (io == KVMX_IO_PIO)
 		return kvmx_complete_pio(vcpu);

@@ -14,6 +14,7 @@
 #include "mmu.h"
 #include "shadow_spte.h"
 #include "../mmio.h"
+#include "../mmio_fast.h"
 #include "../stats.h"
 #include "../trace.h"
 
@@ -158,23 +159,27 @@ static bool access_allowed(u32 access, u32 error_code)
  * to user space), or -EAGAIN when the normal path must resolve @f->addr
  * (no MMIO SPTE there, or a stale one).
  */
-static int mmio_spte_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+static __always_inline int mmio_spte_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
+	u64 gfn, gpa;
 	int r;
 
 	if (vcpu->last_mmio.valid && vcpu->last_mmio.addr == (f->addr & PAGE_MASK) &&
 	    vcpu->last_mmio.gen == f->gen && !(f->gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS) &&
 	    access_allowed(vcpu->last_mmio.access, f->error_code)) {
-		f->gfn = vcpu->last_mmio.gfn;
+		gfn = vcpu->last_mmio.gfn;
 	} else {
 		r = mmio_spte_walk(vcpu, f);
 		if (r != 1)
 			return r;
+		gfn = f->gfn;
 	}
-	f->gpa = (f->gfn << PAGE_SHIFT) | offset_in_page(f->addr);
+	/* In registers: nothing reads @f after a fast path that got this far. */
+	gpa = (gfn << PAGE_SHIFT) | offset_in_page(f->addr);
 	kvmx_stat_inc(vcpu, mmio_fast);
-	trace_kvmx_mmio_fault(vcpu, f->gpa, true);
-	return kvmx_mmio_fault(vcpu, f->gpa, true);
+	trace_kvmx_mmio_fault(vcpu, gpa, true);
+	/* Inline: no second frame on the way to user space. */
+	return kvmx_mmio_fault_inline(vcpu, gpa, true, f->gen);
 }
 
 /* The normal path: the MMU resolves @f->addr. */
@@ -243,7 +248,7 @@ bool kvmx_mmu_harvest_bits(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
  * readers before it returns, never returns while a vCPU is still acting
  * on what the old memslots said.
  */
-int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+static __always_inline int page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	int r = -EAGAIN, idx;
@@ -252,7 +257,8 @@ int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	f->rsvd = f->error_code & KVMX_PFERR_RSVD;
 	idx = srcu_read_lock(&vm->srcu);
 	f->gen = kvmx_memslot_gen(vm);
-	if (vm->mmu->may_be_mmio_spte(vm, f))
+	/* A reserved-bit fault may come from an MMIO SPTE on every MMU: no call. */
+	if (f->rsvd || vm->mmu->may_be_mmio_spte(vm, f))
 		r = mmio_spte_fast(vcpu, f);
 	/*
 	 * A stale MMIO SPTE, or none: the normal path resolves the address
@@ -263,4 +269,21 @@ int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		r = slow_fault(vcpu, f);
 	srcu_read_unlock(&vm->srcu, idx);
 	return r;
+}
+
+int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+{
+	return page_fault(vcpu, f);
+}
+
+/*
+ * The fault object here, not in the exit handler: the handler tail-calls
+ * this, so an EPT misconfiguration or a shadow #PF (every cached MMIO
+ * exit) has no frame of its own on the way.
+ */
+int kvmx_mmu_fault(struct kvmx_vcpu *vcpu, u64 addr, u32 error_code)
+{
+	struct kvmx_page_fault f = { .addr = addr, .error_code = error_code };
+
+	return page_fault(vcpu, &f);
 }

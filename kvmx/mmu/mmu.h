@@ -90,7 +90,10 @@ struct kvmx_mmu_ops {
 	/* The guest's CR3, and a MOV to CR3 (the value is checked already). */
 	u64 (*get_cr3)(struct kvmx_vcpu *vcpu);
 	void (*set_cr3)(struct kvmx_vcpu *vcpu, u64 cr3);
-	/* Whether @f may have come from an MMIO SPTE of the VM's flavour. */
+	/*
+	 * Whether @f may have come from an MMIO SPTE of the VM's flavour;
+	 * true for every reserved-bit fault (the fault path does not ask).
+	 */
 	bool (*may_be_mmio_spte)(const struct kvmx_vm *vm, const struct kvmx_page_fault *f);
 	/* The normal path: resolve @f->addr, fill in @f, set @f->result. */
 	void (*page_fault)(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f);
@@ -216,6 +219,8 @@ static inline void kvmx_mmu_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
  * space, or a negative errno for KVM_RUN.
  */
 int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f);
+/* The same, for a fault that the CPU described by @addr and @error_code alone. */
+int kvmx_mmu_fault(struct kvmx_vcpu *vcpu, u64 addr, u32 error_code);
 
 static inline void kvmx_mmu_zap_gfns(struct kvmx_vm *vm, u64 gfn, u64 npages)
 {

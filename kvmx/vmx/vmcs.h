@@ -273,6 +273,28 @@ enum kvmx_seg {
 
 void kvmx_vmcs_error(const char *insn, unsigned long field, unsigned long value);
 
+/*
+ * VMREAD and VMWRITE with the failure check as one conditional jump (KVM's
+ * form): CF or ZF set means the VMCS or the field was bad.  Exits read and
+ * write a dozen fields each, so the check is kept to one instruction.
+ */
+#ifdef CONFIG_CC_HAS_ASM_GOTO_OUTPUT
+static __always_inline unsigned long vmcs_read(unsigned long field)
+{
+	unsigned long value;
+
+	asm_goto_output("vmread %[field], %[value]\n\t"
+			"jna %l[fail]"
+			: [value] "=r"(value)
+			: [field] "r"(field)
+			: "cc"
+			: fail);
+	return value;
+fail:
+	kvmx_vmcs_error("vmread", field, 0);
+	return 0;
+}
+#else
 static __always_inline unsigned long vmcs_read(unsigned long field)
 {
 	unsigned long value;
@@ -289,18 +311,19 @@ static __always_inline unsigned long vmcs_read(unsigned long field)
 	}
 	return value;
 }
+#endif
 
 static __always_inline void vmcs_write(unsigned long field, unsigned long value)
 {
-	bool fail;
-
-	asm volatile("vmwrite %[value], %[field]\n\t"
-		     "setna %[fail]"
-		     : [fail] "=qm"(fail)
-		     : [field] "r"(field), [value] "rm"(value)
-		     : "cc", "memory");
-	if (unlikely(fail))
-		kvmx_vmcs_error("vmwrite", field, value);
+	asm goto("vmwrite %[value], %[field]\n\t"
+		 "jna %l[fail]"
+		 : /* no outputs */
+		 : [field] "r"(field), [value] "rm"(value)
+		 : "cc", "memory"
+		 : fail);
+	return;
+fail:
+	kvmx_vmcs_error("vmwrite", field, value);
 }
 
 static inline void vmcs_set_bits(unsigned long field, unsigned long bits)

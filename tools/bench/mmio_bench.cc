@@ -8,17 +8,18 @@
 //
 //   mmio_bench --device PATH --config NAME [--caching misconfig|not-present|off]
 //              [--slots N] [--kind mmio|mmio-read|pio|mmio-ioeventfd|pio-ioeventfd]
-//              [--mode real|long] [--iters N] [--mmu ept|shadow]
+//              [--mode real|paged32|long] [--iters N] [--mmu ept|shadow]
 //
 // --kind: an MMIO write (the default), an MMIO read (user space answers it,
 // the next KVM_RUN completes it), or an OUT; mmio-ioeventfd and
 // pio-ioeventfd are the same writes taken by a KVM_IOEVENTFD in the kernel,
 // so the guest loop runs without exits and "cycles" is per write.  --mode: a real-mode guest (the
-// default) or a 64-bit one with paging, where the hypervisor's fetch of the
-// instruction walks the guest's page tables.
+// default), a 32-bit one with 32-bit paging (4 KiB pages), or a 64-bit one
+// with 4-level paging; with paging the hypervisor's fetch of the instruction
+// walks the guest's page tables.
 // --caching chooses the VM's KVMX_CAP_MMIO_CACHING flavour (kvmx only);
 // without it the VM keeps the hypervisor's default.  --mmu chooses the VM's
-// KVMX_CAP_MMU (kvmx only; shadow paging needs --mode long).  --config names the
+// KVMX_CAP_MMU (kvmx only; a shadow VM refuses real mode).  --config names the
 // configuration in the output (e.g. "kvm-intel-caching-off", for a kvm.ko
 // loaded with enable_mmio_caching=0).
 #include <cstdint>
@@ -59,7 +60,7 @@ struct Args {
 	std::fprintf(stderr, "usage: mmio_bench --device PATH --config NAME [--caching misconfig|"
 			     "not-present|off] [--slots N] [--kind mmio|mmio-read|pio|"
 			     "mmio-ioeventfd|pio-ioeventfd] "
-			     "[--mode real|long] [--iters N] [--mmu ept|shadow]\n");
+			     "[--mode real|paged32|long] [--iters N] [--mmu ept|shadow]\n");
 	std::exit(2);
 }
 
@@ -93,7 +94,7 @@ Args parse(int argc, char **argv)
 	if (a.config.empty() || a.slots < 1 || a.slots > 509 || a.iters < 10 || a.iters > 60000 ||
 	    (a.kind != "mmio" && a.kind != "mmio-read" && a.kind != "pio" &&
 	     a.kind != "mmio-ioeventfd" && a.kind != "pio-ioeventfd") ||
-	    (a.mode != "real" && a.mode != "long") ||
+	    (a.mode != "real" && a.mode != "paged32" && a.mode != "long") ||
 	    (!a.mmu.empty() && a.mmu != "ept" && a.mmu != "shadow"))
 		usage();
 	return a;
@@ -101,6 +102,24 @@ Args parse(int argc, char **argv)
 
 constexpr uint64_t kMmio = 0x2000;
 constexpr uint16_t kPort = 0x80;
+
+// Turns TinyGuest's flat 32-bit guest into one with 32-bit paging: a page
+// directory at kPml4 whose first entry points to a page table after it,
+// which maps the first 4 MiB to themselves with 4 KiB pages.
+void enable_paging32(TinyGuest &g)
+{
+	uint8_t *tables = g.tables.as<uint8_t>();
+	auto *pd = reinterpret_cast<uint32_t *>(tables + TinyGuest::kPml4 - TinyGuest::kTablesGpa);
+	uint32_t *pt = pd + 1024;
+	pd[0] = uint32_t(TinyGuest::kPml4 + 0x1000) | 0x3;
+	for (uint32_t i = 0; i < 1024; i++)
+		pt[i] = (i << 12) | 0x3;
+	kvm_sregs s{};
+	kvmx::ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+	s.cr3 = TinyGuest::kPml4;
+	s.cr0 |= 0x80000000; // PG
+	kvmx::ioctl_or_throw(g.vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &s);
+}
 
 bool is_pio(const Args &a)
 {
@@ -112,9 +131,9 @@ bool is_ioeventfd(const Args &a)
 	return a.kind == "mmio-ioeventfd" || a.kind == "pio-ioeventfd";
 }
 
-// mov cx,N (64-bit: mov ecx,N); again: the access; loop again; hlt.  The
-// access: real mode mov [0x2000],al, mov al,[0x2000] or out 0x80,al; 64-bit
-// mov [rbx],al, mov al,[rbx] (RBX = 0x2000) or out 0x80,al.
+// mov cx,N (32/64-bit: mov ecx,N); again: the access; loop again; hlt.  The
+// access: real mode mov [0x2000],al, mov al,[0x2000] or out 0x80,al; 32/64-bit
+// mov [rbx],al, mov al,[rbx] (RBX = 0x2000) or out 0x80,al (the same bytes).
 std::vector<uint8_t> loop_code(const Args &a, uint16_t n)
 {
 	std::vector<uint8_t> code = {0xb9, uint8_t(n), uint8_t(n >> 8)};
@@ -205,10 +224,14 @@ int main(int argc, char **argv)
 	try {
 		Fd dev = Fd::open(a.device, O_RDWR);
 		const uint32_t want = is_pio(a) ? KVM_EXIT_IO : KVM_EXIT_MMIO;
-		const GuestMode mode = a.mode == "real" ? GuestMode::kReal : GuestMode::kLong64;
+		const GuestMode mode = a.mode == "real"	     ? GuestMode::kReal
+				       : a.mode == "paged32" ? GuestMode::kProtected32
+							     : GuestMode::kLong64;
 
 		// Warm-up run: faults the code page in and caches the MMIO gfn.
 		TinyGuest g(dev, loop_code(a, 4), mode, vm_setup(a));
+		if (a.mode == "paged32")
+			enable_paging32(g);
 		kvm_regs r = g.regs();
 		r.rbx = kMmio;
 		g.set_regs(r);
