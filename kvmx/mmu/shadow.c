@@ -371,8 +371,9 @@ static int rmap_add(struct kvmx_shadow *s, u64 gfn, u64 *sptep, struct page **pi
 }
 
 /*
- * @sptep no longer maps @gfn, whose page stays pinned (struct rmap_head);
- * a gfn without leaves keeps only the head.
+ * @sptep no longer maps @gfn, whose page stays pinned (struct rmap_head).
+ * The list keeps its array: the gfn's next leaf (an address space built
+ * again) needs no allocation.
  */
 static void rmap_del(struct kvmx_vm *vm, u64 gfn, u64 *sptep)
 {
@@ -381,11 +382,6 @@ static void rmap_del(struct kvmx_vm *vm, u64 gfn, u64 *sptep)
 	if (WARN_ON_ONCE(!h))
 		return;
 	sptep_list_del(&h->l, sptep);
-	if (!h->l.n) {
-		kfree(h->l.p);
-		h->l.p = NULL;
-		h->l.cap = 0;
-	}
 }
 
 /* No leaf is left: every gfn's page is unpinned, every entry freed. */
