@@ -38,8 +38,8 @@ static const struct cpuid_mask supported[] = {
 	{ 0x7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0, 0x009803a9, 0, 0 },
 	/*
 	 * KVM's paravirtual leaves, as KVM offers them: the signature, then
-	 * the PV features, of which kvmx has steal time only (no kvmclock,
-	 * PV EOI ...).  Filled in by fill(), not from the host.
+	 * the PV features, of which kvmx has kvmclock and steal time (no
+	 * PV EOI, async PF ...).  Filled in by fill(), not from the host.
 	 */
 	{ KVM_CPUID_SIGNATURE, 0, 0, 0, 0, 0, 0 },
 	{ KVM_CPUID_FEATURES, 0, 0, 0, 0, 0, 0 },
@@ -75,8 +75,15 @@ static void fill(const struct cpuid_mask *m, struct kvm_cpuid_entry2 *e)
 		e->ebx |= BIT(X86_FEATURE_TSC_ADJUST & 31);
 		break;
 	case KVM_CPUID_FEATURES:
-		/* NOP_IO_DELAY asks nothing of the host: the guest skips port 0x80 delays. */
-		e->eax = BIT(KVM_FEATURE_NOP_IO_DELAY) | BIT(KVM_FEATURE_STEAL_TIME);
+		/*
+		 * NOP_IO_DELAY asks nothing of the host: the guest skips port
+		 * 0x80 delays.  kvmclock (kvmclock.c) with a stable TSC, as
+		 * KVM: the guest then takes its TSC rate from the pvclock
+		 * instead of calibrating it against the PIT.
+		 */
+		e->eax = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_NOP_IO_DELAY) |
+			 BIT(KVM_FEATURE_CLOCKSOURCE2) | BIT(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT) |
+			 BIT(KVM_FEATURE_STEAL_TIME);
 		break;
 	case KVM_CPUID_SIGNATURE:
 		e->eax = KVM_CPUID_FEATURES;

@@ -347,6 +347,8 @@ static int __init kvmx_init(void)
 		pr_err("mmio_gen_bits must be 1-%d\n", KVMX_MMIO_GEN_MAX_BITS);
 		return -EINVAL;
 	}
+	if (!kvmx_tdp_params_valid())
+		return -EINVAL;
 
 	ret = kvmx_irqfd_init();
 	if (ret)

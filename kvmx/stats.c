@@ -91,6 +91,7 @@ static const struct stat_def vcpu_defs[] = {
 	VCPU_COUNTER(exits_invlpg),
 	VCPU_COUNTER(exits_other),
 	VCPU_COUNTER(pf_fixed),
+	VCPU_COUNTER(pf_mapped_around),
 	VCPU_COUNTER(pf_guest),
 	VCPU_COUNTER(pf_pt_write),
 	VCPU_COUNTER(shadow_zapped),

@@ -60,6 +60,7 @@ struct kvmx_vcpu_stat {
 	u64 exits_invlpg;
 	u64 exits_other;		/* no handler, or a failed VM entry */
 	u64 pf_fixed;			/* EPT violations or #PFs fixed by mapping RAM */
+	u64 pf_mapped_around;		/* pages mapped beside a fixed one (fault-around) */
 	u64 pf_guest;			/* shadow paging: #PFs that were the guest's own */
 	u64 pf_pt_write;		/* shadow paging: page-table writes emulated */
 	u64 shadow_zapped;		/* shadow paging: shadow pages this vCPU zapped */
@@ -96,6 +97,7 @@ struct kvmx_vm_stat {
 /* For the atomic64_t fields of struct kvmx_vm_stat. */
 #define kvmx_vm_stat_inc(vm, name)	atomic64_inc(&(vm)->stat.name)
 #define kvmx_vm_stat_dec(vm, name)	atomic64_dec(&(vm)->stat.name)
+#define kvmx_vm_stat_add(vm, name, n)	atomic64_add((n), &(vm)->stat.name)
 #define kvmx_vm_stat_sub(vm, name, n)	atomic64_sub((n), &(vm)->stat.name)
 
 /* For the u64 fields of struct kvmx_vm_stat: the caller holds vm->lock. */

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <set>
 #include <string>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -77,6 +78,7 @@ const std::vector<std::pair<std::string, uint32_t>> kKvmxVcpuStats = {
 	{"exits_invlpg", kCounter},
 	{"exits_other", kCounter},
 	{"pf_fixed", kCounter},
+	{"pf_mapped_around", kCounter},
 	{"pf_guest", kCounter},
 	{"pf_pt_write", kCounter},
 	{"shadow_zapped", kCounter},
@@ -429,6 +431,59 @@ KVMX_TEST(mmio_counts)
 	EXPECT_EQ(v["exits_ept_violation"] + v["exits_ept_misconfig"], 3u);
 	EXPECT_EQ(v["pf_fixed"], 1u);
 	EXPECT_EQ(v["exits"], sum_exits_by_reason(v));
+}
+
+// Fault-around (kvmx/mmu/tdp.c): an EPT violation maps the faulting page
+// and the pages beside it that the host has resident already, no others;
+// never on a dirty-logging slot.  The guest reads gpa 0x10000 (never
+// touched by the host), 0x20000 and 0x2f000 (the host wrote pages
+// 0x20000-0x2ffff): the same bytes on both devices; on kvmx the last
+// read takes no exit, as the second mapped the 15 resident pages above.
+static void fault_around_case(uint32_t flags, uint64_t want_violations, uint64_t want_around)
+{
+	constexpr uint64_t kGpa = 0x10000, kBytes = 0x70000;
+	Fd dev = open_device();
+	TinyGuest g(dev, {
+				 0xb8, 0x00, 0x10, 0x8e, 0xd8, 0xa0, 0x00, 0x00, // ds=0x1000; al=[0]
+				 0x88, 0xc3,					    // mov bl,al
+				 0xb8, 0x00, 0x20, 0x8e, 0xd8, 0xa0, 0x00, 0x00, // ds=0x2000; al=[0]
+				 0x88, 0xc1,					    // mov cl,al
+				 0xb8, 0x00, 0x2f, 0x8e, 0xd8, 0xa0, 0x00, 0x00, // ds=0x2f00; al=[0]
+				 0x88, 0xc2,					    // mov dl,al
+				 0xf4,
+			 });
+	kvmx::Mapping mem = kvmx::Mapping::anonymous(kBytes);
+	// 4 KiB pages only: a huge page would make every page resident.
+	ASSERT_EQ(::madvise(mem.get(), kBytes, MADV_NOHUGEPAGE), 0);
+	for (uint64_t page = 0x20; page < 0x30; page++)
+		mem.as<uint8_t>()[(page << 12) - kGpa] = static_cast<uint8_t>(page + 1);
+	g.add_slot(1, kGpa, mem, flags);
+	StatsReader vcpu = StatsReader::of(g.vcpu);
+	ASSERT_EQ(g.run_once(), static_cast<uint32_t>(KVM_EXIT_HLT));
+
+	kvm_regs r = g.regs();
+	EXPECT_EQ(r.rbx & 0xff, 0u);
+	EXPECT_EQ(r.rcx & 0xff, 0x21u);
+	EXPECT_EQ(r.rdx & 0xff, 0x30u);
+	if (!on_kvmx())
+		return;
+	auto v = vcpu.values();
+	EXPECT_EQ(v["exits_ept_violation"], want_violations);
+	EXPECT_EQ(v["pf_fixed"], want_violations);
+	EXPECT_EQ(v["pf_mapped_around"], want_around);
+	EXPECT_EQ(StatsReader::of(g.vm).value("pages_pinned"), want_violations + want_around);
+}
+
+KVMX_TEST(fault_around)
+{
+	// The code page, 0x10000 alone (nothing resident beside it), 0x20000
+	// with 0x21000-0x2f000 around it.
+	fault_around_case(0, 3, 15);
+}
+
+KVMX_TEST(fault_around_not_when_logging)
+{
+	fault_around_case(KVM_MEM_LOG_DIRTY_PAGES, 4, 0);
 }
 
 // A signal ends KVM_RUN: one signal exit.  immediate_exit is not one.

@@ -464,6 +464,11 @@ KVMX_TEST(supported_cpuid_kvm_signature)
 	EXPECT_EQ(sig->eax, 0x40000001u);
 	// As KVM: a paravirtual guest may skip its port-0x80 I/O delays.
 	EXPECT_TRUE(features->eax & (1u << KVM_FEATURE_NOP_IO_DELAY));
+	// kvmclock, both MSR pairs, with a stable TSC: a Linux guest then
+	// skips calibrating its TSC against the PIT.
+	for (int bit : {KVM_FEATURE_CLOCKSOURCE, KVM_FEATURE_CLOCKSOURCE2,
+			KVM_FEATURE_CLOCKSOURCE_STABLE_BIT})
+		EXPECT_TRUE(features->eax & (1u << bit));
 	char name[13] = {};
 	std::memcpy(name, &sig->ebx, 4);
 	std::memcpy(name + 4, &sig->ecx, 4);

@@ -136,6 +136,7 @@ extern const struct kvmx_mmu_ops kvmx_shadow_mmu_ops;
 
 /* shadow.c: whether this host can run shadow VMs, and cache MMIO in them. */
 bool kvmx_shadow_supported(void);
+bool kvmx_tdp_params_valid(void);
 bool kvmx_shadow_mmio_supported(void);
 bool kvmx_shadow_bypass_default(void);
 int kvmx_shadow_set_bypass(struct kvmx_vm *vm, u64 on);

@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/smp.h>
@@ -273,6 +274,101 @@ static bool fix_present(struct kvmx_tdp *tdp, const struct kvmx_memslot *slot, u
 }
 
 /*
+ * Fault-around: after a fault maps one page, the pages around it in the
+ * same aligned window that are resident in the host already (a
+ * transparent huge page behind guest RAM has all 512 of its pages
+ * resident once one is touched) are pinned and mapped too, so the guest
+ * does not take one EPT violation per 4 KiB page of a region the host
+ * backs with one huge page.  KVM gets the same from 2 MiB EPT entries.
+ * Only resident pages: pin_user_pages_fast_only() never faults, so
+ * fault-around allocates no host memory the guest has not touched.
+ */
+static unsigned int fault_around = 512;
+module_param(fault_around, uint, 0444);
+MODULE_PARM_DESC(fault_around,
+		 "pages of an aligned window mapped on an EPT violation when resident in the host (power of 2, 1 = off, at most 512; default 512)");
+
+/* Checked when the module loads: one leaf table's worth at most. */
+bool kvmx_tdp_params_valid(void)
+{
+	if (fault_around && fault_around <= KVMX_EPT_ENTRIES && is_power_of_2(fault_around))
+		return true;
+	pr_err("fault_around must be a power of 2 from 1 to %d, not %u\n", KVMX_EPT_ENTRIES,
+	       fault_around);
+	return false;
+}
+
+/* Pages pinned per pin_user_pages_fast_only() call: an array on the stack. */
+#define AROUND_CHUNK	32
+
+/*
+ * Maps the resident pages of [@start, @end) (one leaf table's worth at
+ * most) in ascending order, stopping at the first one that is not
+ * resident or not pinnable; skips gfns mapped already.  Returns how many
+ * it mapped.
+ */
+static unsigned int map_resident(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
+				 u64 start, u64 end, bool writable)
+{
+	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+	struct page *pages[AROUND_CHUNK];
+	unsigned int mapped = 0;
+	u64 gfn = start;
+
+	while (gfn < end) {
+		int want = min_t(u64, end - gfn, AROUND_CHUNK);
+		int got = pin_user_pages_fast_only(kvmx_slot_hva(slot, gfn), want, flags, pages);
+		u64 *table;
+		int i;
+
+		if (got <= 0)
+			break;
+		atomic_long_add(got, &kvmx_counts.pinned_pages);
+		mutex_lock(&vm->tdp.lock);
+		table = leaf_table(&vm->tdp, gfn);
+		for (i = 0; i < got; i++) {
+			u64 *leaf = table ? &table[kvmx_spte_index(gfn + i, 1)] : NULL;
+
+			if (!leaf || kvmx_spte_present(*leaf)) {
+				unpin_user_page(pages[i]);
+				atomic_long_dec(&kvmx_counts.pinned_pages);
+				continue;
+			}
+			WRITE_ONCE(*leaf, kvmx_spte_ram(page_to_phys(pages[i]), writable));
+			mapped++;
+		}
+		mutex_unlock(&vm->tdp.lock);
+		if (got < want || !table)
+			break;
+		gfn += got;
+	}
+	return mapped;
+}
+
+/*
+ * Fault-around for @gfn of @slot, mapped just now: the window's pages
+ * above it, then those below.  Not for a dirty-logging slot, whose pages
+ * must be mapped one by one to be logged.
+ */
+static void map_around(struct kvmx_vcpu *vcpu, const struct kvmx_memslot *slot, u64 gfn,
+		       bool writable)
+{
+	u64 slot_end = slot->base_gfn + slot->npages;
+	u64 first = max(ALIGN_DOWN(gfn, fault_around), slot->base_gfn);
+	u64 end = min(ALIGN_DOWN(gfn, fault_around) + fault_around, slot_end);
+	unsigned int mapped;
+
+	if (fault_around <= 1 || slot->dirty_bitmap)
+		return;
+	mapped = map_resident(vcpu->vm, slot, gfn + 1, end, writable);
+	mapped += map_resident(vcpu->vm, slot, first, gfn, writable);
+	if (!mapped)
+		return;
+	kvmx_vm_stat_add(vcpu->vm, pages_pinned, mapped);
+	kvmx_stat_add(vcpu, pf_mapped_around, mapped);
+}
+
+/*
  * The normal path of an EPT violation at @f->addr: map the page behind
  * its memslot, or say there is none.  The caller holds vm->srcu.
  */
@@ -345,6 +441,8 @@ static void tdp_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		unpin_user_page(page);
 		atomic_long_dec(&kvmx_counts.pinned_pages);
 		kvmx_vm_stat_dec(vm, pages_pinned);
+	} else {
+		map_around(vcpu, slot, gfn, writable);
 	}
 	f->result = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_FIXED;
 }

@@ -53,13 +53,22 @@ struct ElfImage {
 	uint64_t lo = ~0ULL, hi = 0;
 };
 
+// The test binary's own ELF image, read whole in one go: byte by byte
+// (istreambuf_iterator) its 7 MB cost most of a second of the emulated
+// test host's time, and every Vm wants it (self_image() keeps it).
 ElfImage read_self()
 {
 	ElfImage img;
-	std::ifstream in("/proc/self/exe", std::ios::binary);
+	std::ifstream in("/proc/self/exe", std::ios::binary | std::ios::ate);
 	if (!in)
 		throw_errno("open /proc/self/exe");
-	img.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+	const std::streamoff size = in.tellg();
+	if (size < 0)
+		throw_msg("/proc/self/exe: cannot tell its size");
+	img.bytes.resize(static_cast<size_t>(size));
+	in.seekg(0);
+	if (!in.read(img.bytes.data(), size))
+		throw_msg("/proc/self/exe: short read");
 	if (img.bytes.size() < sizeof(Elf64_Ehdr))
 		throw_msg("/proc/self/exe: too short for an ELF header");
 	Elf64_Ehdr eh;
@@ -83,6 +92,13 @@ ElfImage read_self()
 	}
 	if (img.loads.empty())
 		throw_msg("/proc/self/exe: no PT_LOAD");
+	return img;
+}
+
+// Read once per process: the binary does not change while it runs.
+const ElfImage &self_image()
+{
+	static const ElfImage img = read_self();
 	return img;
 }
 
@@ -214,7 +230,7 @@ Vm::Vm(const std::string &device, Kind kind, uint64_t extra_mem)
 	cpuid_ = sys_.supported_cpuid();
 	if (kind == bare)
 		return;
-	ElfImage img = read_self();
+	const ElfImage &img = self_image();
 	if (img.lo < kLowReserved + 64 * KiB)
 		throw_msg("the test binary is linked too low for memslot 0");
 	uint64_t size = align_up(img.hi + extra_mem, kLargePage);
