@@ -89,11 +89,10 @@ struct kvmx_shadow {
 	struct mutex lock;		/* see above */
 	struct hlist_head *hash;	/* shadow pages by guest table gfn */
 	struct list_head pages;		/* every shadow page alive */
-	struct xarray rmap;		/* gfn -> the leaves that map it */
+	struct xarray rmap;		/* gfn -> the leaves that map it, its pinned page */
 	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
 	unsigned long nr_pages;
 	u64 write_seq;			/* marks the pages one guest write visited */
-	bool give_back_w;		/* zaps for a guest write: unprotected pages get W back */
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
 	/* bypass_guest_pf (shadow.c): vm->bypass_guest_pf, if mmio_ok */
 	bool bypass;

@@ -535,10 +535,79 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 	return kvmx_mmio_fault_inline(vcpu, gpa, no_slot, kvmx_memslot_gen(vcpu->vm));
 }
 
-int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 gpa)
+/* Stores the low @len bytes of @val at @gpa (RAM, within a page): 0 or -EFAULT. */
+static int store_gpa(struct kvmx_vm *vm, u64 gpa, u64 val, unsigned int len)
 {
+	const struct kvmx_memslot *slot = kvmx_gfn_to_slot(vm, gpa >> PAGE_SHIFT, true);
+	unsigned long hva;
 	int ret;
 
+	if (!slot)
+		return -EFAULT;
+	/* One store, as the guest's MOV; the slot's range passed access_ok(). */
+	hva = kvmx_slot_hva(slot, gpa >> PAGE_SHIFT) + offset_in_page(gpa);
+	switch (len) {
+	case 1:
+		ret = __put_user((u8)val, (u8 __user *)hva);
+		break;
+	case 2:
+		ret = __put_user((u16)val, (u16 __user *)hva);
+		break;
+	case 4:
+		ret = __put_user((u32)val, (u32 __user *)hva);
+		break;
+	case 8:
+		ret = __put_user(val, (u64 __user *)hva);
+		break;
+	default:
+		return -EFAULT;
+	}
+	if (ret)
+		return -EFAULT;
+	kvmx_mark_page_dirty(slot, gpa >> PAGE_SHIFT);
+	return 0;
+}
+
+/*
+ * The page-table write fast path: a MOV store from the instruction cache
+ * whose operand is the faulting access (the same linear page as @la, the
+ * fault's address, and within it), carried out on the vCPU's registers
+ * as fast_mov() does, with one store to the guest's RAM at @gpa, which
+ * the MMU then follows.  -EAGAIN: not a case it covers.
+ */
+static int fast_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa)
+{
+	struct kvmx_insn_key *key = &vcpu->mmio.key;
+	const struct kvmx_emu_insn *insn;
+	u64 *gpr = vcpu->regs;
+	u64 seg_base = 0, op;
+
+	if (vcpu->reinject_info & INTR_INFO_VALID)
+		return -EAGAIN;
+	insn_key_read(vcpu, key);
+	insn = kvmx_insn_cache_lookup(vcpu, key);
+	if (!insn || !kvmx_emu_is_mov(insn) || insn->dir != KVMX_EMU_DIR_WRITE)
+		return -EAGAIN;
+	gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
+	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
+		seg_base = vmcs_read(VMCS_SEG_BASE(insn->seg));
+	op = kvmx_emu_linear(key->mode, insn->seg, seg_base, kvmx_emu_ea(insn, gpr, key->rip));
+	if (op != la || offset_in_page(op) + insn->mem_bytes > PAGE_SIZE ||
+	    store_gpa(vcpu->vm, gpa, kvmx_emu_mov_store_value(insn, gpr), insn->mem_bytes))
+		return -EAGAIN;
+	kvmx_stat_inc(vcpu, insn_emulation);
+	kvmx_stat_inc(vcpu, insn_cache_hit);
+	kvmx_set_next_rip(kvmx_emu_next_rip(key->mode, key->rip, insn));
+	kvmx_mmu_track_write(vcpu, gpa, insn->mem_bytes);
+	return 1;
+}
+
+int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa)
+{
+	int ret = fast_pt_write(vcpu, la, gpa);
+
+	if (ret != -EAGAIN)
+		return ret;
 	vcpu->mmio.pt_write = true;
 	ret = kvmx_mmio_fault(vcpu, gpa, false);
 	vcpu->mmio.pt_write = false;

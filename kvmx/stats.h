@@ -91,7 +91,7 @@ struct kvmx_vm_stat {
 	struct dentry *debugfs;		/* <pid>-<vmid>/, or an error */
 	u64 memslot_updates;		/* under vm->lock */
 	atomic64_t mmio_zap_all;	/* every MMIO SPTE zapped at once */
-	atomic64_t pages_pinned;	/* guest pages pinned by the EPT now */
+	atomic64_t pages_pinned;	/* guest pages pinned by the MMU now */
 };
 
 /* For the atomic64_t fields of struct kvmx_vm_stat. */

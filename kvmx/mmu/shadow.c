@@ -297,37 +297,105 @@ static void request_reload_all(struct kvmx_vm *vm)
 	}
 }
 
-/* ---- reverse map and write protection (shadow lock held) ---- */
+/* ---- reverse map, pins and write protection (shadow lock held) ---- */
 
-static int rmap_add(struct kvmx_shadow *s, u64 gfn, u64 *sptep)
+/*
+ * A gfn's entry in the reverse map: the RAM leaves that map it, and the
+ * guest page they map, pinned once for all of them.  The pin is taken
+ * before the gfn's first leaf and kept, with the entry, when its last
+ * leaf goes, until every shadow page goes (zap_all(): a memslot change,
+ * dirty logging's start, the VM's end): the lifetime of the EPT's pins,
+ * which stay with their leaves until then.  So a leaf for a gfn mapped
+ * before needs no pin_user_pages_fast(), and a zap no unpin: a guest
+ * page-table write that maps a page (its demand paging, an address space
+ * built again) makes its leaf without either.
+ */
+struct rmap_head {
+	struct sptep_list l;
+	struct page *page;
+	bool writable;		/* pinned for writing (unpinned dirty) */
+};
+
+static void unpin_page(struct kvmx_vm *vm, struct page *page, bool writable)
 {
-	struct sptep_list *l = xa_load(&s->rmap, gfn);
-	int err;
-
-	if (!l) {
-		l = kzalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
-		if (!l)
-			return -ENOMEM;
-		err = xa_err(xa_store(&s->rmap, gfn, l, GFP_KERNEL_ACCOUNT));
-		if (err) {
-			kfree(l);
-			return err;
-		}
-	}
-	return sptep_list_add(l, sptep);
+	unpin_user_pages_dirty_lock(&page, 1, writable);
+	atomic_long_dec(&kvmx_counts.pinned_pages);
+	kvmx_vm_stat_dec(vm, pages_pinned);
 }
 
-static void rmap_del(struct kvmx_shadow *s, u64 gfn, u64 *sptep)
+/*
+ * Whether @gfn has a pinned page (a leaf maps it, or did since the last
+ * zap_all()).  Without the lock (xa_load() is RCU-safe), a hint only.
+ */
+static bool rmap_has(struct kvmx_shadow *s, u64 gfn)
 {
-	struct sptep_list *l = xa_load(&s->rmap, gfn);
+	return !!xa_load(&s->rmap, gfn);
+}
 
-	if (WARN_ON_ONCE(!l))
+/*
+ * @sptep becomes one of @gfn's leaves; *@pa gets the page it is to map.
+ * A gfn without leaves takes the caller's pinned page *@pin (*@pin is then
+ * NULL), or -EAGAIN if the caller has none: pin one and come again.  A
+ * caller's page that is not taken stays the caller's to unpin.
+ */
+static int rmap_add(struct kvmx_shadow *s, u64 gfn, u64 *sptep, struct page **pin, bool writable,
+		    u64 *pa)
+{
+	struct rmap_head *h = xa_load(&s->rmap, gfn);
+	int err;
+
+	if (!h) {
+		if (!pin || !*pin)
+			return -EAGAIN;
+		h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+		if (!h)
+			return -ENOMEM;
+		err = sptep_list_add(&h->l, sptep);
+		if (!err)
+			err = xa_err(xa_store(&s->rmap, gfn, h, GFP_KERNEL_ACCOUNT));
+		if (err) {
+			kfree(h->l.p);
+			kfree(h);
+			return err;
+		}
+		h->page = *pin;
+		h->writable = writable;
+		*pin = NULL;
+	} else {
+		err = sptep_list_add(&h->l, sptep);
+		if (err)
+			return err;
+	}
+	*pa = page_to_phys(h->page);
+	return 0;
+}
+
+/*
+ * @sptep no longer maps @gfn, whose page stays pinned (struct rmap_head).
+ * The list keeps its array: the gfn's next leaf (an address space built
+ * again) needs no allocation.
+ */
+static void rmap_del(struct kvmx_vm *vm, u64 gfn, u64 *sptep)
+{
+	struct rmap_head *h = xa_load(&vm->shadow.rmap, gfn);
+
+	if (WARN_ON_ONCE(!h))
 		return;
-	sptep_list_del(l, sptep);
-	if (!l->n) {
-		xa_erase(&s->rmap, gfn);
-		kfree(l->p);
-		kfree(l);
+	sptep_list_del(&h->l, sptep);
+}
+
+/* No leaf is left: every gfn's page is unpinned, every entry freed. */
+static void rmap_unpin_all(struct kvmx_vm *vm)
+{
+	struct rmap_head *h;
+	unsigned long gfn;
+
+	xa_for_each(&vm->shadow.rmap, gfn, h) {
+		WARN_ON_ONCE(h->l.n);
+		xa_erase(&vm->shadow.rmap, gfn);
+		unpin_page(vm, h->page, h->writable);
+		kfree(h->l.p);
+		kfree(h);
 	}
 }
 
@@ -339,7 +407,8 @@ static void rmap_del(struct kvmx_shadow *s, u64 gfn, u64 *sptep)
  */
 static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn, bool wp)
 {
-	struct sptep_list *l = xa_load(&s->rmap, gfn);
+	struct rmap_head *h = xa_load(&s->rmap, gfn);
+	struct sptep_list *l = h ? &h->l : NULL;
 	bool changed = false;
 	unsigned int i;
 
@@ -358,7 +427,8 @@ static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn, bool wp)
 /* @gfn is no guest page table of ours any more: W back where it was withheld. */
 static void rmap_give_back_w(struct kvmx_shadow *s, u64 gfn)
 {
-	struct sptep_list *l = xa_load(&s->rmap, gfn);
+	struct rmap_head *h = xa_load(&s->rmap, gfn);
+	struct sptep_list *l = h ? &h->l : NULL;
 	unsigned int i;
 
 	for (i = 0; l && i < l->n; i++) {
@@ -401,11 +471,11 @@ static void wp_dec(struct kvmx_shadow *s, u64 gfn)
 	if (n == 1) {
 		xa_erase(&s->wp, gfn);
 		/*
-		 * Unprotected by a guest write's zap (not by a memslot change
-		 * or dirty logging, which drop or protect every leaf anyway).
+		 * W back at once, whatever unprotected it (a guest write's
+		 * zap, above all): so a leaf withholds W only while its gfn
+		 * is protected, which pt_write_fast() relies on.
 		 */
-		if (s->give_back_w)
-			rmap_give_back_w(s, gfn);
+		rmap_give_back_w(s, gfn);
 	} else {
 		xa_store(&s->wp, gfn, xa_mk_value(n - 1), GFP_NOWAIT);
 	}
@@ -424,24 +494,14 @@ static void sp_free_rcu(struct rcu_head *head)
 	atomic_long_dec(&kvmx_counts.shadow_pages);
 }
 
-static void unpin_leaf(struct kvmx_vm *vm, u64 spte)
-{
-	struct page *page = pfn_to_page((spte & KVMX_SPT_PFN_MASK) >> PAGE_SHIFT);
-
-	unpin_user_pages_dirty_lock(&page, 1, spte & KVMX_SPT_HOST_WRITABLE);
-	atomic_long_dec(&kvmx_counts.pinned_pages);
-	kvmx_vm_stat_dec(vm, pages_pinned);
-}
-
-/* Drops the leaf at @sptep (level 1 of @sp): unpin, reverse map, clear. */
+/* Drops the leaf at @sptep (level 1 of @sp): clear, reverse map (and pin). */
 static void drop_leaf(struct kvmx_vm *vm, struct kvmx_sp *sp, u64 *sptep)
 {
 	u64 spte = *sptep;
 
 	if (is_ram_leaf(spte)) {
-		rmap_del(&vm->shadow, sp->gfns[sptep - sp->spt], sptep);
 		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
-		unpin_leaf(vm, spte);
+		rmap_del(vm, sp->gfns[sptep - sp->spt], sptep);
 	} else if (spte != unfilled(&vm->shadow)) {
 		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
 	}
@@ -604,6 +664,7 @@ static void zap_all(struct kvmx_vm *vm)
 	lockdep_assert_held(&s->lock);
 	while (!list_empty(&s->pages))
 		zap_sp(vm, list_first_entry(&s->pages, struct kvmx_sp, link));
+	rmap_unpin_all(vm);
 }
 
 /* Zaps every shadow page of the guest table at @gfn; returns how many. */
@@ -859,17 +920,23 @@ static u64 *make_path(struct kvmx_vcpu *vcpu, u64 la, const struct kvmx_spt_step
 	return &table[kvmx_spt_index(la, 1, root_level)];
 }
 
-/* Replaces the leaf at @sptep with @spte mapping @gfn (a RAM leaf: @pinned). */
-static int set_leaf(struct kvmx_vm *vm, u64 *sptep, u64 spte, u64 gfn)
+/*
+ * Replaces the leaf at @sptep with @spte mapping @gfn.  A RAM leaf maps
+ * the page @gfn's other leaves map (its address in @spte is ignored), or,
+ * for a gfn without leaves, the caller's pinned page *@pin, which it
+ * takes; -EAGAIN if there is neither (rmap_add()).
+ */
+static int set_leaf(struct kvmx_vm *vm, u64 *sptep, u64 spte, u64 gfn, struct page **pin)
 {
 	struct kvmx_sp *sp = sp_of_sptep(sptep);
-	u64 old = *sptep;
+	u64 old = *sptep, pa;
 	int err;
 
 	if (is_ram_leaf(spte)) {
-		err = rmap_add(&vm->shadow, gfn, sptep);
+		err = rmap_add(&vm->shadow, gfn, sptep, pin, spte & KVMX_SPT_HOST_WRITABLE, &pa);
 		if (err)
 			return err;
+		spte = (spte & ~KVMX_SPT_PFN_MASK) | (pa & KVMX_SPT_PFN_MASK);
 	}
 	drop_leaf(vm, sp, sptep);
 	sp->gfns[sptep - sp->spt] = gfn;
@@ -930,10 +997,71 @@ static void cache_mmio(struct kvmx_vcpu *vcpu, u64 *sptep, u64 gfn, unsigned int
 	    (gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS) || gfn > KVMX_SPT_MAX_MMIO_GFN)
 		return;
 	if (!set_leaf(vm, sptep, kvmx_spt_mmio(gfn, access, gen & kvmx_mmio_gen_mask(&vm->mmio)),
-		      gfn)) {
+		      gfn, NULL)) {
 		kvmx_stat_inc(vcpu, mmio_spte_created);
 		trace_kvmx_mmio_spte_create(vm, gfn, gen);
 	}
+}
+
+/*
+ * The fast path of a guest page-table write (KVMX_FAULT_EMULATE without a
+ * walk of the guest's tables): a write fault on a RAM leaf that withholds
+ * W only because its page is a shadowed guest page table
+ * (KVMX_SPT_WP_WITHHELD, which kvmx_spt_ram() sets only where the guest's
+ * rights, its D bit and the memslot all allow the write).  The shadow
+ * tables never disagree with the guest's (write protection), so the leaf
+ * says what a walk would: the write is allowed, and it goes to the gfn the
+ * leaf maps.  Not taken (false: the normal path decides) for anything
+ * else the error code may mean: a user access (U) to a supervisor leaf, a
+ * supervisor access to a user leaf with SMAP or protection keys on (which
+ * fault for that reason too), or during an event's delivery (the normal
+ * path unprotects the table then).  The gfn is still protected: a gfn
+ * that stops being protected gets W back in every leaf (wp_dec()).
+ *
+ * Under the shadow lock, which keeps the leaf and its gfn together (a
+ * lockless read could see a leaf replaced twice in between).
+ */
+static bool pt_write_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	struct kvmx_shadow *s = &vm->shadow;
+	int level, root_level;
+	u64 *table, spte = 0, gfn = 0;
+	bool ok = false;
+
+	if ((f->error_code & ~KVMX_PFERR_U) != (KVMX_PFERR_P | KVMX_PFERR_W) ||
+	    (vcpu->reinject_info & INTR_INFO_VALID))
+		return false;
+	mutex_lock(&s->lock);
+	if (!vcpu->shadow.root_valid || (vcpu->shadow.root && vcpu->shadow.root->invalid))
+		goto out;
+	root_level = vcpu->shadow.root ? 4 : 3;
+	table = vcpu->shadow.root ? vcpu->shadow.root->spt : vcpu->shadow.pae_root;
+	for (level = root_level; level > 1; level--) {
+		spte = table[kvmx_spt_index(f->addr, level, root_level)];
+		if (!is_link(spte))
+			goto out;
+		table = sp_of_table(spte)->spt;
+	}
+	level = kvmx_spt_index(f->addr, 1, root_level);
+	spte = table[level];
+	gfn = sp_of_sptep(table)->gfns[level];
+	/* The mark is there only while the gfn is protected (wp_dec()). */
+	ok = is_ram_leaf(spte) &&
+	     (spte & (KVMX_SPT_W | KVMX_SPT_WP_WITHHELD)) == KVMX_SPT_WP_WITHHELD;
+out:
+	mutex_unlock(&s->lock);
+	if (!ok)
+		return false;
+	if (f->error_code & KVMX_PFERR_U ? !(spte & KVMX_SPT_U) :
+	    (spte & KVMX_SPT_U) && (kvmx_get_cr4(vcpu) & (X86_CR4_SMAP | X86_CR4_PKE)))
+		return false;
+	f->slot = kvmx_gfn_to_slot(vm, gfn, true);
+	if (!f->slot)
+		return false;
+	f->gfn = gfn;
+	f->gpa = (gfn << PAGE_SHIFT) | offset_in_page(f->addr);
+	return true;
 }
 
 static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
@@ -953,6 +1081,11 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	u32 walk_access = 0;
 	u64 *sptep;
 
+	if (pt_write_fast(vcpu, f)) {
+		kvmx_stat_inc(vcpu, pf_pt_write);
+		f->result = KVMX_FAULT_EMULATE;
+		return;
+	}
 	kvmx_walk_cfg_read(vcpu, &cfg);
 	paging = cfg.cr0 & X86_CR0_PG;
 	if (f->error_code & KVMX_PFERR_W)
@@ -1017,84 +1150,78 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	 * protected, and the write is emulated, followed by the shadow
 	 * entries it changes (shadow_track_write(), KVM's
 	 * kvm_mmu_pte_write()).  So the shadow never disagrees with the guest.
+	 * Unless the CPU was delivering an event (the write is its stack
+	 * push, not an instruction's): then the table is unprotected and the
+	 * delivery goes ahead natively, as KVM's kvm_handle_page_fault()
+	 * unprotects it.
 	 */
-	if (f->write) {
+	if (f->write && (vcpu->reinject_info & INTR_INFO_VALID)) {
 		mutex_lock(&s->lock);
-		err = wp_count(s, f->gfn) != 0;
-		/*
-		 * Unless the CPU was delivering an event (the write is its
-		 * stack push, not an instruction's): then the table is
-		 * unprotected and the delivery goes ahead natively, as KVM's
-		 * kvm_handle_page_fault() unprotects it.
-		 */
-		if (err && (vcpu->reinject_info & INTR_INFO_VALID)) {
+		if (wp_count(s, f->gfn))
 			kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
-			err = 0;
-		}
 		mutex_unlock(&s->lock);
-		if (err) {
-			kvmx_stat_inc(vcpu, pf_pt_write);
-			f->result = KVMX_FAULT_EMULATE;
-			return;
-		}
 	}
-	if (pin(slot, f->gfn, writable, &page)) {
-		f->result = KVMX_FAULT_EFAULT;
-		return;
-	}
-	kvmx_vm_stat_inc(vm, pages_pinned);
-
-	mutex_lock(&s->lock);
-	/* Protected meanwhile (by another vCPU): as above. */
-	if (f->write && wp_count(s, f->gfn)) {
-		kvmx_stat_inc(vcpu, pf_pt_write);
-		goto emulate;
-	}
-	sptep = make_path(vcpu, f->addr, step, root_level, &err);
 	/*
-	 * The path to the page is a table of its own (a self-map, and every
-	 * write to a 32-bit guest's page directory): making it protected the
-	 * gfn, and the write is emulated.
+	 * The leaf, under the lock: the page @f->gfn's other leaves map, or,
+	 * if none does, a page pinned outside the lock (again, with the path
+	 * made again, when the gfn's last leaf went meanwhile: set_leaf()
+	 * says so with -EAGAIN).
+	 *
+	 * A write to a protected page (protected before, by another vCPU
+	 * meanwhile, or by make_path() itself when the path to the page is
+	 * a table of its own: a self-map, every write to a 32-bit guest's
+	 * page directory) still gets its leaf, read-only with W withheld,
+	 * so that the next write there takes pt_write_fast().
 	 */
-	if (sptep && f->write && wp_count(s, f->gfn)) {
-		kvmx_stat_inc(vcpu, pf_pt_write);
-		goto emulate;
-	}
-	if (!sptep) {
+	for (;;) {
+		/* A hint (xa_load() is RCU-safe): no leaf maps the gfn yet, pin now. */
+		if (!page && !rmap_has(s, f->gfn)) {
+			if (pin(slot, f->gfn, writable, &page)) {
+				f->result = KVMX_FAULT_EFAULT;
+				return;
+			}
+			kvmx_vm_stat_inc(vm, pages_pinned);
+		}
+		mutex_lock(&s->lock);
+		sptep = make_path(vcpu, f->addr, step, root_level, &err);
+		if (!sptep) {
+			mutex_unlock(&s->lock);
+			f->result = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_RETRY;
+			goto out;
+		}
+		leaf = (struct kvmx_spt_leaf){
+			.access = access,
+			.gpte_dirty = !paging || (res.leaf & KVMX_PTE_D),
+			/* A logging slot's page is writable only once it is marked dirty. */
+			.host_writable = writable && (f->write || !slot->dirty_bitmap),
+			.write_protected = wp_count(s, f->gfn) != 0,
+			.write_fault = f->write,
+			.user_fault = f->error_code & KVMX_PFERR_U,
+			.cr0_wp = cfg.cr0 & X86_CR0_WP,
+			.nxe = cfg.efer & EFER_NX,
+		};
+		err = set_leaf(vm, sptep,
+			       kvmx_spt_ram(&leaf) | (writable ? KVMX_SPT_HOST_WRITABLE : 0),
+			       f->gfn, &page);
+		/* An emulated write marks the page dirty itself. */
+		if (!err && f->write && !leaf.write_protected)
+			kvmx_mark_page_dirty(slot, f->gfn);
 		mutex_unlock(&s->lock);
-		unpin_leaf(vm, page_to_phys(page) | (writable ? KVMX_SPT_HOST_WRITABLE : 0));
-		f->result = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_RETRY;
-		return;
+		if (err != -EAGAIN)
+			break;
 	}
-	leaf = (struct kvmx_spt_leaf){
-		.pa = page_to_phys(page),
-		.access = access,
-		.gpte_dirty = !paging || (res.leaf & KVMX_PTE_D),
-		/* A logging slot's page is writable only once it is marked dirty. */
-		.host_writable = writable && (f->write || !slot->dirty_bitmap),
-		.write_protected = wp_count(s, f->gfn) != 0,
-		.write_fault = f->write,
-		.user_fault = f->error_code & KVMX_PFERR_U,
-		.cr0_wp = cfg.cr0 & X86_CR0_WP,
-		.nxe = cfg.efer & EFER_NX,
-	};
-	err = set_leaf(vm, sptep, kvmx_spt_ram(&leaf) | (writable ? KVMX_SPT_HOST_WRITABLE : 0),
-		       f->gfn);
-	if (!err && f->write)
-		kvmx_mark_page_dirty(slot, f->gfn);
-	mutex_unlock(&s->lock);
-	if (err) {
-		unpin_leaf(vm, page_to_phys(page) | (writable ? KVMX_SPT_HOST_WRITABLE : 0));
+	if (err)
 		f->result = KVMX_FAULT_NOMEM;
-		return;
-	}
-	f->result = KVMX_FAULT_FIXED;
-	return;
-
-emulate:
-	mutex_unlock(&s->lock);
-	unpin_leaf(vm, page_to_phys(page) | (writable ? KVMX_SPT_HOST_WRITABLE : 0));
-	f->result = KVMX_FAULT_EMULATE;
+	else if (f->write && leaf.write_protected)
+		f->result = KVMX_FAULT_EMULATE;
+	else
+		f->result = KVMX_FAULT_FIXED;
+	if (f->result == KVMX_FAULT_EMULATE)
+		kvmx_stat_inc(vcpu, pf_pt_write);
+out:
+	/* A page pinned for a gfn that had one meanwhile, or for nothing. */
+	if (page)
+		unpin_page(vm, page, writable);
 }
 
 /* ---- guest writes to shadowed page tables (KVM's kvm_mmu_pte_write()) ---- */
@@ -1146,10 +1273,10 @@ static u64 gpte_gfn(const struct kvmx_sp *sp, u64 gpte)
 
 /* What a guest write may make at once: the leaf for one guest entry. */
 struct pt_prefetch {
-	u64 gpte;			/* the guest entry it was pinned for */
+	u64 gpte;			/* the guest entry it was read as */
 	u64 gfn;
-	const struct kvmx_memslot *slot;
-	struct page *page;		/* pinned; NULL: none */
+	const struct kvmx_memslot *slot;	/* NULL: no leaf to make */
+	struct page *page;		/* pinned for a gfn without leaves; NULL: none */
 	bool writable;
 	bool used;
 };
@@ -1162,8 +1289,21 @@ struct pt_prefetch {
  */
 static int read_gpte(struct kvmx_vm *vm, u64 gfn, unsigned int e, unsigned int size, u64 *gpte)
 {
+	const struct kvmx_memslot *slot = kvmx_gfn_to_slot(vm, gfn, false);
+	unsigned long hva;
+	u32 v;
+
 	*gpte = 0;
-	return kvmx_read_guest(vm, (gfn << PAGE_SHIFT) + e * size, gpte, size) ? -1 : 0;
+	if (!slot)
+		return -1;
+	/* One aligned load (the slot's range passed access_ok()). */
+	hva = kvmx_slot_hva(slot, gfn) + e * size;
+	if (size == 8)
+		return __get_user(*gpte, (u64 __user *)hva) ? -1 : 0;
+	if (__get_user(v, (u32 __user *)hva))
+		return -1;
+	*gpte = v;
+	return 0;
 }
 
 /*
@@ -1212,9 +1352,8 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 			WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
 			continue;
 		}
-		if (pf->page && !pf->used && gpte == pf->gpte && gpte_prefetchable(sp, gpte)) {
+		if (pf->slot && !pf->used && gpte == pf->gpte && gpte_prefetchable(sp, gpte)) {
 			struct kvmx_spt_leaf leaf = {
-				.pa = page_to_phys(pf->page),
 				.access = sp->role.access &
 					  kvmx_spt_gpte_access(gpte, sp->role.nxe && size == 8),
 				.gpte_dirty = gpte & KVMX_PTE_D,
@@ -1227,7 +1366,7 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 			u64 spte = (kvmx_spt_ram(&leaf) & ~KVMX_SPT_A) |
 				   (pf->writable ? KVMX_SPT_HOST_WRITABLE : 0);
 
-			if (!set_leaf(vm, sptep, spte, pf->gfn)) {
+			if (!set_leaf(vm, sptep, spte, pf->gfn, &pf->page)) {
 				pf->used = true;
 				sp->last_pte = sptep;
 				continue;
@@ -1261,9 +1400,10 @@ static struct kvmx_sp *leaf_sp_of(struct kvmx_shadow *s, u64 gfn, unsigned int o
  * The emulator wrote @len bytes at @gpa.  If that page is a guest page
  * table with shadow pages, every one of them follows the write (KVM's
  * kvm_mmu_pte_write()): a new present leaf is made at once, so the
- * guest's retry does not exit.  Its page is pinned first, outside the
- * lock, for the entry as read then; under the lock the entry is read
- * again, and a different one gets no leaf.
+ * guest's retry does not exit.  It maps the page the gfn's other leaves
+ * map; for a gfn without leaves a page is pinned first, outside the lock,
+ * for the entry as read then.  Under the lock the entry is read again,
+ * and a different one gets no leaf.
  */
 static void shadow_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len)
 {
@@ -1287,17 +1427,18 @@ static void shadow_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len
 		pf.slot = kvmx_gfn_to_slot(vm, pf.gfn, false);
 	}
 	if (pf.slot) {
-		mutex_unlock(&s->lock);
 		pf.writable = !(pf.slot->flags & KVMX_MEM_READONLY);
-		if (pin(pf.slot, pf.gfn, pf.writable, &pf.page))
-			pf.page = NULL;
-		else
-			kvmx_vm_stat_inc(vm, pages_pinned);
-		mutex_lock(&s->lock);
+		if (!rmap_has(s, pf.gfn)) {
+			mutex_unlock(&s->lock);
+			if (pin(pf.slot, pf.gfn, pf.writable, &pf.page))
+				pf.page = NULL;
+			else
+				kvmx_vm_stat_inc(vm, pages_pinned);
+			mutex_lock(&s->lock);
+		}
 	}
 
 	seq = ++s->write_seq;
-	s->give_back_w = true;
 restart:
 	hlist_for_each_entry(sp, bucket(s, gfn), hash_link) {
 		if (sp->gfn != gfn || sp->role.direct || sp->write_seq == seq)
@@ -1306,14 +1447,13 @@ restart:
 		if (pt_write_sp(vcpu, sp, off, len, &pf, &flush))
 			goto restart;
 	}
-	s->give_back_w = false;
 	if (flush)
 		flush_remote(vm);
 out:
 	mutex_unlock(&s->lock);
 	srcu_read_unlock(&vm->srcu, idx);
-	if (pf.page && !pf.used)
-		unpin_leaf(vm, page_to_phys(pf.page) | (pf.writable ? KVMX_SPT_HOST_WRITABLE : 0));
+	if (pf.page)
+		unpin_page(vm, pf.page, pf.writable);
 }
 
 /*
@@ -1325,9 +1465,7 @@ static void shadow_unprotect(struct kvmx_vcpu *vcpu, u64 gfn)
 	struct kvmx_shadow *s = &vcpu->vm->shadow;
 
 	mutex_lock(&s->lock);
-	s->give_back_w = true;
 	kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vcpu->vm, gfn));
-	s->give_back_w = false;
 	mutex_unlock(&s->lock);
 }
 
