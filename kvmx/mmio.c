@@ -579,21 +579,17 @@ static int fast_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa)
 {
 	struct kvmx_insn_key *key = &vcpu->mmio.key;
 	const struct kvmx_emu_insn *insn;
-	u64 *gpr = vcpu->regs;
-	u64 seg_base = 0, op;
+	u64 op;
 
 	if (vcpu->reinject_info & INTR_INFO_VALID)
 		return -EAGAIN;
-	insn_key_read(vcpu, key);
-	insn = kvmx_insn_cache_lookup(vcpu, key);
+	kvmx_mmio_key_read(vcpu, key, kvmx_memslot_gen(vcpu->vm));
+	insn = kvmx_insn_cache_lookup(&vcpu->insn_cache, key);
 	if (!insn || !kvmx_emu_is_mov(insn) || insn->dir != KVMX_EMU_DIR_WRITE)
 		return -EAGAIN;
-	gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
-	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
-		seg_base = vmcs_read(VMCS_SEG_BASE(insn->seg));
-	op = kvmx_emu_linear(key->mode, insn->seg, seg_base, kvmx_emu_ea(insn, gpr, key->rip));
+	op = kvmx_mmio_operand_la(vcpu, key, insn);
 	if (op != la || offset_in_page(op) + insn->mem_bytes > PAGE_SIZE ||
-	    store_gpa(vcpu->vm, gpa, kvmx_emu_mov_store_value(insn, gpr), insn->mem_bytes))
+	    store_gpa(vcpu->vm, gpa, kvmx_emu_mov_store_value(insn, vcpu->regs), insn->mem_bytes))
 		return -EAGAIN;
 	kvmx_stat_inc(vcpu, insn_emulation);
 	kvmx_stat_inc(vcpu, insn_cache_hit);

@@ -86,6 +86,23 @@ static __always_inline bool kvmx_mmio_gpa_is_operand(const struct kvmx_emu_insn 
 	       offset_in_page(la) + insn->mem_bytes <= PAGE_SIZE;
 }
 
+/* The linear address of @insn's memory operand (a MOV's: no string). */
+static __always_inline u64 kvmx_mmio_operand_la(struct kvmx_vcpu *vcpu,
+						const struct kvmx_insn_key *key,
+						const struct kvmx_emu_insn *insn)
+{
+	u64 *gpr = vcpu->regs;
+	u64 la;
+
+	gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
+	la = kvmx_emu_ea(insn, gpr, key->rip);
+	/* A 64-bit guest's segments other than FS and GS have base 0. */
+	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
+		la = kvmx_emu_linear(key->mode, insn->seg, vmcs_read(VMCS_SEG_BASE(insn->seg)),
+				     la);
+	return la;
+}
+
 /*
  * The fast path: a MOV, MOVZX or MOVSX from the instruction cache whose
  * one access lies in the exit's page, which has no memslot (the caller
@@ -105,12 +122,7 @@ static __always_inline int kvmx_mmio_fast_mov(struct kvmx_vcpu *vcpu,
 
 	if (!kvmx_emu_is_mov(insn))
 		return -EAGAIN;
-	gpr[KVMX_RSP] = vmcs_read(GUEST_RSP);
-	la = kvmx_emu_ea(insn, gpr, key->rip);
-	/* A 64-bit guest's segments other than FS and GS have base 0. */
-	if (key->mode != KVMX_EMU_MODE_64 || insn->seg >= KVMX_EMU_SEG_FS)
-		la = kvmx_emu_linear(key->mode, insn->seg, vmcs_read(VMCS_SEG_BASE(insn->seg)),
-				     la);
+	la = kvmx_mmio_operand_la(vcpu, key, insn);
 	/* kvmx_mmio_gpa_is_operand(), a MOV being no string instruction. */
 	if (offset_in_page(la) != offset_in_page(gpa) ||
 	    offset_in_page(la) + insn->mem_bytes > PAGE_SIZE)
