@@ -172,27 +172,22 @@ static void nothing(void *unused)
 }
 
 /*
- * Makes request @req of every vCPU of @vm and waits until none runs the
- * guest without having seen it: a vCPU outside the guest sees it before
- * its next entry (vcpu_run() checks requests after publishing its CPU);
- * one inside gets an IPI, which its CPU takes only after a VM exit.  As
- * KVM's kvm_make_all_cpus_request() with KVM_REQUEST_WAIT.
+ * Sends every vCPU of @vm that runs the guest now out of it, and waits: an
+ * IPI, which a CPU in the guest takes only after a VM exit.  The caller
+ * has made what the vCPUs must see visible (a full barrier after it):
+ * a vCPU entering later sees it.
  */
-void kvmx_request_all_vcpus_wait(struct kvmx_vm *vm, int req)
+void kvmx_kick_all_vcpus_wait(struct kvmx_vm *vm)
 {
 	/* Pairs with the smp_store_release() that publishes a new vCPU. */
 	int i, n = smp_load_acquire(&vm->nr_vcpus), self;
 	cpumask_var_t cpus;
 
-	for (i = 0; i < n; i++)
-		set_bit(req, &vm->vcpus[i]->requests);
 	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL)) {
 		/* A CPU in the guest has interrupts off: an RCU reader. */
 		synchronize_rcu();
 		return;
 	}
-	/* The requests before reading where the vCPUs are: see vcpu_run(). */
-	smp_mb();
 	self = get_cpu();
 	for (i = 0; i < n; i++) {
 		int cpu = READ_ONCE(vm->vcpus[i]->guest_cpu);
@@ -204,6 +199,24 @@ void kvmx_request_all_vcpus_wait(struct kvmx_vm *vm, int req)
 		smp_call_function_many(cpus, nothing, NULL, true);
 	put_cpu();
 	free_cpumask_var(cpus);
+}
+
+/*
+ * Makes request @req of every vCPU of @vm and waits until none runs the
+ * guest without having seen it: a vCPU outside the guest sees it before
+ * its next entry (vcpu_run() checks requests after publishing its CPU).
+ * As KVM's kvm_make_all_cpus_request() with KVM_REQUEST_WAIT.
+ */
+void kvmx_request_all_vcpus_wait(struct kvmx_vm *vm, int req)
+{
+	/* Pairs with the smp_store_release() that publishes a new vCPU. */
+	int i, n = smp_load_acquire(&vm->nr_vcpus);
+
+	for (i = 0; i < n; i++)
+		set_bit(req, &vm->vcpus[i]->requests);
+	/* The requests before reading where the vCPUs are: see vcpu_run(). */
+	smp_mb__after_atomic();
+	kvmx_kick_all_vcpus_wait(vm);
 }
 
 static int vcpu_run(struct kvmx_vcpu *vcpu)

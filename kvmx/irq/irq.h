@@ -73,6 +73,7 @@ long kvmx_lapic_vcpu_ioctl(struct kvmx_vcpu *vcpu, unsigned int ioctl, void __us
  * entry, leaves the guest if it is in it, and leaves HLT if it sleeps.
  */
 void kvmx_vcpu_kick(struct kvmx_vcpu *vcpu);
+void kvmx_kick_all_vcpus_wait(struct kvmx_vm *vm);
 void kvmx_request_all_vcpus_wait(struct kvmx_vm *vm, int req);
 void kvmx_queue_nmi(struct kvmx_vcpu *vcpu);
 

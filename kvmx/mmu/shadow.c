@@ -247,35 +247,12 @@ static bool in_pae_root(u64 *sptep)
 	return !page_private(virt_to_page(sptep));
 }
 
-static void flush_ipi(void *unused)
-{
-}
-
 /* Sends every vCPU of @vm that runs the guest now out of it, and waits. */
 static void flush_remote(struct kvmx_vm *vm)
 {
-	/* Pairs with the smp_store_release() that publishes a new vCPU. */
-	int i, n = smp_load_acquire(&vm->nr_vcpus), self;
-	cpumask_var_t cpus;
-
-	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL)) {
-		/* Everyone, then. */
-		synchronize_rcu();
-		return;
-	}
 	/* The SPTE writes before reading where the vCPUs are: see vcpu_run(). */
 	smp_mb();
-	self = get_cpu();
-	for (i = 0; i < n; i++) {
-		int cpu = READ_ONCE(vm->vcpus[i]->guest_cpu);
-
-		if (cpu >= 0 && cpu != self)
-			cpumask_set_cpu(cpu, cpus);
-	}
-	if (!cpumask_empty(cpus))
-		smp_call_function_many(cpus, flush_ipi, NULL, true);
-	put_cpu();
-	free_cpumask_var(cpus);
+	kvmx_kick_all_vcpus_wait(vm);
 }
 
 /* Every vCPU of @vm loads a new root before its next entry. */
