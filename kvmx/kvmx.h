@@ -91,7 +91,8 @@ struct kvmx_shadow {
 	struct list_head pages;		/* every shadow page alive */
 	struct xarray rmap;		/* gfn -> the leaves that map it, its pinned page */
 	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
-	unsigned long nr_pages;
+	unsigned long nr_pages;		/* shadow pages alive (VM stat shadow_pages) */
+	unsigned long nr_wp_gfns;	/* guest tables write-protected now (shadow_wp_gfns) */
 	u64 write_seq;			/* marks the pages one guest write visited */
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
 	/* bypass_guest_pf (shadow.c): vm->bypass_guest_pf, if mmio_ok */

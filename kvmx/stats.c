@@ -51,6 +51,8 @@ struct vm_stat_data {
 	u64 memslot_generation;
 	u64 pages_pinned;
 	u64 mmio_zap_all;
+	u64 shadow_pages;
+	u64 shadow_wp_gfns;
 };
 
 struct stat_def {
@@ -114,6 +116,8 @@ static const struct stat_def vm_defs[] = {
 	VM_STAT(memslot_generation, INSTANT_FLAGS),
 	VM_STAT(pages_pinned, INSTANT_FLAGS),
 	VM_STAT(mmio_zap_all, COUNTER_FLAGS),
+	VM_STAT(shadow_pages, INSTANT_FLAGS),
+	VM_STAT(shadow_wp_gfns, INSTANT_FLAGS),
 };
 
 /* Which counter each basic exit reason bumps; 0 (exits) means none. */
@@ -273,6 +277,9 @@ static void vm_snapshot(struct kvmx_vm *vm, struct vm_stat_data *d)
 	srcu_read_unlock(&vm->srcu, idx);
 	d->pages_pinned = atomic64_read(&vm->stat.pages_pinned);
 	d->mmio_zap_all = atomic64_read(&vm->stat.mmio_zap_all);
+	/* Written under the shadow MMU's lock; a reader may be one change behind. */
+	d->shadow_pages = READ_ONCE(vm->shadow.nr_pages);
+	d->shadow_wp_gfns = READ_ONCE(vm->shadow.nr_wp_gfns);
 }
 
 /* Adds @vcpu's counters to @sum; the vCPU's thread may be writing them. */

@@ -233,6 +233,12 @@ void demand_paging_case()
 	// page table it shadows, goes straight to the guest.
 	EXPECT_EQ(s["pf_guest"], bypass_param() ? 1u : 2u);
 	EXPECT_EQ(s["exits_ept_violation"], 0u);
+	// Four levels of guest tables for kVa at least, each shadowed and
+	// write-protected; a protected table has a shadow page.
+	std::map<std::string, uint64_t> v = StatsReader::of(vm.fd()).values();
+	EXPECT_TRUE(v["shadow_pages"] >= 4u);
+	EXPECT_TRUE(v["shadow_wp_gfns"] >= 4u);
+	EXPECT_TRUE(v["shadow_wp_gfns"] <= v["shadow_pages"]);
 }
 
 } // namespace

@@ -101,6 +101,8 @@ const std::vector<std::pair<std::string, uint32_t>> kKvmxVmStats = {
 	{"memslot_generation", kInstant},
 	{"pages_pinned", kInstant},
 	{"mmio_zap_all", kCounter},
+	{"shadow_pages", kInstant},
+	{"shadow_wp_gfns", kInstant},
 };
 
 // vCPU counters KVM and kvmx both have, with the same meaning and flags.

@@ -434,7 +434,10 @@ static int wp_inc(struct kvmx_vm *vm, u64 gfn)
 	err = xa_err(xa_store(&s->wp, gfn, xa_mk_value(n + 1), GFP_KERNEL_ACCOUNT));
 	if (err)
 		return err;
-	if (!n && rmap_write_protect(s, gfn, true))
+	if (n)
+		return 0;
+	WRITE_ONCE(s->nr_wp_gfns, s->nr_wp_gfns + 1);
+	if (rmap_write_protect(s, gfn, true))
 		flush_remote(vm);
 	return 0;
 }
@@ -447,6 +450,7 @@ static void wp_dec(struct kvmx_shadow *s, u64 gfn)
 		return;
 	if (n == 1) {
 		xa_erase(&s->wp, gfn);
+		WRITE_ONCE(s->nr_wp_gfns, s->nr_wp_gfns - 1);
 		/*
 		 * W back at once, whatever unprotected it (a guest write's
 		 * zap, above all): so a leaf withholds W only while its gfn
@@ -543,7 +547,7 @@ static void zap_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
 	clear_entries(vm, sp);
 	hlist_del(&sp->hash_link);
 	list_del(&sp->link);
-	s->nr_pages--;
+	WRITE_ONCE(s->nr_pages, s->nr_pages - 1);
 	if (!sp->role.direct)
 		wp_dec(s, sp->gfn);
 	if (sp->root_count) {
@@ -618,7 +622,7 @@ static struct kvmx_sp *get_sp(struct kvmx_vm *vm, u64 gfn, const struct kvmx_spt
 	prefetch_sp(vm, sp);
 	hlist_add_head(&sp->hash_link, bucket(s, gfn));
 	list_add(&sp->link, &s->pages);
-	s->nr_pages++;
+	WRITE_ONCE(s->nr_pages, s->nr_pages + 1);
 	atomic_long_inc(&kvmx_counts.shadow_pages);
 	return sp;
 }
