@@ -985,6 +985,29 @@ static void cache_mmio(struct kvmx_vcpu *vcpu, u64 *sptep, u64 gfn, unsigned int
 }
 
 /*
+ * The level-1 entry for @la under @vcpu's current root, or NULL when the
+ * root is not valid or a table on the way is missing.  Shadow lock held.
+ */
+static u64 *leaf_under_root(struct kvmx_vcpu *vcpu, u64 la)
+{
+	int level, root_level = vcpu->shadow.root ? 4 : 3;
+	u64 *table;
+
+	lockdep_assert_held(&vcpu->vm->shadow.lock);
+	if (!vcpu->shadow.root_valid || (vcpu->shadow.root && vcpu->shadow.root->invalid))
+		return NULL;
+	table = vcpu->shadow.root ? vcpu->shadow.root->spt : vcpu->shadow.pae_root;
+	for (level = root_level; level > 1; level--) {
+		u64 spte = table[kvmx_spt_index(la, level, root_level)];
+
+		if (!is_link(spte))
+			return NULL;
+		table = sp_of_table(spte)->spt;
+	}
+	return &table[kvmx_spt_index(la, 1, root_level)];
+}
+
+/*
  * The fast path of a guest page-table write (KVMX_FAULT_EMULATE without a
  * walk of the guest's tables): a write fault on a RAM leaf that withholds
  * W only because its page is a shadowed guest page table
@@ -1006,31 +1029,23 @@ static bool pt_write_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	struct kvmx_shadow *s = &vm->shadow;
-	int level, root_level;
-	u64 *table, spte = 0, gfn = 0;
+	u64 *sptep, spte = 0, gfn = 0;
 	bool ok = false;
 
 	if ((f->error_code & ~KVMX_PFERR_U) != (KVMX_PFERR_P | KVMX_PFERR_W) ||
 	    (vcpu->reinject_info & INTR_INFO_VALID))
 		return false;
 	mutex_lock(&s->lock);
-	if (!vcpu->shadow.root_valid || (vcpu->shadow.root && vcpu->shadow.root->invalid))
-		goto out;
-	root_level = vcpu->shadow.root ? 4 : 3;
-	table = vcpu->shadow.root ? vcpu->shadow.root->spt : vcpu->shadow.pae_root;
-	for (level = root_level; level > 1; level--) {
-		spte = table[kvmx_spt_index(f->addr, level, root_level)];
-		if (!is_link(spte))
-			goto out;
-		table = sp_of_table(spte)->spt;
+	sptep = leaf_under_root(vcpu, f->addr);
+	if (sptep) {
+		struct kvmx_sp *sp = sp_of_sptep(sptep);
+
+		spte = *sptep;
+		gfn = sp->gfns[sptep - sp->spt];
+		/* The mark is there only while the gfn is protected (wp_dec()). */
+		ok = is_ram_leaf(spte) &&
+		     (spte & (KVMX_SPT_W | KVMX_SPT_WP_WITHHELD)) == KVMX_SPT_WP_WITHHELD;
 	}
-	level = kvmx_spt_index(f->addr, 1, root_level);
-	spte = table[level];
-	gfn = sp_of_sptep(table)->gfns[level];
-	/* The mark is there only while the gfn is protected (wp_dec()). */
-	ok = is_ram_leaf(spte) &&
-	     (spte & (KVMX_SPT_W | KVMX_SPT_WP_WITHHELD)) == KVMX_SPT_WP_WITHHELD;
-out:
 	mutex_unlock(&s->lock);
 	if (!ok)
 		return false;
@@ -1569,24 +1584,13 @@ static void shadow_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
 static void shadow_invlpg(struct kvmx_vcpu *vcpu, u64 la)
 {
 	struct kvmx_shadow *s = &vcpu->vm->shadow;
-	u64 *table;
-	int level, root_level;
+	u64 *sptep;
 
 	vcpu->last_mmio.valid = false;
 	mutex_lock(&s->lock);
-	if (!vcpu->shadow.root_valid || (vcpu->shadow.root && vcpu->shadow.root->invalid))
-		goto out;
-	root_level = vcpu->shadow.root ? 4 : 3;
-	table = vcpu->shadow.root ? vcpu->shadow.root->spt : vcpu->shadow.pae_root;
-	for (level = root_level; level > 1; level--) {
-		u64 spte = table[kvmx_spt_index(la, level, root_level)];
-
-		if (!is_link(spte))
-			goto out;
-		table = sp_of_table(spte)->spt;
-	}
-	drop_leaf(vcpu->vm, sp_of_sptep(table), &table[kvmx_spt_index(la, 1, root_level)]);
-out:
+	sptep = leaf_under_root(vcpu, la);
+	if (sptep)
+		drop_leaf(vcpu->vm, sp_of_sptep(sptep), sptep);
 	mutex_unlock(&s->lock);
 }
 
