@@ -271,15 +271,10 @@ static __always_inline int page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_f
 	return r;
 }
 
-int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
-{
-	return page_fault(vcpu, f);
-}
-
 /*
- * The fault object here, not in the exit handler: the handler tail-calls
- * this, so an EPT misconfiguration or a shadow #PF (every cached MMIO
- * exit) has no frame of its own on the way.
+ * The fault object here, not in the exit handlers: they tail-call this,
+ * so an EPT misconfiguration or a shadow #PF (every cached MMIO exit)
+ * has no frame of its own on the way.
  */
 int kvmx_mmu_fault(struct kvmx_vcpu *vcpu, u64 addr, u32 error_code)
 {

@@ -7,7 +7,7 @@
  *
  * A fault travels through the fault path as one struct kvmx_page_fault,
  * modelled on KVM's struct kvm_page_fault: the exit fills in what the CPU
- * said, the MMU what it found and did, and kvmx_mmu_page_fault() acts on
+ * said, the MMU what it found and did, and kvmx_mmu_fault() acts on
  * the result (re-enter, emulate MMIO, or fail KVM_RUN).
  */
 #ifndef KVMX_MMU_MMU_H
@@ -32,7 +32,7 @@ enum kvmx_fault {
 };
 
 struct kvmx_page_fault {
-	/* What the exit said; const after kvmx_mmu_page_fault() starts. */
+	/* What the exit said; const after kvmx_mmu_fault() starts. */
 	u64 addr;		/* the faulting address: guest-physical on EPT, linear on shadow */
 	u32 error_code;		/* KVMX_PFERR_*; RSVD: a misconfigured entry (EPT) */
 	bool write;		/* from error_code */
@@ -212,14 +212,13 @@ static inline void kvmx_mmu_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
 }
 
 /*
- * A fault the MMU must look at (an EPT violation or misconfiguration):
- * the MMIO fast path if @f may come from an MMIO SPTE, else the MMU's
- * fault handler, then MMIO emulation where it found no RAM.  Takes
- * vm->srcu for the whole of it.  Returns 1 to re-enter, 0 to exit to user
- * space, or a negative errno for KVM_RUN.
+ * A fault the MMU must look at (an EPT violation or misconfiguration, a
+ * shadow VM's #PF) at @addr with @error_code (KVMX_PFERR_*): the MMIO
+ * fast path if it may come from an MMIO SPTE, else the MMU's fault
+ * handler, then MMIO emulation where it found no RAM; one fault object
+ * carries it through.  Takes vm->srcu for the whole of it.  Returns 1 to
+ * re-enter, 0 to exit to user space, or a negative errno for KVM_RUN.
  */
-int kvmx_mmu_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f);
-/* The same, for a fault that the CPU described by @addr and @error_code alone. */
 int kvmx_mmu_fault(struct kvmx_vcpu *vcpu, u64 addr, u32 error_code);
 
 static inline void kvmx_mmu_zap_gfns(struct kvmx_vm *vm, u64 gfn, u64 npages)

@@ -37,7 +37,7 @@
  * MMIO SPTEs (seed 000) are leaves with the reserved bit 51 set
  * (shadow_spte.h), made when the walk ends in a gfn without a memslot and
  * only where the host's MAXPHYADDR leaves the bit reserved.  The CPU then
- * raises #PF with P|RSVD on every access, which kvmx_mmu_page_fault()'s
+ * raises #PF with P|RSVD on every access, which kvmx_mmu_fault()'s
  * fast path resolves without walking the guest's tables or the memslots.
  * They carry the guest's W and U rights, checked by the fast path.
  *

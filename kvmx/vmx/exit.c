@@ -1000,12 +1000,8 @@ int kvmx_complete_msr(struct kvmx_vcpu *vcpu, bool read)
 /* Hardware walked the guest's tables; EPT refused the access. */
 static int handle_ept_violation(struct kvmx_vcpu *vcpu)
 {
-	struct kvmx_page_fault f = {
-		.addr = vmcs_read(GUEST_PHYSICAL_ADDRESS),
-		.error_code = (vcpu->exit_qual & EPT_VIOLATION_WRITE) ? KVMX_PFERR_W : 0,
-	};
-
-	return kvmx_mmu_page_fault(vcpu, &f);
+	return kvmx_mmu_fault(vcpu, vmcs_read(GUEST_PHYSICAL_ADDRESS),
+			      (vcpu->exit_qual & EPT_VIOLATION_WRITE) ? KVMX_PFERR_W : 0);
 }
 
 /* A misconfigured EPT entry: an MMIO SPTE, as a reserved-bit fault. */
