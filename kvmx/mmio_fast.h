@@ -123,7 +123,9 @@ static __always_inline int kvmx_mmio_fast_mov(struct kvmx_vcpu *vcpu,
 	if (!kvmx_emu_is_mov(insn))
 		return -EAGAIN;
 	la = kvmx_mmio_operand_la(vcpu, key, insn);
-	if (!kvmx_mmio_gpa_is_operand(insn, la, gpa))
+	/* kvmx_mmio_gpa_is_operand(), a MOV being no string instruction. */
+	if (offset_in_page(la) != offset_in_page(gpa) ||
+	    offset_in_page(la) + insn->mem_bytes > PAGE_SIZE)
 		return -EAGAIN;
 	if (insn->dir != KVMX_EMU_DIR_WRITE)
 		return kvmx_mmio_fast_load(vcpu, insn, gpa);
