@@ -479,7 +479,7 @@ constexpr uint64_t kBad8 = kPdptPage + 0xa0;  // PDPTE 0 itself: bit 8
 constexpr uint64_t kCr4Case = kPdptPage + 0xc0; // valid until the guest writes it
 constexpr uint64_t kNoRam = 0x20000000;	   // no memslot
 constexpr uint64_t kGpHandler = 0x1700, kOtherHandler = 0x1780, kIdt = 0x1800;
-constexpr uint64_t kPg = 0x80000000, kCd = 0x40000000, kTs = 0x8;
+constexpr uint64_t kPg = 0x80000000, kCd = 0x40000000, kWp = 0x10000, kTs = 0x8;
 constexpr uint64_t kPae = 0x20, kPge = 0x80, kPse = 0x10, kOsfxsr = 0x200;
 
 struct PdpteStep {
@@ -554,14 +554,26 @@ std::vector<PdpteStep> pdpte_steps(bool no_ram_case)
 		     "CR4: OSFXSR does not reload"});
 	s.push_back({cat({kMovEaxCr0, or_eax(kCd), kMovCr0Eax}), true, cr0, kCr4Case, cr4,
 		     "CR0: CD reloads"});
-	cr0 |= kTs;
-	s.push_back({cat({kMovEaxCr0, xor_eax(kTs), kMovCr0Eax}), false, cr0, kCr4Case, cr4,
-		     "CR0: TS does not reload"});
 	s.push_back({cat({kMovEaxCr3, kMovCr3Eax}), true, cr0, kCr4Case, cr4,
 		     "CR3: the same CR3 reloads"});
 	cr4 |= kPge;
 	s.push_back({cat({store32(pdpte3, 0), kMovEaxCr4, xor_eax(kPge), kMovCr4Eax}), false, cr0,
 		     kCr4Case, cr4, "CR4: PGE, PDPTE 3 fixed"});
+	// Bits the guest owns on kvmx (no exit) survive the exits of others.
+	// (Bochs reloads the PDPTEs on every MOV to CR0 in PAE paging, so the
+	// table is valid from here on: no TS or WP step with a bad one.)
+	cr0 |= kTs;
+	s.push_back({cat({kMovEaxCr0, or_eax(kTs), kMovCr0Eax}), false, cr0, kCr4Case, cr4,
+		     "CR0: TS"});
+	cr4 |= kPse;
+	s.push_back({cat({kMovEaxCr4, xor_eax(kPse), kMovCr4Eax}), false, cr0, kCr4Case, cr4,
+		     "CR4: PSE keeps CR0.TS"});
+	cr4 &= ~kOsfxsr;
+	s.push_back({cat({kMovEaxCr4, and_eax(uint32_t(~kOsfxsr)), kMovCr4Eax}), false, cr0,
+		     kCr4Case, cr4, "CR4: OSFXSR off"});
+	cr0 |= kWp;
+	s.push_back({cat({kMovEaxCr0, or_eax(kWp), kMovCr0Eax}), false, cr0, kCr4Case, cr4,
+		     "CR0: WP keeps CR4.OSFXSR off"});
 	// MOV to CR0 that turns paging on.
 	cr0 &= ~kPg;
 	s.push_back({cat({kMovEaxCr0, and_eax(uint32_t(~kPg)), kMovCr0Eax}), false, cr0, kCr4Case,
@@ -652,7 +664,7 @@ void pdpte_case(bool kvmx_shadow, bool shadow)
 	auto expect_crs = [&g, &said](const PdpteStep &st) {
 		kvm_sregs now{};
 		ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &now);
-		const uint64_t cr0_bits = kPg | kCd | kTs | 0x1, cr4_bits = kPae | kPge | kPse | kOsfxsr;
+		const uint64_t cr0_bits = kPg | kCd | kWp | kTs | 0x1, cr4_bits = kPae | kPge | kPse | kOsfxsr;
 		EXPECT_EQ(said(st, "cr0", now.cr0 & cr0_bits), said(st, "cr0", st.cr0 & cr0_bits));
 		EXPECT_EQ(said(st, "cr3", now.cr3), said(st, "cr3", st.cr3));
 		EXPECT_EQ(said(st, "cr4", now.cr4 & cr4_bits), said(st, "cr4", st.cr4));

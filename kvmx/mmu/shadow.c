@@ -1529,7 +1529,12 @@ static bool shadow_may_be_mmio_spte(const struct kvmx_vm *vm, const struct kvmx_
  */
 static void shadow_cr_changed(struct kvmx_vcpu *vcpu)
 {
-	unsigned long cr0 = vmcs_read(CR0_READ_SHADOW), cr4 = vmcs_read(CR4_READ_SHADOW);
+	/*
+	 * The guest's values: its own bits (CR0.TS, CR4.OSFXSR, ...) from the
+	 * VMCS's CR0/CR4, where it changes them without an exit; the read
+	 * shadows have them only as of kvmx's last write.
+	 */
+	unsigned long cr0 = kvmx_get_cr0(vcpu), cr4 = kvmx_get_cr4(vcpu);
 	unsigned long hw_cr4 = cr4 | X86_CR4_VMXE | X86_CR4_PAE;
 
 	if (!(cr0 & X86_CR0_PG))
