@@ -3,8 +3,9 @@
 // the paging modes a shadow VM runs and refuses, the guest's own page
 // faults (CR2, error codes, demand paging without INVLPG), accessed and
 // dirty bits as the CPU sets them, MMIO cached in reserved-bit SPTEs, a
-// memslot created and deleted under a cached MMIO SPTE, and 32-bit and
-// PAE guests remapping a page from MMIO to RAM.  Every guest here runs on
+// memslot created and deleted under a cached MMIO SPTE, 32-bit and PAE
+// guests remapping a page from MMIO to RAM, and PAE PDPTEs checked on
+// MOV to CR0/CR3/CR4 as the CPU checks them.  Every guest here runs on
 // /dev/kvm too (kvm_intel's own MMU), with the same expected
 // results; kvmx's statistics then show that the shadow MMU did the work.
 #include <cpuid.h>
