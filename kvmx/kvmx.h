@@ -89,8 +89,8 @@ struct kvmx_shadow {
 	struct mutex lock;		/* see above */
 	struct hlist_head *hash;	/* shadow pages by guest table gfn */
 	struct list_head pages;		/* every shadow page alive */
-	struct xarray rmap;		/* gfn -> the leaves that map it, its pinned page */
-	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
+	/* gfn -> the leaves that map it, its pinned page, its write protection */
+	struct xarray rmap;
 	unsigned long nr_pages;		/* shadow pages alive (VM stat shadow_pages) */
 	unsigned long nr_wp_gfns;	/* guest tables write-protected now (shadow_wp_gfns) */
 	u64 write_seq;			/* marks the pages one guest write visited */
