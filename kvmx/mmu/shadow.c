@@ -1022,7 +1022,7 @@ static u64 *leaf_under_root(struct kvmx_vcpu *vcpu, u64 la)
 
 		if (!is_link(spte))
 			return NULL;
-		table = sp_of_table(spte)->spt;
+		table = __va(spte & KVMX_SPT_PFN_MASK);
 	}
 	return &table[kvmx_spt_index(la, 1, root_level)];
 }
