@@ -1289,16 +1289,22 @@ static u64 gpte_gfn(const struct kvmx_sp *sp, u64 gpte)
 	       PAGE_SHIFT;
 }
 
-/* A guest write to a page table, and the leaf it may make at once. */
-struct pt_prefetch {
+/*
+ * A guest write to a page table being followed, and the leaf it may make
+ * at once.  A leaf needs the page of its gfn pinned: when it is not yet,
+ * the first pass under the lock notes the gfn (@want), the page is pinned
+ * outside the lock (@page) and a second pass (@again) makes the leaf.
+ */
+struct pt_write {
 	const struct kvmx_memslot *pt_slot;	/* the written table's slot */
-	u64 gpte;			/* the guest entry it was read as */
-	u64 gfn;			/* the page it maps */
-	const struct kvmx_memslot *slot;	/* @gfn's; NULL: no leaf to make */
-	struct rmap_head *head;		/* @gfn's entry, under the lock */
-	struct page *page;		/* pinned for a gfn without one; NULL: none */
-	bool writable;
-	bool used;
+	struct {
+		u64 gfn;
+		const struct kvmx_memslot *slot;	/* NULL: none wanted */
+	} want;
+	struct page *page;		/* pinned for @want.gfn; NULL: none */
+	bool writable;			/* @page was pinned for writing */
+	bool again;			/* the second pass */
+	bool used;			/* a leaf was made */
 };
 
 /*
@@ -1328,21 +1334,63 @@ static int read_gpte(const struct kvmx_memslot *slot, u64 gfn, unsigned int e, u
 }
 
 /*
+ * Makes at @sptep, in the leaf table @sp, the leaf for the guest entry
+ * @gpte, present and accessed, that @w just wrote: true if made.  Its
+ * page must be pinned already, or by @w: if it is neither, @w wants it
+ * pinned.  Shadow lock held.
+ */
+static bool prefetch_leaf(struct kvmx_vm *vm, struct kvmx_sp *sp, u64 *sptep, u64 gpte,
+			  struct pt_write *w)
+{
+	u64 gfn = gpte_gfn(sp, gpte);
+	const struct kvmx_memslot *slot = kvmx_gfn_to_slot(vm, gfn, false);
+	struct kvmx_spt_leaf leaf;
+	struct rmap_head *h;
+	bool writable;
+
+	if (!slot)
+		return false;
+	writable = !(slot->flags & KVMX_MEM_READONLY);
+	h = head_of(&vm->shadow, gfn);
+	if ((!h || !h->page) && !(w->page && w->want.gfn == gfn && w->writable == writable)) {
+		w->want.gfn = gfn;
+		w->want.slot = slot;
+		return false;
+	}
+	leaf = (struct kvmx_spt_leaf){
+		.access = sp->role.access &
+			  kvmx_spt_gpte_access(gpte, sp->role.nxe && gpte_size(sp) == 8),
+		.gpte_dirty = gpte & KVMX_PTE_D,
+		.host_writable = writable && !slot->dirty_bitmap,
+		.write_protected = wp_on(h),
+		.cr0_wp = sp->role.cr0_wp,
+		.nxe = sp->role.nxe,
+	};
+	/* A clear: the CPU sets it when the guest uses the leaf. */
+	if (set_leaf(vm, sptep,
+		     (kvmx_spt_ram(&leaf) & ~KVMX_SPT_A) | (writable ? KVMX_SPT_HOST_WRITABLE : 0),
+		     gfn, h, &w->page))
+		return false;
+	sp->last_pte = sptep;
+	return true;
+}
+
+/*
  * Follows a guest write in one shadow page @sp of the written table: zap
  * the page if the write is misaligned or floods it, else make each shadow
  * entry the written guest entry feeds agree with it again: a leaf (RAM,
- * with @pf's pinned page) or not-present/trap for a leaf table, a dropped
- * link for a directory.  Returns whether a shadow page was zapped (the
- * hash bucket may have changed); sets *@flush when another CPU may cache
- * what was dropped.  Shadow lock held.
+ * prefetch_leaf()) or not-present/trap for a leaf table, a dropped link
+ * for a directory.  Returns whether a shadow page was zapped (the hash
+ * bucket may have changed); sets *@flush when another CPU may cache what
+ * was dropped.  Shadow lock held.
  */
 static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int off,
-			unsigned int len, struct pt_prefetch *pf, bool *flush)
+			unsigned int len, struct pt_write *w, bool *flush)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	struct kvmx_shadow *s = &vm->shadow;
 	unsigned int size = gpte_size(sp), e, first, n, i;
-	bool zapped = false;
+	bool zapped = false, flooded = false;
 	u64 gpte;
 
 	/* A 4-byte write into an 8-byte entry: the whole entry (KVM's PAE rule). */
@@ -1350,12 +1398,16 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 		off &= ~7U;
 		len = 8;
 	}
-	if (sp->last_pte && (READ_ONCE(*sp->last_pte) & KVMX_SPT_A))
-		sp->write_flood = 0;
-	sp->last_pte = NULL;
+	/* One write, counted once (not again by the second pass). */
+	if (!w->again) {
+		if (sp->last_pte && (READ_ONCE(*sp->last_pte) & KVMX_SPT_A))
+			sp->write_flood = 0;
+		sp->last_pte = NULL;
+		flooded = ++sp->write_flood >= WRITE_FLOOD;
+	}
 	e = off / size;
-	if (kvmx_spt_write_misaligned(off, len, size) || ++sp->write_flood >= WRITE_FLOOD ||
-	    read_gpte(pf->pt_slot, sp->gfn, e, size, &gpte)) {
+	if (kvmx_spt_write_misaligned(off, len, size) || flooded ||
+	    read_gpte(w->pt_slot, sp->gfn, e, size, &gpte)) {
 		zap_sp(vm, sp);
 		kvmx_stat_inc(vcpu, shadow_zapped);
 		return true;
@@ -1373,25 +1425,10 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 			WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
 			continue;
 		}
-		if (pf->slot && !pf->used && gpte == pf->gpte && gpte_prefetchable(sp, gpte)) {
-			struct kvmx_spt_leaf leaf = {
-				.access = sp->role.access &
-					  kvmx_spt_gpte_access(gpte, sp->role.nxe && size == 8),
-				.gpte_dirty = gpte & KVMX_PTE_D,
-				.host_writable = pf->writable && !pf->slot->dirty_bitmap,
-				.write_protected = wp_on(pf->head),
-				.cr0_wp = sp->role.cr0_wp,
-				.nxe = sp->role.nxe,
-			};
-			/* A clear: the CPU sets it when the guest uses the leaf. */
-			u64 spte = (kvmx_spt_ram(&leaf) & ~KVMX_SPT_A) |
-				   (pf->writable ? KVMX_SPT_HOST_WRITABLE : 0);
-
-			if (!set_leaf(vm, sptep, spte, pf->gfn, pf->head, &pf->page)) {
-				pf->used = true;
-				sp->last_pte = sptep;
-				continue;
-			}
+		if (!w->used && gpte_prefetchable(sp, gpte) &&
+		    prefetch_leaf(vm, sp, sptep, gpte, w)) {
+			w->used = true;
+			continue;
 		}
 		drop_leaf(vm, sp, sptep);
 		WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
@@ -1401,82 +1438,62 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 	return zapped;
 }
 
-/*
- * The shadow page of @gfn whose leaf the write at page offset @off feeds,
- * the first found: the page a prefetch pins for.  Shadow lock held.
- */
-static struct kvmx_sp *leaf_sp_of(struct kvmx_shadow *s, u64 gfn, unsigned int off)
-{
-	struct kvmx_sp *sp;
-	unsigned int first;
-
-	hlist_for_each_entry(sp, bucket(s, gfn), hash_link)
-		if (sp->gfn == gfn && !sp->role.direct && sp->role.level == 1 &&
-		    gpte_sptes(sp, off / gpte_size(sp), &first))
-			return sp;
-	return NULL;
-}
-
-/*
- * The emulator wrote @len bytes at @gpa.  If that page is a guest page
- * table with shadow pages, every one of them follows the write (KVM's
- * kvm_mmu_pte_write()): a new present leaf is made at once, so the
- * guest's retry does not exit.  It maps the page pinned for the gfn; for
- * a gfn without one a page is pinned first, outside the lock, for the
- * entry as read then.  Under the lock the entry is read again, and a
- * different one gets no leaf.  A page that is no guest table has no
- * shadow page in the hash: nothing to follow.
- */
-static void shadow_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len)
+/* One pass of shadow_track_write() over every shadow page of @gfn. */
+static void pt_write_pass(struct kvmx_vcpu *vcpu, u64 gfn, unsigned int off, unsigned int len,
+			  struct pt_write *w)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	struct kvmx_shadow *s = &vm->shadow;
-	unsigned int off = offset_in_page(gpa);
-	u64 gfn = gpa >> PAGE_SHIFT, seq;
-	struct pt_prefetch pf = {};
 	bool flush = false;
 	struct kvmx_sp *sp;
-	int idx;
+	u64 seq;
 
-	idx = srcu_read_lock(&vm->srcu);
-	pf.pt_slot = kvmx_gfn_to_slot(vm, gfn, false);
 	mutex_lock(&s->lock);
-	sp = leaf_sp_of(s, gfn, off);
-	if (sp && !read_gpte(pf.pt_slot, gfn, off / gpte_size(sp), gpte_size(sp), &pf.gpte) &&
-	    gpte_prefetchable(sp, pf.gpte)) {
-		pf.gfn = gpte_gfn(sp, pf.gpte);
-		pf.slot = kvmx_gfn_to_slot(vm, pf.gfn, false);
-	}
-	if (pf.slot) {
-		pf.writable = !(pf.slot->flags & KVMX_MEM_READONLY);
-		pf.head = head_of(s, pf.gfn);
-		if (!pf.head || !pf.head->page) {
-			mutex_unlock(&s->lock);
-			if (pin(pf.slot, pf.gfn, pf.writable, &pf.page))
-				pf.page = NULL;
-			else
-				kvmx_vm_stat_inc(vm, pages_pinned);
-			mutex_lock(&s->lock);
-			/* zap_all() may have freed it meanwhile. */
-			pf.head = head_of(s, pf.gfn);
-		}
-	}
-
 	seq = ++s->write_seq;
 restart:
 	hlist_for_each_entry(sp, bucket(s, gfn), hash_link) {
 		if (sp->gfn != gfn || sp->role.direct || sp->write_seq == seq)
 			continue;
 		sp->write_seq = seq;
-		if (pt_write_sp(vcpu, sp, off, len, &pf, &flush))
+		if (pt_write_sp(vcpu, sp, off, len, w, &flush))
 			goto restart;
 	}
 	if (flush)
 		flush_remote(vm);
 	mutex_unlock(&s->lock);
+}
+
+/*
+ * The emulator wrote @len bytes at @gpa.  If that page is a guest page
+ * table with shadow pages, every one of them follows the write (KVM's
+ * kvm_mmu_pte_write()): a new present leaf is made at once, so the
+ * guest's retry does not exit.  It maps the page pinned for its gfn; for
+ * a gfn without one, the page is pinned outside the lock and a second
+ * pass makes the leaf (the entry read again: if it changed meanwhile,
+ * the pin is not used).  A page that is no guest table has no shadow page
+ * in the hash: nothing to follow.
+ */
+static void shadow_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	u64 gfn = gpa >> PAGE_SHIFT;
+	struct pt_write w = {};
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	w.pt_slot = kvmx_gfn_to_slot(vm, gfn, false);
+	pt_write_pass(vcpu, gfn, offset_in_page(gpa), len, &w);
+	if (w.want.slot && !w.used) {
+		w.writable = !(w.want.slot->flags & KVMX_MEM_READONLY);
+		if (!pin(w.want.slot, w.want.gfn, w.writable, &w.page)) {
+			kvmx_vm_stat_inc(vm, pages_pinned);
+			w.again = true;
+			pt_write_pass(vcpu, gfn, offset_in_page(gpa), len, &w);
+		}
+	}
 	srcu_read_unlock(&vm->srcu, idx);
-	if (pf.page)
-		unpin_page(vm, pf.page, pf.writable);
+	if (w.page)
+		unpin_page(vm, w.page, w.writable);
 }
 
 /*
