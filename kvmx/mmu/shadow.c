@@ -1080,7 +1080,13 @@ static bool pt_write_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	return true;
 }
 
-static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+/*
+ * The normal path: walk the guest's tables and make the shadow entry, or
+ * give the guest its fault.  Not inlined: its locals are zeroed on entry
+ * (CONFIG_INIT_STACK_ALL_ZERO, as distributions build), which the
+ * page-table write fast path then does not pay.
+ */
+static noinline void fault_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	struct kvmx_shadow *s = &vm->shadow;
@@ -1098,11 +1104,6 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	u32 walk_access = 0;
 	u64 *sptep;
 
-	if (pt_write_fast(vcpu, f)) {
-		kvmx_stat_inc(vcpu, pf_pt_write);
-		f->result = KVMX_FAULT_EMULATE;
-		return;
-	}
 	kvmx_walk_cfg_read(vcpu, &cfg);
 	paging = cfg.cr0 & X86_CR0_PG;
 	if (f->error_code & KVMX_PFERR_W)
@@ -1240,6 +1241,16 @@ out:
 	/* A page pinned for a gfn that had one meanwhile, or for nothing. */
 	if (page)
 		unpin_page(vm, page, writable);
+}
+
+static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+{
+	if (pt_write_fast(vcpu, f)) {
+		kvmx_stat_inc(vcpu, pf_pt_write);
+		f->result = KVMX_FAULT_EMULATE;
+		return;
+	}
+	fault_walk(vcpu, f);
 }
 
 /* ---- guest writes to shadowed page tables (KVM's kvm_mmu_pte_write()) ---- */
