@@ -607,7 +607,21 @@ long kvmx_kvmclock_vm_ioctl(struct kvmx_vm *vm, unsigned int ioctl, void __user 
 int kvmx_kvmclock_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data);
 int kvmx_kvmclock_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data);
 void kvmx_kvmclock_run_start(struct kvmx_vcpu *vcpu);
-void kvmx_kvmclock_before_entry(struct kvmx_vcpu *vcpu);
+void kvmx_kvmclock_update(struct kvmx_vcpu *vcpu, int gen);
+
+/*
+ * Before every entry: the guest's kvmclock page again if it is enabled and
+ * something changed.  The test inline: most entries have nothing to do,
+ * and the update's locals are zeroed on entry (CONFIG_INIT_STACK_ALL_ZERO).
+ */
+static inline void kvmx_kvmclock_before_entry(struct kvmx_vcpu *vcpu)
+{
+	int gen = atomic_read(&vcpu->vm->clock_gen);
+
+	if ((vcpu->kvmclock_system_time & 1) &&
+	    (vcpu->kvmclock_update || gen != vcpu->kvmclock_gen))
+		kvmx_kvmclock_update(vcpu, gen);
+}
 
 /* pv.c */
 int kvmx_steal_time_get(struct kvmx_vcpu *vcpu, u64 *data);
