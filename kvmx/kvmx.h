@@ -94,6 +94,13 @@ struct kvmx_shadow {
 	unsigned long nr_pages;		/* shadow pages alive (VM stat shadow_pages) */
 	unsigned long nr_wp_gfns;	/* guest tables write-protected now (shadow_wp_gfns) */
 	u64 write_seq;			/* marks the pages one guest write visited */
+	/*
+	 * A writable RAM leaf was dropped (a zap) and no flush_remote()
+	 * followed: another CPU may still write through it from its TLB.
+	 * Taking W away (write protection, dirty logging) flushes first.
+	 * Set under the lock, cleared by flush_remote().
+	 */
+	bool tlbs_dirty;
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
 	/* bypass_guest_pf (shadow.c): vm->bypass_guest_pf, if mmio_ok */
 	bool bypass;

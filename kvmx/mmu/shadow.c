@@ -247,9 +247,14 @@ static bool in_pae_root(u64 *sptep)
 	return !page_private(virt_to_page(sptep));
 }
 
-/* Sends every vCPU of @vm that runs the guest now out of it, and waits. */
+/*
+ * Sends every vCPU of @vm that runs the guest now out of it, and waits:
+ * their next entries flush their TLBs.  With or without the shadow lock.
+ */
 static void flush_remote(struct kvmx_vm *vm)
 {
+	/* A leaf dropped after this is flushed by a later call. */
+	WRITE_ONCE(vm->shadow.tlbs_dirty, false);
 	/* The SPTE writes before reading where the vCPUs are: see vcpu_run(). */
 	smp_mb();
 	kvmx_kick_all_vcpus_wait(vm);
@@ -459,7 +464,8 @@ static int wp_inc(struct kvmx_vm *vm, u64 gfn)
 	if (h->wp++)
 		return 0;
 	WRITE_ONCE(s->nr_wp_gfns, s->nr_wp_gfns + 1);
-	if (rmap_write_protect(h, true))
+	/* A writable leaf dropped without a flush is as good as one that stays. */
+	if (rmap_write_protect(h, true) || READ_ONCE(s->tlbs_dirty))
 		flush_remote(vm);
 	return 0;
 }
@@ -500,6 +506,8 @@ static void drop_leaf(struct kvmx_vm *vm, struct kvmx_sp *sp, u64 *sptep)
 	if (is_ram_leaf(spte)) {
 		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
 		rmap_del(vm, sp->gfns[sptep - sp->spt], sptep);
+		if (spte & KVMX_SPT_W)
+			WRITE_ONCE(vm->shadow.tlbs_dirty, true);
 	} else if (spte != unfilled(&vm->shadow)) {
 		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
 	}
@@ -1775,7 +1783,8 @@ static bool shadow_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *
 	bool flush;
 
 	mutex_lock(&s->lock);
-	flush = kvmx_mmu_harvest_bits(vm, slot, snapshot, shadow_wrprot_gfn);
+	flush = kvmx_mmu_harvest_bits(vm, slot, snapshot, shadow_wrprot_gfn) ||
+		READ_ONCE(s->tlbs_dirty);
 	mutex_unlock(&s->lock);
 	if (flush)
 		flush_remote(vm);
