@@ -36,6 +36,7 @@
 #define KVMX_MAX_CPUID_ENTRIES	256
 #define KVMX_MIN_MMU_PAGES	64	/* KVM_MIN_ALLOC_MMU_PAGES */
 #define KVMX_MEMSLOT_PAGES_PER_MMU_PAGE	50	/* KVM_MEMSLOT_PAGES_TO_MMU_PAGES_RATIO */
+#define KVMX_MIN_FREE_MMU_PAGES	5	/* KVM_MIN_FREE_MMU_PAGES */
 
 /*
  * Every refusal of a user-space request returns an errno and leaves one
@@ -101,6 +102,7 @@ struct kvmx_shadow {
 	 * Set under the lock, cleared by flush_remote().
 	 */
 	bool tlbs_dirty;
+	unsigned long recycled;		/* pages zapped for the limit (mmu_recycled) */
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
 	/* bypass_guest_pf (shadow.c): vm->bypass_guest_pf, if mmio_ok */
 	bool bypass;
@@ -181,8 +183,9 @@ struct kvmx_vm {
 
 	/*
 	 * KVM_SET/GET_NR_MMU_PAGES, under @lock.  KVM's limit on shadow MMU
-	 * pages; its TDP MMU ignores it, and so does kvmx's EPT.  Kept and
-	 * reported as KVM does: until user space sets it, one page per
+	 * pages, which kvmx's shadow MMU keeps to (its faults read it with
+	 * READ_ONCE()); KVM's TDP MMU ignores it, and so does kvmx's EPT.
+	 * Kept and reported as KVM does: until user space sets it, one page per
 	 * KVMX_MEMSLOT_PAGES_PER_MMU_PAGE memslot pages, at least
 	 * KVMX_MIN_MMU_PAGES, recomputed when a slot is created or deleted.
 	 */

@@ -673,6 +673,38 @@ static void zap_all(struct kvmx_vm *vm)
 	rmap_free_all(vm);
 }
 
+/*
+ * KVM_SET_NR_MMU_PAGES: before a fault or a root load may make shadow
+ * pages, the oldest go until KVMX_MIN_FREE_MMU_PAGES more fit under the
+ * VM's limit (KVM's make_mmu_pages_available()).  Roots and the tables a
+ * PAE root points at stay (every vCPU would load them again at once), so
+ * the count may pass the limit by what one fault makes.
+ */
+static void make_pages_available(struct kvmx_vm *vm)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+	unsigned long max = READ_ONCE(vm->n_max_mmu_pages);
+	struct kvmx_sp *sp, *victim;
+
+	lockdep_assert_held(&s->lock);
+	while (s->nr_pages + KVMX_MIN_FREE_MMU_PAGES > max) {
+		victim = NULL;
+		/* The list is newest first. */
+		list_for_each_entry_reverse(sp, &s->pages, link) {
+			if (!sp->root_count &&
+			    (sp->role.level != 2 || sp->role.guest_levels == KVMX_SPT_GUEST_LONG)) {
+				victim = sp;
+				break;
+			}
+		}
+		if (!victim)
+			return;
+		/* Zapping a directory may take its orphaned children too. */
+		zap_sp(vm, victim);
+		WRITE_ONCE(s->recycled, s->recycled + 1);
+	}
+}
+
 /* Zaps every shadow page of the guest table at @gfn; returns how many. */
 static unsigned int zap_gfn(struct kvmx_vm *vm, u64 gfn)
 {
@@ -845,6 +877,7 @@ static int shadow_reload(struct kvmx_vcpu *vcpu)
 
 	mutex_lock(&s->lock);
 	vcpu_drop_root(vcpu);
+	make_pages_available(vm);
 	if (long_mode) {
 		root = get_sp(vm, (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT, &role);
 		if (!root) {
@@ -1159,6 +1192,7 @@ static noinline void fault_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *
 
 	if (!slot) {
 		mutex_lock(&s->lock);
+		make_pages_available(vm);
 		sptep = make_path(vcpu, f->addr, step, root_level, &err);
 		if (sptep)
 			cache_mmio(vcpu, sptep, f->gfn, access, f->gen);
@@ -1209,6 +1243,7 @@ static noinline void fault_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *
 			kvmx_vm_stat_inc(vm, pages_pinned);
 		}
 		mutex_lock(&s->lock);
+		make_pages_available(vm);
 		sptep = make_path(vcpu, f->addr, step, root_level, &err);
 		if (!sptep) {
 			mutex_unlock(&s->lock);
