@@ -685,6 +685,7 @@ static void make_pages_available(struct kvmx_vm *vm)
 	struct kvmx_shadow *s = &vm->shadow;
 	unsigned long max = READ_ONCE(vm->n_max_mmu_pages);
 	struct kvmx_sp *sp, *victim;
+	unsigned long before;
 
 	lockdep_assert_held(&s->lock);
 	while (s->nr_pages + KVMX_MIN_FREE_MMU_PAGES > max) {
@@ -699,9 +700,10 @@ static void make_pages_available(struct kvmx_vm *vm)
 		}
 		if (!victim)
 			return;
-		/* Zapping a directory may take its orphaned children too. */
+		/* Zapping a directory takes its orphaned children too: count them. */
+		before = s->nr_pages;
 		zap_sp(vm, victim);
-		WRITE_ONCE(s->recycled, s->recycled + 1);
+		WRITE_ONCE(s->recycled, s->recycled + before - s->nr_pages);
 	}
 }
 
