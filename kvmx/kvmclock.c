@@ -242,18 +242,17 @@ int kvmx_kvmclock_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data)
 	return 0;
 }
 
-/* KVM's kvm_setup_guest_pvclock(), before an entry when something changed. */
-void kvmx_kvmclock_before_entry(struct kvmx_vcpu *vcpu)
+/*
+ * KVM's kvm_setup_guest_pvclock(), before an entry when something changed
+ * (kvmx_kvmclock_before_entry() decides): @gen is the VM's clock_gen.
+ */
+void kvmx_kvmclock_update(struct kvmx_vcpu *vcpu, int gen)
 {
 	u64 gpa = vcpu->kvmclock_system_time & ~1ULL;
-	int gen = atomic_read(&vcpu->vm->clock_gen);
 	struct pvclock_vcpu_time_info t;
 	struct kvmx_kvmclock c;
 	u32 version;
 
-	if (!(vcpu->kvmclock_system_time & 1) ||
-	    (!vcpu->kvmclock_update && gen == vcpu->kvmclock_gen))
-		return;
 	vcpu->kvmclock_update = false;
 	vcpu->kvmclock_gen = gen;
 	if (kvmx_read_guest(vcpu->vm, gpa, &version, sizeof(version)))

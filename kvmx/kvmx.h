@@ -36,6 +36,7 @@
 #define KVMX_MAX_CPUID_ENTRIES	256
 #define KVMX_MIN_MMU_PAGES	64	/* KVM_MIN_ALLOC_MMU_PAGES */
 #define KVMX_MEMSLOT_PAGES_PER_MMU_PAGE	50	/* KVM_MEMSLOT_PAGES_TO_MMU_PAGES_RATIO */
+#define KVMX_MIN_FREE_MMU_PAGES	5	/* KVM_MIN_FREE_MMU_PAGES */
 
 /*
  * Every refusal of a user-space request returns an errno and leaves one
@@ -89,11 +90,19 @@ struct kvmx_shadow {
 	struct mutex lock;		/* see above */
 	struct hlist_head *hash;	/* shadow pages by guest table gfn */
 	struct list_head pages;		/* every shadow page alive */
-	struct xarray rmap;		/* gfn -> the leaves that map it, its pinned page */
-	struct xarray wp;		/* gfn -> count of shadow pages that write-protect it */
+	/* gfn -> the leaves that map it, its pinned page, its write protection */
+	struct xarray rmap;
 	unsigned long nr_pages;		/* shadow pages alive (VM stat shadow_pages) */
 	unsigned long nr_wp_gfns;	/* guest tables write-protected now (shadow_wp_gfns) */
 	u64 write_seq;			/* marks the pages one guest write visited */
+	/*
+	 * A writable RAM leaf was dropped (a zap) and no flush_remote()
+	 * followed: another CPU may still write through it from its TLB.
+	 * Taking W away (write protection, dirty logging) flushes first.
+	 * Set under the lock, cleared by flush_remote().
+	 */
+	bool tlbs_dirty;
+	unsigned long recycled;		/* pages zapped for the limit (mmu_recycled) */
 	bool mmio_ok;			/* a reserved PA bit is free: MMIO SPTEs */
 	/* bypass_guest_pf (shadow.c): vm->bypass_guest_pf, if mmio_ok */
 	bool bypass;
@@ -174,8 +183,9 @@ struct kvmx_vm {
 
 	/*
 	 * KVM_SET/GET_NR_MMU_PAGES, under @lock.  KVM's limit on shadow MMU
-	 * pages; its TDP MMU ignores it, and so does kvmx's EPT.  Kept and
-	 * reported as KVM does: until user space sets it, one page per
+	 * pages, which kvmx's shadow MMU keeps to (its faults read it with
+	 * READ_ONCE()); KVM's TDP MMU ignores it, and so does kvmx's EPT.
+	 * Kept and reported as KVM does: until user space sets it, one page per
 	 * KVMX_MEMSLOT_PAGES_PER_MMU_PAGE memslot pages, at least
 	 * KVMX_MIN_MMU_PAGES, recomputed when a slot is created or deleted.
 	 */
@@ -607,7 +617,21 @@ long kvmx_kvmclock_vm_ioctl(struct kvmx_vm *vm, unsigned int ioctl, void __user 
 int kvmx_kvmclock_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data);
 int kvmx_kvmclock_set_msr(struct kvmx_vcpu *vcpu, u32 index, u64 data);
 void kvmx_kvmclock_run_start(struct kvmx_vcpu *vcpu);
-void kvmx_kvmclock_before_entry(struct kvmx_vcpu *vcpu);
+void kvmx_kvmclock_update(struct kvmx_vcpu *vcpu, int gen);
+
+/*
+ * Before every entry: the guest's kvmclock page again if it is enabled and
+ * something changed.  The test inline: most entries have nothing to do,
+ * and the update's locals are zeroed on entry (CONFIG_INIT_STACK_ALL_ZERO).
+ */
+static inline void kvmx_kvmclock_before_entry(struct kvmx_vcpu *vcpu)
+{
+	int gen = atomic_read(&vcpu->vm->clock_gen);
+
+	if ((vcpu->kvmclock_system_time & 1) &&
+	    (vcpu->kvmclock_update || gen != vcpu->kvmclock_gen))
+		kvmx_kvmclock_update(vcpu, gen);
+}
 
 /* pv.c */
 int kvmx_steal_time_get(struct kvmx_vcpu *vcpu, u64 *data);

@@ -177,9 +177,9 @@ int kvmx_set_memory_region(struct kvmx_vm *vm, const struct kvm_userspace_memory
 	else if (change == KVMX_MR_DELETE)
 		vm->nr_memslot_pages -= gone.npages;
 	if (!vm->n_requested_mmu_pages && (change == KVMX_MR_CREATE || change == KVMX_MR_DELETE))
-		vm->n_max_mmu_pages = max_t(u64, KVMX_MIN_MMU_PAGES,
-					    div_u64(vm->nr_memslot_pages,
-						    KVMX_MEMSLOT_PAGES_PER_MMU_PAGE));
+		WRITE_ONCE(vm->n_max_mmu_pages,
+			   max_t(u64, KVMX_MIN_MMU_PAGES,
+				 div_u64(vm->nr_memslot_pages, KVMX_MEMSLOT_PAGES_PER_MMU_PAGE)));
 	mutex_unlock(&vm->lock);
 	/* No reader of the old set remains (the SRCU wait above). */
 	kvfree(stale_bitmap);

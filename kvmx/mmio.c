@@ -535,15 +535,14 @@ int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot)
 	return kvmx_mmio_fault_inline(vcpu, gpa, no_slot, kvmx_memslot_gen(vcpu->vm));
 }
 
-/* Stores the low @len bytes of @val at @gpa (RAM, within a page): 0 or -EFAULT. */
-static int store_gpa(struct kvmx_vm *vm, u64 gpa, u64 val, unsigned int len)
+/*
+ * Stores the low @len bytes of @val at @gpa (RAM of the writable @slot,
+ * within a page): 0 or -EFAULT.
+ */
+static int store_gpa(const struct kvmx_memslot *slot, u64 gpa, u64 val, unsigned int len)
 {
-	const struct kvmx_memslot *slot = kvmx_gfn_to_slot(vm, gpa >> PAGE_SHIFT, true);
 	unsigned long hva;
 	int ret;
-
-	if (!slot)
-		return -EFAULT;
 	/* One store, as the guest's MOV; the slot's range passed access_ok(). */
 	hva = kvmx_slot_hva(slot, gpa >> PAGE_SHIFT) + offset_in_page(gpa);
 	switch (len) {
@@ -572,10 +571,11 @@ static int store_gpa(struct kvmx_vm *vm, u64 gpa, u64 val, unsigned int len)
  * The page-table write fast path: a MOV store from the instruction cache
  * whose operand is the faulting access (the same linear page as @la, the
  * fault's address, and within it), carried out on the vCPU's registers
- * as fast_mov() does, with one store to the guest's RAM at @gpa, which
- * the MMU then follows.  -EAGAIN: not a case it covers.
+ * as fast_mov() does, with one store to the guest's RAM at @gpa (in
+ * @slot), which the MMU then follows.  -EAGAIN: not a case it covers.
  */
-static int fast_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa)
+static int fast_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa,
+			 const struct kvmx_memslot *slot)
 {
 	struct kvmx_insn_key *key = &vcpu->mmio.key;
 	const struct kvmx_emu_insn *insn;
@@ -589,7 +589,7 @@ static int fast_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa)
 		return -EAGAIN;
 	op = kvmx_mmio_operand_la(vcpu, key, insn);
 	if (op != la || offset_in_page(op) + insn->mem_bytes > PAGE_SIZE ||
-	    store_gpa(vcpu->vm, gpa, kvmx_emu_mov_store_value(insn, vcpu->regs), insn->mem_bytes))
+	    store_gpa(slot, gpa, kvmx_emu_mov_store_value(insn, vcpu->regs), insn->mem_bytes))
 		return -EAGAIN;
 	kvmx_stat_inc(vcpu, insn_emulation);
 	kvmx_stat_inc(vcpu, insn_cache_hit);
@@ -598,9 +598,10 @@ static int fast_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa)
 	return 1;
 }
 
-int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa)
+int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa,
+			  const struct kvmx_memslot *slot)
 {
-	int ret = fast_pt_write(vcpu, la, gpa);
+	int ret = fast_pt_write(vcpu, la, gpa, slot);
 
 	if (ret != -EAGAIN)
 		return ret;

@@ -2,6 +2,7 @@
 #ifndef KVMX_MMIO_H
 #define KVMX_MMIO_H
 
+struct kvmx_memslot;
 struct kvmx_vcpu;
 
 /*
@@ -12,14 +13,16 @@ struct kvmx_vcpu;
 int kvmx_mmio_fault(struct kvmx_vcpu *vcpu, u64 gpa, bool no_slot);
 
 /*
- * A write to @gpa, a guest page table the MMU shadows (KVMX_FAULT_EMULATE),
- * that faulted at linear address @la: emulate the instruction (a cached
- * MOV to @la without the emulator); the MMU follows each RAM write
+ * A write to @gpa, a guest page table the MMU shadows (KVMX_FAULT_EMULATE)
+ * in the writable memslot @slot, that faulted at linear address @la:
+ * emulate the instruction (a cached MOV to @la without the emulator); the
+ * MMU follows each RAM write
  * (kvmx_mmu_track_write()).  An instruction the emulator cannot run
  * unprotects the page (kvmx_mmu_unprotect()) and the guest runs it again,
  * natively.  Returns what kvmx_mmio_fault() does.
  */
-int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa);
+int kvmx_emulate_pt_write(struct kvmx_vcpu *vcpu, u64 la, u64 gpa,
+			  const struct kvmx_memslot *slot);
 
 /* KVM_RUN after an MMIO read exit: finish the instruction with its data. */
 int kvmx_complete_mmio_read(struct kvmx_vcpu *vcpu);

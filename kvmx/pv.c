@@ -42,18 +42,17 @@ int kvmx_steal_time_set(struct kvmx_vcpu *vcpu, u64 data)
 	return 0;
 }
 
-/* KVM's record_steal_time(); a struct that is not in RAM is left alone. */
-void kvmx_steal_time_before_entry(struct kvmx_vcpu *vcpu)
+/*
+ * KVM's record_steal_time(), when something changed; a struct that is not
+ * in RAM is left alone.
+ */
+static noinline void steal_time_update(struct kvmx_vcpu *vcpu, u64 run_delay)
 {
 	u64 gpa = vcpu->st.msr & KVM_STEAL_VALID_BITS;
-	u64 run_delay = current->sched_info.run_delay;
 	u32 version;
 	u64 steal;
 	u8 zero = 0;
 
-	if (!(vcpu->st.msr & KVM_MSR_ENABLED) ||
-	    (!vcpu->st.update && run_delay == vcpu->st.last_steal))
-		return;
 	vcpu->st.update = false;
 	if (kvmx_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, preempted),
 			     &zero, sizeof(zero)) ||
@@ -77,4 +76,18 @@ void kvmx_steal_time_before_entry(struct kvmx_vcpu *vcpu)
 	version += 1;
 	kvmx_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, version), &version,
 			 sizeof(version));
+}
+
+/*
+ * Before every entry.  The test apart from the update: most entries have
+ * nothing to do, and the update's locals are zeroed on entry
+ * (CONFIG_INIT_STACK_ALL_ZERO).
+ */
+void kvmx_steal_time_before_entry(struct kvmx_vcpu *vcpu)
+{
+	u64 run_delay = current->sched_info.run_delay;
+
+	if ((vcpu->st.msr & KVM_MSR_ENABLED) &&
+	    (vcpu->st.update || run_delay != vcpu->st.last_steal))
+		steal_time_update(vcpu, run_delay);
 }

@@ -53,6 +53,7 @@ struct vm_stat_data {
 	u64 mmio_zap_all;
 	u64 shadow_pages;
 	u64 shadow_wp_gfns;
+	u64 mmu_recycled;
 };
 
 struct stat_def {
@@ -118,6 +119,7 @@ static const struct stat_def vm_defs[] = {
 	VM_STAT(mmio_zap_all, COUNTER_FLAGS),
 	VM_STAT(shadow_pages, INSTANT_FLAGS),
 	VM_STAT(shadow_wp_gfns, INSTANT_FLAGS),
+	VM_STAT(mmu_recycled, COUNTER_FLAGS),
 };
 
 /* Which counter each basic exit reason bumps; 0 (exits) means none. */
@@ -280,6 +282,7 @@ static void vm_snapshot(struct kvmx_vm *vm, struct vm_stat_data *d)
 	/* Written under the shadow MMU's lock; a reader may be one change behind. */
 	d->shadow_pages = READ_ONCE(vm->shadow.nr_pages);
 	d->shadow_wp_gfns = READ_ONCE(vm->shadow.nr_wp_gfns);
+	d->mmu_recycled = READ_ONCE(vm->shadow.recycled);
 }
 
 /* Adds @vcpu's counters to @sum; the vCPU's thread may be writing them. */

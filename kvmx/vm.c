@@ -297,8 +297,9 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 		mutex_unlock(&vm->lock);
 		return r;
 	/*
-	 * KVM's limit on shadow MMU pages: kept and reported, not enforced
-	 * (KVM's TDP MMU does not count its pages against it either).
+	 * KVM's limit on shadow MMU pages: the shadow MMU keeps to it from
+	 * its next fault on; the EPT does not count its pages against it (nor
+	 * does KVM's TDP MMU).
 	 */
 	case KVM_SET_NR_MMU_PAGES:
 		if (arg < KVMX_MIN_MMU_PAGES)
@@ -306,7 +307,7 @@ static long vm_ioctl(struct file *file, unsigned int ioctl, unsigned long arg)
 					   arg, KVMX_MIN_MMU_PAGES);
 		mutex_lock(&vm->lock);
 		vm->n_requested_mmu_pages = arg;
-		vm->n_max_mmu_pages = arg;
+		WRITE_ONCE(vm->n_max_mmu_pages, arg);
 		mutex_unlock(&vm->lock);
 		return 0;
 	case KVM_GET_NR_MMU_PAGES:

@@ -1204,3 +1204,63 @@ KVMX_TEST(page_table_reused_as_data_shadow)
 	ShadowVms shadow;
 	table_reused_case();
 }
+
+namespace {
+
+// KVM_SET_NR_MMU_PAGES is a limit on shadow pages: a guest that uses more
+// page tables than it allows runs on, its old shadow pages recycled.
+constexpr int kLimitTables = 200; // guest page tables, one per 2 MiB
+constexpr unsigned long kLimit = 64;
+
+void guest_many_tables()
+{
+	uint64_t sum = 0;
+
+	for (int pass = 0; pass < 3; pass++)
+		for (int i = 0; i < kLimitTables; i++)
+			sum += *reinterpret_cast<volatile uint64_t *>(kVa + i * 2 * MiB);
+	GUEST_SYNC(sum);
+	GUEST_DONE();
+}
+
+void page_limit_case()
+{
+	Vm vm;
+	ASSERT_EQ(ioctl_result(vm.fd(), KVM_SET_NR_MMU_PAGES, kLimit), 0L);
+	uint64_t ram = vm.alloc(kLimitTables * 4096);
+	uint64_t expect = 0;
+	for (int i = 0; i < kLimitTables; i++) {
+		uint64_t value = 0x1000 + i;
+		std::memcpy(vm.hva(ram + i * 4096), &value, sizeof(value));
+		vm.map(kVa + i * 2 * MiB, ram + i * 4096, 4096);
+		expect += 3 * value;
+	}
+	Vcpu &vcpu = vm.add_vcpu(guest_many_tables);
+	vcpu.expect_sync(expect);
+	vcpu.expect_done();
+	std::map<std::string, uint64_t> v = StatsReader::of(vm.fd()).values();
+	bool shadow = on_kvmx() ? v["shadow_pages"] > 0
+				: read_file("/sys/module/kvm_intel/parameters/ept") == "N\n";
+	if (!shadow) {
+		// KVM's TDP MMU and kvmx's EPT do not count their pages.
+		EXPECT_EQ(v["mmu_recycled"], 0u);
+		return;
+	}
+	// Over 200 shadow pages needed, at most 64 (+ one fault's) alive.
+	EXPECT_TRUE(v["mmu_recycled"] >= kLimitTables - kLimit);
+	if (on_kvmx())
+		EXPECT_TRUE(v["shadow_pages"] <= kLimit + 4);
+}
+
+} // namespace
+
+KVMX_TEST(shadow_page_limit)
+{
+	page_limit_case();
+}
+
+KVMX_TEST(shadow_page_limit_shadow)
+{
+	ShadowVms shadow;
+	page_limit_case();
+}

@@ -103,6 +103,7 @@ const std::vector<std::pair<std::string, uint32_t>> kKvmxVmStats = {
 	{"mmio_zap_all", kCounter},
 	{"shadow_pages", kInstant},
 	{"shadow_wp_gfns", kInstant},
+	{"mmu_recycled", kCounter},
 };
 
 // vCPU counters KVM and kvmx both have, with the same meaning and flags.

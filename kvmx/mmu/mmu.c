@@ -199,7 +199,7 @@ static int slow_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		return kvmx_mmio_fault(vcpu, f->gpa, false);
 	case KVMX_FAULT_EMULATE:
 		/* A write to a shadowed guest page table: track_write() follows it. */
-		return kvmx_emulate_pt_write(vcpu, f->addr, f->gpa);
+		return kvmx_emulate_pt_write(vcpu, f->addr, f->gpa, f->slot);
 	case KVMX_FAULT_NOMEM:
 		return -ENOMEM;
 	case KVMX_FAULT_GUEST:

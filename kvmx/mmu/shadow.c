@@ -247,9 +247,14 @@ static bool in_pae_root(u64 *sptep)
 	return !page_private(virt_to_page(sptep));
 }
 
-/* Sends every vCPU of @vm that runs the guest now out of it, and waits. */
+/*
+ * Sends every vCPU of @vm that runs the guest now out of it, and waits:
+ * their next entries flush their TLBs.  With or without the shadow lock.
+ */
 static void flush_remote(struct kvmx_vm *vm)
 {
+	/* A leaf dropped after this is flushed by a later call. */
+	WRITE_ONCE(vm->shadow.tlbs_dirty, false);
 	/* The SPTE writes before reading where the vCPUs are: see vcpu_run(). */
 	smp_mb();
 	kvmx_kick_all_vcpus_wait(vm);
@@ -277,21 +282,34 @@ static void request_reload_all(struct kvmx_vm *vm)
 /* ---- reverse map, pins and write protection (shadow lock held) ---- */
 
 /*
- * A gfn's entry in the reverse map: the RAM leaves that map it, and the
- * guest page they map, pinned once for all of them.  The pin is taken
- * before the gfn's first leaf and kept, with the entry, when its last
- * leaf goes, until every shadow page goes (zap_all(): a memslot change,
- * dirty logging's start, the VM's end): the lifetime of the EPT's pins,
- * which stay with their leaves until then.  So a leaf for a gfn mapped
- * before needs no pin_user_pages_fast(), and a zap no unpin: a guest
- * page-table write that maps a page (its demand paging, an address space
- * built again) makes its leaf without either.
+ * What the shadow MMU keeps of one gfn, in one entry of vm->shadow.rmap:
+ * the reverse map (the RAM leaves that map it, and the guest page they
+ * map, pinned once for all of them) and its write protection (how many
+ * shadow pages shadow it as a guest table).  One entry, so that a guest
+ * page-table write that maps a page (shadow_track_write()) looks the
+ * page up once.
+ *
+ * The pin is taken before the gfn's first leaf and kept, with the entry,
+ * when its last leaf goes, until every shadow page goes (zap_all(): a
+ * memslot change, dirty logging's start, the VM's end): the lifetime of
+ * the EPT's pins, which stay with their leaves until then.  So a leaf for
+ * a gfn mapped before needs no pin_user_pages_fast(), and a zap no unpin:
+ * a guest page-table write that maps a page (its demand paging, an
+ * address space built again) makes its leaf without either.  An entry
+ * stays until then too, whatever it holds (at most one per gfn the
+ * shadow MMU has seen since the last zap_all()).
+ *
+ * An entry with a pinned page carries the mark RMAP_PINNED in the xarray,
+ * which a reader without the lock may test (rmap_pinned()).
  */
 struct rmap_head {
 	struct sptep_list l;
-	struct page *page;
+	struct page *page;	/* NULL: not pinned yet */
 	bool writable;		/* pinned for writing (unpinned dirty) */
+	unsigned int wp;	/* shadow pages of it as a guest table: protected if > 0 */
 };
+
+#define RMAP_PINNED	XA_MARK_0
 
 static void unpin_page(struct kvmx_vm *vm, struct page *page, bool writable)
 {
@@ -300,48 +318,62 @@ static void unpin_page(struct kvmx_vm *vm, struct page *page, bool writable)
 	kvmx_vm_stat_dec(vm, pages_pinned);
 }
 
+static struct rmap_head *head_of(struct kvmx_shadow *s, u64 gfn)
+{
+	return xa_load(&s->rmap, gfn);
+}
+
+/* @gfn's entry, made if there is none; NULL: no memory. */
+static struct rmap_head *head_get(struct kvmx_shadow *s, u64 gfn)
+{
+	struct rmap_head *h = head_of(s, gfn);
+
+	if (h)
+		return h;
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (h && xa_err(xa_store(&s->rmap, gfn, h, GFP_KERNEL_ACCOUNT))) {
+		kfree(h);
+		h = NULL;
+	}
+	return h;
+}
+
 /*
  * Whether @gfn has a pinned page (a leaf maps it, or did since the last
- * zap_all()).  Without the lock (xa_load() is RCU-safe), a hint only.
+ * zap_all()).  Without the lock (the mark is RCU-safe), a hint only.
  */
-static bool rmap_has(struct kvmx_shadow *s, u64 gfn)
+static bool rmap_pinned(struct kvmx_shadow *s, u64 gfn)
 {
-	return !!xa_load(&s->rmap, gfn);
+	return xa_get_mark(&s->rmap, gfn, RMAP_PINNED);
 }
 
 /*
  * @sptep becomes one of @gfn's leaves; *@pa gets the page it is to map.
- * A gfn without leaves takes the caller's pinned page *@pin (*@pin is then
- * NULL), or -EAGAIN if the caller has none: pin one and come again.  A
- * caller's page that is not taken stays the caller's to unpin.
+ * @h is @gfn's entry as the caller found it under the lock (NULL: none).
+ * A gfn without a pinned page takes the caller's pinned page *@pin (*@pin
+ * is then NULL), or -EAGAIN if the caller has none: pin one and come
+ * again.  A caller's page that is not taken stays the caller's to unpin.
  */
-static int rmap_add(struct kvmx_shadow *s, u64 gfn, u64 *sptep, struct page **pin, bool writable,
-		    u64 *pa)
+static int rmap_add(struct kvmx_shadow *s, struct rmap_head *h, u64 gfn, u64 *sptep,
+		    struct page **pin, bool writable, u64 *pa)
 {
-	struct rmap_head *h = xa_load(&s->rmap, gfn);
 	int err;
 
-	if (!h) {
+	if (!h || !h->page) {
 		if (!pin || !*pin)
 			return -EAGAIN;
-		h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+		h = h ?: head_get(s, gfn);
 		if (!h)
 			return -ENOMEM;
-		err = sptep_list_add(&h->l, sptep);
-		if (!err)
-			err = xa_err(xa_store(&s->rmap, gfn, h, GFP_KERNEL_ACCOUNT));
-		if (err) {
-			kfree(h->l.p);
-			kfree(h);
-			return err;
-		}
+	}
+	err = sptep_list_add(&h->l, sptep);
+	if (err)
+		return err;
+	if (!h->page) {
 		h->page = *pin;
 		h->writable = writable;
 		*pin = NULL;
-	} else {
-		err = sptep_list_add(&h->l, sptep);
-		if (err)
-			return err;
+		xa_set_mark(&s->rmap, gfn, RMAP_PINNED);
 	}
 	*pa = page_to_phys(h->page);
 	return 0;
@@ -354,23 +386,24 @@ static int rmap_add(struct kvmx_shadow *s, u64 gfn, u64 *sptep, struct page **pi
  */
 static void rmap_del(struct kvmx_vm *vm, u64 gfn, u64 *sptep)
 {
-	struct rmap_head *h = xa_load(&vm->shadow.rmap, gfn);
+	struct rmap_head *h = head_of(&vm->shadow, gfn);
 
 	if (WARN_ON_ONCE(!h))
 		return;
 	sptep_list_del(&h->l, sptep);
 }
 
-/* No leaf is left: every gfn's page is unpinned, every entry freed. */
-static void rmap_unpin_all(struct kvmx_vm *vm)
+/* No shadow page is left: every gfn's page is unpinned, every entry freed. */
+static void rmap_free_all(struct kvmx_vm *vm)
 {
 	struct rmap_head *h;
 	unsigned long gfn;
 
 	xa_for_each(&vm->shadow.rmap, gfn, h) {
-		WARN_ON_ONCE(h->l.n);
+		WARN_ON_ONCE(h->l.n || h->wp);
 		xa_erase(&vm->shadow.rmap, gfn);
-		unpin_page(vm, h->page, h->writable);
+		if (h->page)
+			unpin_page(vm, h->page, h->writable);
 		kfree(h->l.p);
 		kfree(h);
 	}
@@ -382,9 +415,8 @@ static void rmap_unpin_all(struct kvmx_vm *vm)
  * may have it back (KVMX_SPT_WP_WITHHELD); for dirty logging, no leaf
  * keeps it (its next write must fault and be logged).
  */
-static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn, bool wp)
+static bool rmap_write_protect(struct rmap_head *h, bool wp)
 {
-	struct rmap_head *h = xa_load(&s->rmap, gfn);
 	struct sptep_list *l = h ? &h->l : NULL;
 	bool changed = false;
 	unsigned int i;
@@ -401,65 +433,56 @@ static bool rmap_write_protect(struct kvmx_shadow *s, u64 gfn, bool wp)
 	return changed;
 }
 
-/* @gfn is no guest page table of ours any more: W back where it was withheld. */
-static void rmap_give_back_w(struct kvmx_shadow *s, u64 gfn)
+/* The gfn of @h is no guest page table of ours any more: W back where it was withheld. */
+static void rmap_give_back_w(struct rmap_head *h)
 {
-	struct rmap_head *h = xa_load(&s->rmap, gfn);
-	struct sptep_list *l = h ? &h->l : NULL;
 	unsigned int i;
 
-	for (i = 0; l && i < l->n; i++) {
-		u64 spte = *l->p[i];
+	for (i = 0; i < h->l.n; i++) {
+		u64 spte = *h->l.p[i];
 
 		/* Adding a right needs no TLB flush. */
 		if (spte & KVMX_SPT_WP_WITHHELD)
-			WRITE_ONCE(*l->p[i], (spte & ~KVMX_SPT_WP_WITHHELD) | KVMX_SPT_W);
+			WRITE_ONCE(*h->l.p[i], (spte & ~KVMX_SPT_WP_WITHHELD) | KVMX_SPT_W);
 	}
 }
 
-static unsigned long wp_count(struct kvmx_shadow *s, u64 gfn)
+/* Whether the gfn of @h (NULL: no entry) is a write-protected guest table. */
+static bool wp_on(const struct rmap_head *h)
 {
-	void *v = xa_load(&s->wp, gfn);
-
-	return v ? xa_to_value(v) : 0;
+	return h && h->wp;
 }
 
 /* One more shadow page shadows the guest table at @gfn; the first protects it. */
 static int wp_inc(struct kvmx_vm *vm, u64 gfn)
 {
 	struct kvmx_shadow *s = &vm->shadow;
-	unsigned long n = wp_count(s, gfn);
-	int err;
+	struct rmap_head *h = head_get(s, gfn);
 
-	err = xa_err(xa_store(&s->wp, gfn, xa_mk_value(n + 1), GFP_KERNEL_ACCOUNT));
-	if (err)
-		return err;
-	if (n)
+	if (!h)
+		return -ENOMEM;
+	if (h->wp++)
 		return 0;
 	WRITE_ONCE(s->nr_wp_gfns, s->nr_wp_gfns + 1);
-	if (rmap_write_protect(s, gfn, true))
+	/* A writable leaf dropped without a flush is as good as one that stays. */
+	if (rmap_write_protect(h, true) || READ_ONCE(s->tlbs_dirty))
 		flush_remote(vm);
 	return 0;
 }
 
 static void wp_dec(struct kvmx_shadow *s, u64 gfn)
 {
-	unsigned long n = wp_count(s, gfn);
+	struct rmap_head *h = head_of(s, gfn);
 
-	if (WARN_ON_ONCE(!n))
+	if (WARN_ON_ONCE(!wp_on(h)) || --h->wp)
 		return;
-	if (n == 1) {
-		xa_erase(&s->wp, gfn);
-		WRITE_ONCE(s->nr_wp_gfns, s->nr_wp_gfns - 1);
-		/*
-		 * W back at once, whatever unprotected it (a guest write's
-		 * zap, above all): so a leaf withholds W only while its gfn
-		 * is protected, which pt_write_fast() relies on.
-		 */
-		rmap_give_back_w(s, gfn);
-	} else {
-		xa_store(&s->wp, gfn, xa_mk_value(n - 1), GFP_NOWAIT);
-	}
+	WRITE_ONCE(s->nr_wp_gfns, s->nr_wp_gfns - 1);
+	/*
+	 * W back at once, whatever unprotected it (a guest write's zap,
+	 * above all): so a leaf withholds W only while its gfn is
+	 * protected, which pt_write_fast() relies on.
+	 */
+	rmap_give_back_w(h);
 }
 
 /* ---- shadow pages ---- */
@@ -483,6 +506,8 @@ static void drop_leaf(struct kvmx_vm *vm, struct kvmx_sp *sp, u64 *sptep)
 	if (is_ram_leaf(spte)) {
 		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
 		rmap_del(vm, sp->gfns[sptep - sp->spt], sptep);
+		if (spte & KVMX_SPT_W)
+			WRITE_ONCE(vm->shadow.tlbs_dirty, true);
 	} else if (spte != unfilled(&vm->shadow)) {
 		WRITE_ONCE(*sptep, unfilled(&vm->shadow));
 	}
@@ -645,7 +670,41 @@ static void zap_all(struct kvmx_vm *vm)
 	lockdep_assert_held(&s->lock);
 	while (!list_empty(&s->pages))
 		zap_sp(vm, list_first_entry(&s->pages, struct kvmx_sp, link));
-	rmap_unpin_all(vm);
+	rmap_free_all(vm);
+}
+
+/*
+ * KVM_SET_NR_MMU_PAGES: before a fault or a root load may make shadow
+ * pages, the oldest go until KVMX_MIN_FREE_MMU_PAGES more fit under the
+ * VM's limit (KVM's make_mmu_pages_available()).  Roots and the tables a
+ * PAE root points at stay (every vCPU would load them again at once), so
+ * the count may pass the limit by what one fault makes.
+ */
+static void make_pages_available(struct kvmx_vm *vm)
+{
+	struct kvmx_shadow *s = &vm->shadow;
+	unsigned long max = READ_ONCE(vm->n_max_mmu_pages);
+	struct kvmx_sp *sp, *victim;
+	unsigned long before;
+
+	lockdep_assert_held(&s->lock);
+	while (s->nr_pages + KVMX_MIN_FREE_MMU_PAGES > max) {
+		victim = NULL;
+		/* The list is newest first. */
+		list_for_each_entry_reverse(sp, &s->pages, link) {
+			if (!sp->root_count &&
+			    (sp->role.level != 2 || sp->role.guest_levels == KVMX_SPT_GUEST_LONG)) {
+				victim = sp;
+				break;
+			}
+		}
+		if (!victim)
+			return;
+		/* Zapping a directory takes its orphaned children too: count them. */
+		before = s->nr_pages;
+		zap_sp(vm, victim);
+		WRITE_ONCE(s->recycled, s->recycled + before - s->nr_pages);
+	}
 }
 
 /* Zaps every shadow page of the guest table at @gfn; returns how many. */
@@ -801,6 +860,7 @@ static int shadow_reload(struct kvmx_vcpu *vcpu)
 
 	mutex_lock(&s->lock);
 	vcpu_drop_root(vcpu);
+	make_pages_available(vm);
 	if (long_mode) {
 		root = get_sp(vm, (vcpu->shadow.cr3 & KVMX_SPT_GPTE_ADDR) >> PAGE_SHIFT, &role);
 		if (!root) {
@@ -884,18 +944,21 @@ static u64 *make_path(struct kvmx_vcpu *vcpu, u64 la, const struct kvmx_spt_step
 
 /*
  * Replaces the leaf at @sptep with @spte mapping @gfn.  A RAM leaf maps
- * the page @gfn's other leaves map (its address in @spte is ignored), or,
- * for a gfn without leaves, the caller's pinned page *@pin, which it
- * takes; -EAGAIN if there is neither (rmap_add()).
+ * the page pinned for @gfn (its address in @spte is ignored), or, for a
+ * gfn without one, the caller's pinned page *@pin, which it takes;
+ * -EAGAIN if there is neither (rmap_add()).  @h: @gfn's entry, as the
+ * caller found it under the lock (NULL: none; not used for an MMIO leaf).
  */
-static int set_leaf(struct kvmx_vm *vm, u64 *sptep, u64 spte, u64 gfn, struct page **pin)
+static int set_leaf(struct kvmx_vm *vm, u64 *sptep, u64 spte, u64 gfn, struct rmap_head *h,
+		    struct page **pin)
 {
 	struct kvmx_sp *sp = sp_of_sptep(sptep);
 	u64 old = *sptep, pa;
 	int err;
 
 	if (is_ram_leaf(spte)) {
-		err = rmap_add(&vm->shadow, gfn, sptep, pin, spte & KVMX_SPT_HOST_WRITABLE, &pa);
+		err = rmap_add(&vm->shadow, h, gfn, sptep, pin, spte & KVMX_SPT_HOST_WRITABLE,
+			       &pa);
 		if (err)
 			return err;
 		spte = (spte & ~KVMX_SPT_PFN_MASK) | (pa & KVMX_SPT_PFN_MASK);
@@ -959,7 +1022,7 @@ static void cache_mmio(struct kvmx_vcpu *vcpu, u64 *sptep, u64 gfn, unsigned int
 	    (gen & KVMX_MEMSLOT_GEN_UPDATE_IN_PROGRESS) || gfn > KVMX_SPT_MAX_MMIO_GFN)
 		return;
 	if (!set_leaf(vm, sptep, kvmx_spt_mmio(gfn, access, gen & kvmx_mmio_gen_mask(&vm->mmio)),
-		      gfn, NULL)) {
+		      gfn, NULL, NULL)) {
 		kvmx_stat_inc(vcpu, mmio_spte_created);
 		trace_kvmx_mmio_spte_create(vm, gfn, gen);
 	}
@@ -983,7 +1046,7 @@ static u64 *leaf_under_root(struct kvmx_vcpu *vcpu, u64 la)
 
 		if (!is_link(spte))
 			return NULL;
-		table = sp_of_table(spte)->spt;
+		table = __va(spte & KVMX_SPT_PFN_MASK);
 	}
 	return &table[kvmx_spt_index(la, 1, root_level)];
 }
@@ -1041,7 +1104,13 @@ static bool pt_write_fast(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	return true;
 }
 
-static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+/*
+ * The normal path: walk the guest's tables and make the shadow entry, or
+ * give the guest its fault.  Not inlined: its locals are zeroed on entry
+ * (CONFIG_INIT_STACK_ALL_ZERO, as distributions build), which the
+ * page-table write fast path then does not pay.
+ */
+static noinline void fault_walk(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	struct kvmx_shadow *s = &vm->shadow;
@@ -1052,17 +1121,13 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	struct kvmx_walk_cfg cfg;
 	struct kvmx_spt_leaf leaf;
 	struct page *page = NULL;
+	struct rmap_head *h;
 	bool writable, paging;
 	int status, root_level, err, levels;
 	unsigned int access;
 	u32 walk_access = 0;
 	u64 *sptep;
 
-	if (pt_write_fast(vcpu, f)) {
-		kvmx_stat_inc(vcpu, pf_pt_write);
-		f->result = KVMX_FAULT_EMULATE;
-		return;
-	}
 	kvmx_walk_cfg_read(vcpu, &cfg);
 	paging = cfg.cr0 & X86_CR0_PG;
 	if (f->error_code & KVMX_PFERR_W)
@@ -1110,6 +1175,7 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 
 	if (!slot) {
 		mutex_lock(&s->lock);
+		make_pages_available(vm);
 		sptep = make_path(vcpu, f->addr, step, root_level, &err);
 		if (sptep)
 			cache_mmio(vcpu, sptep, f->gfn, access, f->gen);
@@ -1134,7 +1200,7 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	 */
 	if (f->write && (vcpu->reinject_info & INTR_INFO_VALID)) {
 		mutex_lock(&s->lock);
-		if (wp_count(s, f->gfn))
+		if (wp_on(head_of(s, f->gfn)))
 			kvmx_stat_add(vcpu, shadow_zapped, zap_gfn(vm, f->gfn));
 		mutex_unlock(&s->lock);
 	}
@@ -1151,8 +1217,8 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 	 * so that the next write there takes pt_write_fast().
 	 */
 	for (;;) {
-		/* A hint (xa_load() is RCU-safe): no leaf maps the gfn yet, pin now. */
-		if (!page && !rmap_has(s, f->gfn)) {
+		/* A hint: no page is pinned for the gfn yet, pin now. */
+		if (!page && !rmap_pinned(s, f->gfn)) {
 			if (pin(slot, f->gfn, writable, &page)) {
 				f->result = KVMX_FAULT_EFAULT;
 				return;
@@ -1160,18 +1226,20 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 			kvmx_vm_stat_inc(vm, pages_pinned);
 		}
 		mutex_lock(&s->lock);
+		make_pages_available(vm);
 		sptep = make_path(vcpu, f->addr, step, root_level, &err);
 		if (!sptep) {
 			mutex_unlock(&s->lock);
 			f->result = err == -ENOMEM ? KVMX_FAULT_NOMEM : KVMX_FAULT_RETRY;
 			goto out;
 		}
+		h = head_of(s, f->gfn);
 		leaf = (struct kvmx_spt_leaf){
 			.access = access,
 			.gpte_dirty = !paging || (res.leaf & KVMX_PTE_D),
 			/* A logging slot's page is writable only once it is marked dirty. */
 			.host_writable = writable && (f->write || !slot->dirty_bitmap),
-			.write_protected = wp_count(s, f->gfn) != 0,
+			.write_protected = wp_on(h),
 			.write_fault = f->write,
 			.user_fault = f->error_code & KVMX_PFERR_U,
 			.cr0_wp = cfg.cr0 & X86_CR0_WP,
@@ -1179,7 +1247,7 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 		};
 		err = set_leaf(vm, sptep,
 			       kvmx_spt_ram(&leaf) | (writable ? KVMX_SPT_HOST_WRITABLE : 0),
-			       f->gfn, &page);
+			       f->gfn, h, &page);
 		/* An emulated write marks the page dirty itself. */
 		if (!err && f->write && !leaf.write_protected)
 			kvmx_mark_page_dirty(slot, f->gfn);
@@ -1199,6 +1267,16 @@ out:
 	/* A page pinned for a gfn that had one meanwhile, or for nothing. */
 	if (page)
 		unpin_page(vm, page, writable);
+}
+
+static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
+{
+	if (pt_write_fast(vcpu, f)) {
+		kvmx_stat_inc(vcpu, pf_pt_write);
+		f->result = KVMX_FAULT_EMULATE;
+		return;
+	}
+	fault_walk(vcpu, f);
 }
 
 /* ---- guest writes to shadowed page tables (KVM's kvm_mmu_pte_write()) ---- */
@@ -1248,25 +1326,34 @@ static u64 gpte_gfn(const struct kvmx_sp *sp, u64 gpte)
 	       PAGE_SHIFT;
 }
 
-/* What a guest write may make at once: the leaf for one guest entry. */
-struct pt_prefetch {
-	u64 gpte;			/* the guest entry it was read as */
-	u64 gfn;
-	const struct kvmx_memslot *slot;	/* NULL: no leaf to make */
-	struct page *page;		/* pinned for a gfn without leaves; NULL: none */
-	bool writable;
-	bool used;
+/*
+ * A guest write to a page table being followed, and the leaf it may make
+ * at once.  A leaf needs the page of its gfn pinned: when it is not yet,
+ * the first pass under the lock notes the gfn (@want), the page is pinned
+ * outside the lock (@page) and a second pass (@again) makes the leaf.
+ */
+struct pt_write {
+	const struct kvmx_memslot *pt_slot;	/* the written table's slot */
+	struct {
+		u64 gfn;
+		const struct kvmx_memslot *slot;	/* NULL: none wanted */
+	} want;
+	struct page *page;		/* pinned for @want.gfn; NULL: none */
+	bool writable;			/* @page was pinned for writing */
+	bool again;			/* the second pass */
+	bool used;			/* a leaf was made */
 };
 
 /*
- * The guest entry @e (@size bytes) of the table at @gfn, as it is now; -1 if
- * it cannot be read.  The guest's writes to it are serialized by the
- * shadow lock only as far as their tracking goes: reading it under the
- * lock, after the write, makes the last tracking see the last value.
+ * The guest entry @e (@size bytes) of the table at @gfn in @slot (NULL:
+ * none), as it is now; -1 if it cannot be read.  The guest's writes to it
+ * are serialized by the shadow lock only as far as their tracking goes:
+ * reading it under the lock, after the write, makes the last tracking
+ * see the last value.
  */
-static int read_gpte(struct kvmx_vm *vm, u64 gfn, unsigned int e, unsigned int size, u64 *gpte)
+static int read_gpte(const struct kvmx_memslot *slot, u64 gfn, unsigned int e, unsigned int size,
+		     u64 *gpte)
 {
-	const struct kvmx_memslot *slot = kvmx_gfn_to_slot(vm, gfn, false);
 	unsigned long hva;
 	u32 v;
 
@@ -1284,21 +1371,63 @@ static int read_gpte(struct kvmx_vm *vm, u64 gfn, unsigned int e, unsigned int s
 }
 
 /*
+ * Makes at @sptep, in the leaf table @sp, the leaf for the guest entry
+ * @gpte, present and accessed, that @w just wrote: true if made.  Its
+ * page must be pinned already, or by @w: if it is neither, @w wants it
+ * pinned.  Shadow lock held.
+ */
+static bool prefetch_leaf(struct kvmx_vm *vm, struct kvmx_sp *sp, u64 *sptep, u64 gpte,
+			  struct pt_write *w)
+{
+	u64 gfn = gpte_gfn(sp, gpte);
+	const struct kvmx_memslot *slot = kvmx_gfn_to_slot(vm, gfn, false);
+	struct kvmx_spt_leaf leaf;
+	struct rmap_head *h;
+	bool writable;
+
+	if (!slot)
+		return false;
+	writable = !(slot->flags & KVMX_MEM_READONLY);
+	h = head_of(&vm->shadow, gfn);
+	if ((!h || !h->page) && !(w->page && w->want.gfn == gfn && w->writable == writable)) {
+		w->want.gfn = gfn;
+		w->want.slot = slot;
+		return false;
+	}
+	leaf = (struct kvmx_spt_leaf){
+		.access = sp->role.access &
+			  kvmx_spt_gpte_access(gpte, sp->role.nxe && gpte_size(sp) == 8),
+		.gpte_dirty = gpte & KVMX_PTE_D,
+		.host_writable = writable && !slot->dirty_bitmap,
+		.write_protected = wp_on(h),
+		.cr0_wp = sp->role.cr0_wp,
+		.nxe = sp->role.nxe,
+	};
+	/* A clear: the CPU sets it when the guest uses the leaf. */
+	if (set_leaf(vm, sptep,
+		     (kvmx_spt_ram(&leaf) & ~KVMX_SPT_A) | (writable ? KVMX_SPT_HOST_WRITABLE : 0),
+		     gfn, h, &w->page))
+		return false;
+	sp->last_pte = sptep;
+	return true;
+}
+
+/*
  * Follows a guest write in one shadow page @sp of the written table: zap
  * the page if the write is misaligned or floods it, else make each shadow
  * entry the written guest entry feeds agree with it again: a leaf (RAM,
- * with @pf's pinned page) or not-present/trap for a leaf table, a dropped
- * link for a directory.  Returns whether a shadow page was zapped (the
- * hash bucket may have changed); sets *@flush when another CPU may cache
- * what was dropped.  Shadow lock held.
+ * prefetch_leaf()) or not-present/trap for a leaf table, a dropped link
+ * for a directory.  Returns whether a shadow page was zapped (the hash
+ * bucket may have changed); sets *@flush when another CPU may cache what
+ * was dropped.  Shadow lock held.
  */
 static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int off,
-			unsigned int len, struct pt_prefetch *pf, bool *flush)
+			unsigned int len, struct pt_write *w, bool *flush)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	struct kvmx_shadow *s = &vm->shadow;
 	unsigned int size = gpte_size(sp), e, first, n, i;
-	bool zapped = false;
+	bool zapped = false, flooded = false;
 	u64 gpte;
 
 	/* A 4-byte write into an 8-byte entry: the whole entry (KVM's PAE rule). */
@@ -1306,12 +1435,16 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 		off &= ~7U;
 		len = 8;
 	}
-	if (sp->last_pte && (READ_ONCE(*sp->last_pte) & KVMX_SPT_A))
-		sp->write_flood = 0;
-	sp->last_pte = NULL;
+	/* One write, counted once (not again by the second pass). */
+	if (!w->again) {
+		if (sp->last_pte && (READ_ONCE(*sp->last_pte) & KVMX_SPT_A))
+			sp->write_flood = 0;
+		sp->last_pte = NULL;
+		flooded = ++sp->write_flood >= WRITE_FLOOD;
+	}
 	e = off / size;
-	if (kvmx_spt_write_misaligned(off, len, size) || ++sp->write_flood >= WRITE_FLOOD ||
-	    read_gpte(vm, sp->gfn, e, size, &gpte)) {
+	if (kvmx_spt_write_misaligned(off, len, size) || flooded ||
+	    read_gpte(w->pt_slot, sp->gfn, e, size, &gpte)) {
 		zap_sp(vm, sp);
 		kvmx_stat_inc(vcpu, shadow_zapped);
 		return true;
@@ -1329,25 +1462,10 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 			WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
 			continue;
 		}
-		if (pf->slot && !pf->used && gpte == pf->gpte && gpte_prefetchable(sp, gpte)) {
-			struct kvmx_spt_leaf leaf = {
-				.access = sp->role.access &
-					  kvmx_spt_gpte_access(gpte, sp->role.nxe && size == 8),
-				.gpte_dirty = gpte & KVMX_PTE_D,
-				.host_writable = pf->writable && !pf->slot->dirty_bitmap,
-				.write_protected = wp_count(s, pf->gfn) != 0,
-				.cr0_wp = sp->role.cr0_wp,
-				.nxe = sp->role.nxe,
-			};
-			/* A clear: the CPU sets it when the guest uses the leaf. */
-			u64 spte = (kvmx_spt_ram(&leaf) & ~KVMX_SPT_A) |
-				   (pf->writable ? KVMX_SPT_HOST_WRITABLE : 0);
-
-			if (!set_leaf(vm, sptep, spte, pf->gfn, &pf->page)) {
-				pf->used = true;
-				sp->last_pte = sptep;
-				continue;
-			}
+		if (!w->used && gpte_prefetchable(sp, gpte) &&
+		    prefetch_leaf(vm, sp, sptep, gpte, w)) {
+			w->used = true;
+			continue;
 		}
 		drop_leaf(vm, sp, sptep);
 		WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
@@ -1357,80 +1475,62 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 	return zapped;
 }
 
-/*
- * The shadow page of @gfn whose leaf the write at page offset @off feeds,
- * the first found: the page a prefetch pins for.  Shadow lock held.
- */
-static struct kvmx_sp *leaf_sp_of(struct kvmx_shadow *s, u64 gfn, unsigned int off)
-{
-	struct kvmx_sp *sp;
-	unsigned int first;
-
-	hlist_for_each_entry(sp, bucket(s, gfn), hash_link)
-		if (sp->gfn == gfn && !sp->role.direct && sp->role.level == 1 &&
-		    gpte_sptes(sp, off / gpte_size(sp), &first))
-			return sp;
-	return NULL;
-}
-
-/*
- * The emulator wrote @len bytes at @gpa.  If that page is a guest page
- * table with shadow pages, every one of them follows the write (KVM's
- * kvm_mmu_pte_write()): a new present leaf is made at once, so the
- * guest's retry does not exit.  It maps the page the gfn's other leaves
- * map; for a gfn without leaves a page is pinned first, outside the lock,
- * for the entry as read then.  Under the lock the entry is read again,
- * and a different one gets no leaf.
- */
-static void shadow_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len)
+/* One pass of shadow_track_write() over every shadow page of @gfn. */
+static void pt_write_pass(struct kvmx_vcpu *vcpu, u64 gfn, unsigned int off, unsigned int len,
+			  struct pt_write *w)
 {
 	struct kvmx_vm *vm = vcpu->vm;
 	struct kvmx_shadow *s = &vm->shadow;
-	unsigned int off = offset_in_page(gpa);
-	u64 gfn = gpa >> PAGE_SHIFT, seq;
-	struct pt_prefetch pf = {};
 	bool flush = false;
 	struct kvmx_sp *sp;
-	int idx;
+	u64 seq;
 
-	idx = srcu_read_lock(&vm->srcu);
 	mutex_lock(&s->lock);
-	if (!wp_count(s, gfn))
-		goto out;
-	sp = leaf_sp_of(s, gfn, off);
-	if (sp && !read_gpte(vm, gfn, off / gpte_size(sp), gpte_size(sp), &pf.gpte) &&
-	    gpte_prefetchable(sp, pf.gpte)) {
-		pf.gfn = gpte_gfn(sp, pf.gpte);
-		pf.slot = kvmx_gfn_to_slot(vm, pf.gfn, false);
-	}
-	if (pf.slot) {
-		pf.writable = !(pf.slot->flags & KVMX_MEM_READONLY);
-		if (!rmap_has(s, pf.gfn)) {
-			mutex_unlock(&s->lock);
-			if (pin(pf.slot, pf.gfn, pf.writable, &pf.page))
-				pf.page = NULL;
-			else
-				kvmx_vm_stat_inc(vm, pages_pinned);
-			mutex_lock(&s->lock);
-		}
-	}
-
 	seq = ++s->write_seq;
 restart:
 	hlist_for_each_entry(sp, bucket(s, gfn), hash_link) {
 		if (sp->gfn != gfn || sp->role.direct || sp->write_seq == seq)
 			continue;
 		sp->write_seq = seq;
-		if (pt_write_sp(vcpu, sp, off, len, &pf, &flush))
+		if (pt_write_sp(vcpu, sp, off, len, w, &flush))
 			goto restart;
 	}
 	if (flush)
 		flush_remote(vm);
-out:
 	mutex_unlock(&s->lock);
+}
+
+/*
+ * The emulator wrote @len bytes at @gpa.  If that page is a guest page
+ * table with shadow pages, every one of them follows the write (KVM's
+ * kvm_mmu_pte_write()): a new present leaf is made at once, so the
+ * guest's retry does not exit.  It maps the page pinned for its gfn; for
+ * a gfn without one, the page is pinned outside the lock and a second
+ * pass makes the leaf (the entry read again: if it changed meanwhile,
+ * the pin is not used).  A page that is no guest table has no shadow page
+ * in the hash: nothing to follow.
+ */
+static void shadow_track_write(struct kvmx_vcpu *vcpu, u64 gpa, unsigned int len)
+{
+	struct kvmx_vm *vm = vcpu->vm;
+	u64 gfn = gpa >> PAGE_SHIFT;
+	struct pt_write w = {};
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	w.pt_slot = kvmx_gfn_to_slot(vm, gfn, false);
+	pt_write_pass(vcpu, gfn, offset_in_page(gpa), len, &w);
+	if (w.want.slot && !w.used) {
+		w.writable = !(w.want.slot->flags & KVMX_MEM_READONLY);
+		if (!pin(w.want.slot, w.want.gfn, w.writable, &w.page)) {
+			kvmx_vm_stat_inc(vm, pages_pinned);
+			w.again = true;
+			pt_write_pass(vcpu, gfn, offset_in_page(gpa), len, &w);
+		}
+	}
 	srcu_read_unlock(&vm->srcu, idx);
-	if (pf.page)
-		unpin_page(vm, pf.page, pf.writable);
+	if (w.page)
+		unpin_page(vm, w.page, w.writable);
 }
 
 /*
@@ -1627,7 +1727,6 @@ static int shadow_init(struct kvmx_vm *vm)
 	mutex_init(&s->lock);
 	INIT_LIST_HEAD(&s->pages);
 	xa_init(&s->rmap);
-	xa_init(&s->wp);
 	s->mmio_ok = host_rsvd_bit_free();
 	s->bypass = vm->bypass_guest_pf && s->mmio_ok;
 	s->hash = kvmalloc_array(1 << HASH_BITS_SP, sizeof(*s->hash), GFP_KERNEL_ACCOUNT);
@@ -1649,9 +1748,8 @@ static void shadow_destroy(struct kvmx_vm *vm)
 	mutex_unlock(&s->lock);
 	/* The frees queued above, before the hash and maps go. */
 	rcu_barrier();
-	WARN_ON_ONCE(!xa_empty(&s->rmap) || !xa_empty(&s->wp));
+	WARN_ON_ONCE(!xa_empty(&s->rmap));
 	xa_destroy(&s->rmap);
-	xa_destroy(&s->wp);
 	kvfree(s->hash);
 	s->hash = NULL;
 }
@@ -1702,7 +1800,7 @@ static void shadow_write_protect(struct kvmx_vm *vm, u64 gfn, u64 npages)
 
 static bool shadow_wrprot_gfn(struct kvmx_vm *vm, u64 gfn)
 {
-	return rmap_write_protect(&vm->shadow, gfn, false);
+	return rmap_write_protect(head_of(&vm->shadow, gfn), false);
 }
 
 static bool shadow_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *slot,
@@ -1712,7 +1810,8 @@ static bool shadow_harvest_dirty(struct kvmx_vm *vm, const struct kvmx_memslot *
 	bool flush;
 
 	mutex_lock(&s->lock);
-	flush = kvmx_mmu_harvest_bits(vm, slot, snapshot, shadow_wrprot_gfn);
+	flush = kvmx_mmu_harvest_bits(vm, slot, snapshot, shadow_wrprot_gfn) ||
+		READ_ONCE(s->tlbs_dirty);
 	mutex_unlock(&s->lock);
 	if (flush)
 		flush_remote(vm);
