@@ -537,13 +537,13 @@ struct kvmx_vcpu {
 
 	/*
 	 * The shadow MMU's per-vCPU state (mmu/shadow.c), the vCPU's thread
-	 * only: the guest's CR3 and PDPTEs (the VMCS holds kvmx's), the root
-	 * shadow page and, for guests not in long mode, the four-entry PAE
-	 * root the CPU is pointed at (below 4 GiB).
+	 * only: the guest's CR3 (the VMCS holds kvmx's; the guest's PAE
+	 * PDPTEs are in the VMCS's PDPTE fields, unused by the CPU without
+	 * EPT), the root shadow page and, for guests not in long mode, the
+	 * four-entry PAE root the CPU is pointed at (below 4 GiB).
 	 */
 	struct {
 		u64 cr3;
-		u64 pdptes[4];
 		struct kvmx_sp *root;
 		u64 *pae_root;
 		bool root_valid;

@@ -3,11 +3,13 @@
 // the paging modes a shadow VM runs and refuses, the guest's own page
 // faults (CR2, error codes, demand paging without INVLPG), accessed and
 // dirty bits as the CPU sets them, MMIO cached in reserved-bit SPTEs, a
-// memslot created and deleted under a cached MMIO SPTE, and 32-bit and
-// PAE guests remapping a page from MMIO to RAM.  Every guest here runs on
+// memslot created and deleted under a cached MMIO SPTE, 32-bit and PAE
+// guests remapping a page from MMIO to RAM, and PAE PDPTEs checked on
+// MOV to CR0/CR3/CR4 as the CPU checks them.  Every guest here runs on
 // /dev/kvm too (kvm_intel's own MMU), with the same expected
 // results; kvmx's statistics then show that the shadow MMU did the work.
 #include <cpuid.h>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <linux/kvmx.h>
@@ -455,6 +457,262 @@ KVMX_TEST(pae_guest_remaps_mmio_to_ram)
 KVMX_TEST(paging32_guest_remaps_mmio_to_ram)
 {
 	paged_32bit_case(false);
+}
+
+namespace {
+
+// PAE PDPTEs checked as the CPU loads them (SDM 4.4.1, KVM's
+// load_pdptrs()): MOV to CR3 in PAE paging, MOV to CR0 that changes PG,
+// CD or NW into PAE paging, MOV to CR4 that changes PGE, PSE, PAE or SMEP
+// in PAE paging read the four PDPTEs at CR3 & ~0x1f; a present one with
+// a reserved bit (63:M, 8:5, 2:1), or a table that is not RAM, is #GP(0)
+// with the control registers unchanged.  The guest's #GP handler stops
+// (HLT) for the host to look, then returns past the 3-byte MOV; every
+// step ends with a HLT of its own.
+constexpr uint64_t kPdptPage = 0x10000;	   // 32-byte PDPTs, one per case
+constexpr uint64_t kPdGpa = 0x11000;	   // 2 MiB identity page at 0
+constexpr uint64_t kGood = kPdptPage;
+constexpr uint64_t kBad63 = kPdptPage + 0x20; // PDPTE 2: bit 63
+constexpr uint64_t kBad5 = kPdptPage + 0x40;  // PDPTE 3: bit 5
+constexpr uint64_t kBad1 = kPdptPage + 0x60;  // PDPTE 1: bit 1 (R/W)
+constexpr uint64_t kJunk = kPdptPage + 0x80;  // not-present entries with junk
+constexpr uint64_t kBad8 = kPdptPage + 0xa0;  // PDPTE 0 itself: bit 8
+constexpr uint64_t kCr4Case = kPdptPage + 0xc0; // valid until the guest writes it
+constexpr uint64_t kNoRam = 0x20000000;	   // no memslot
+constexpr uint64_t kGpHandler = 0x1700, kOtherHandler = 0x1780, kIdt = 0x1800;
+constexpr uint64_t kPg = 0x80000000, kCd = 0x40000000, kWp = 0x10000, kTs = 0x8;
+constexpr uint64_t kPae = 0x20, kPge = 0x80, kPse = 0x10, kOsfxsr = 0x200;
+
+struct PdpteStep {
+	std::vector<uint8_t> code; // ends with the MOV to CRn under test (3 bytes)
+	bool gp;
+	uint64_t cr0, cr3, cr4;	   // expected after the step (and at its #GP)
+	const char *what;
+};
+
+std::vector<uint8_t> imm32(uint8_t op, uint32_t v)
+{
+	return {op, uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
+}
+
+std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts)
+{
+	std::vector<uint8_t> out;
+	for (const auto &p : parts)
+		out.insert(out.end(), p.begin(), p.end());
+	return out;
+}
+
+const std::vector<uint8_t> kMovCr0Eax = {0x0f, 0x22, 0xc0}, kMovCr3Eax = {0x0f, 0x22, 0xd8},
+			   kMovCr4Eax = {0x0f, 0x22, 0xe0}, kMovEaxCr0 = {0x0f, 0x20, 0xc0},
+			   kMovEaxCr3 = {0x0f, 0x20, 0xd8}, kMovEaxCr4 = {0x0f, 0x20, 0xe0};
+
+std::vector<uint8_t> mov_eax(uint32_t v) { return imm32(0xb8, v); }
+std::vector<uint8_t> or_eax(uint32_t v) { return imm32(0x0d, v); }
+std::vector<uint8_t> and_eax(uint32_t v) { return imm32(0x25, v); }
+std::vector<uint8_t> xor_eax(uint32_t v) { return imm32(0x35, v); }
+
+// mov dword [gpa], v
+std::vector<uint8_t> store32(uint32_t gpa, uint32_t v)
+{
+	std::vector<uint8_t> a = imm32(0x05, gpa), b = imm32(0, v);
+	std::vector<uint8_t> out = {0xc7};
+	out.insert(out.end(), a.begin(), a.end());
+	out.insert(out.end(), b.begin() + 1, b.end());
+	return out;
+}
+
+std::vector<PdpteStep> pdpte_steps(bool no_ram_case)
+{
+	const uint64_t pe = 0x11; // PE, ET
+	std::vector<PdpteStep> s;
+	uint64_t cr0 = kPg | pe, cr4 = kPae;
+
+	// MOV to CR3.
+	if (no_ram_case)
+		s.push_back({cat({mov_eax(kNoRam), kMovCr3Eax}), true, cr0, kGood, cr4,
+			     "CR3: PDPTs not in RAM"});
+	s.push_back({cat({mov_eax(kBad63), kMovCr3Eax}), true, cr0, kGood, cr4, "CR3: bit 63"});
+	s.push_back({cat({mov_eax(kBad5), kMovCr3Eax}), true, cr0, kGood, cr4, "CR3: bit 5"});
+	s.push_back({cat({mov_eax(kBad1), kMovCr3Eax}), true, cr0, kGood, cr4, "CR3: bit 1"});
+	s.push_back({cat({mov_eax(kBad8), kMovCr3Eax}), true, cr0, kGood, cr4, "CR3: bit 8"});
+	s.push_back({cat({mov_eax(kBad63 | 0x18), kMovCr3Eax}), true, cr0, kGood, cr4,
+		     "CR3: PDPTs at CR3 & ~0x1f"});
+	s.push_back({cat({mov_eax(kJunk), kMovCr3Eax}), false, cr0, kJunk, cr4,
+		     "CR3: junk in not-present PDPTEs"});
+	s.push_back({cat({mov_eax(kCr4Case), kMovCr3Eax}), false, cr0, kCr4Case, cr4,
+		     "CR3: valid"});
+	// The guest makes PDPTE 3 of its current table bad: the PDPTE registers
+	// keep the old one until something reloads them.
+	const uint32_t pdpte3 = uint32_t(kCr4Case + 24);
+	s.push_back({cat({store32(pdpte3, uint32_t(kPdGpa | 0x101)), kMovEaxCr4, xor_eax(kPge),
+			  kMovCr4Eax}),
+		     true, cr0, kCr4Case, cr4, "CR4: PGE reloads"});
+	s.push_back({cat({kMovEaxCr4, xor_eax(kPse), kMovCr4Eax}), true, cr0, kCr4Case, cr4,
+		     "CR4: PSE reloads"});
+	cr4 |= kOsfxsr;
+	s.push_back({cat({kMovEaxCr4, or_eax(kOsfxsr), kMovCr4Eax}), false, cr0, kCr4Case, cr4,
+		     "CR4: OSFXSR does not reload"});
+	s.push_back({cat({kMovEaxCr0, or_eax(kCd), kMovCr0Eax}), true, cr0, kCr4Case, cr4,
+		     "CR0: CD reloads"});
+	s.push_back({cat({kMovEaxCr3, kMovCr3Eax}), true, cr0, kCr4Case, cr4,
+		     "CR3: the same CR3 reloads"});
+	cr4 |= kPge;
+	s.push_back({cat({store32(pdpte3, 0), kMovEaxCr4, xor_eax(kPge), kMovCr4Eax}), false, cr0,
+		     kCr4Case, cr4, "CR4: PGE, PDPTE 3 fixed"});
+	// Bits the guest owns on kvmx (no exit) survive the exits of others.
+	// (Bochs reloads the PDPTEs on every MOV to CR0 in PAE paging, so the
+	// table is valid from here on: no TS or WP step with a bad one.)
+	cr0 |= kTs;
+	s.push_back({cat({kMovEaxCr0, or_eax(kTs), kMovCr0Eax}), false, cr0, kCr4Case, cr4,
+		     "CR0: TS"});
+	cr4 |= kPse;
+	s.push_back({cat({kMovEaxCr4, xor_eax(kPse), kMovCr4Eax}), false, cr0, kCr4Case, cr4,
+		     "CR4: PSE keeps CR0.TS"});
+	cr4 &= ~kOsfxsr;
+	s.push_back({cat({kMovEaxCr4, and_eax(uint32_t(~kOsfxsr)), kMovCr4Eax}), false, cr0,
+		     kCr4Case, cr4, "CR4: OSFXSR off"});
+	cr0 |= kWp;
+	s.push_back({cat({kMovEaxCr0, or_eax(kWp), kMovCr0Eax}), false, cr0, kCr4Case, cr4,
+		     "CR0: WP keeps CR4.OSFXSR off"});
+	// MOV to CR0 that turns paging on.
+	cr0 &= ~kPg;
+	s.push_back({cat({kMovEaxCr0, and_eax(uint32_t(~kPg)), kMovCr0Eax}), false, cr0, kCr4Case,
+		     cr4, "CR0: paging off"});
+	s.push_back({cat({mov_eax(kBad5), kMovCr3Eax}), false, cr0, kBad5, cr4,
+		     "CR3 without paging: not checked"});
+	s.push_back({cat({kMovEaxCr0, or_eax(kPg), kMovCr0Eax}), true, cr0, kBad5, cr4,
+		     "CR0: PG with bit 5"});
+	if (no_ram_case) {
+		s.push_back({cat({mov_eax(kNoRam), kMovCr3Eax}), false, cr0, kNoRam, cr4,
+			     "CR3 without paging: not in RAM"});
+		s.push_back({cat({kMovEaxCr0, or_eax(kPg), kMovCr0Eax}), true, cr0, kNoRam, cr4,
+			     "CR0: PG, PDPTs not in RAM"});
+	}
+	s.push_back({cat({mov_eax(kJunk), kMovCr3Eax}), false, cr0, kJunk, cr4,
+		     "CR3 without paging: valid"});
+	cr0 |= kPg;
+	s.push_back({cat({kMovEaxCr0, or_eax(kPg), kMovCr0Eax}), false, cr0, kJunk, cr4,
+		     "CR0: PG with a valid table"});
+	return s;
+}
+
+void put_u64(uint8_t *page, uint64_t off, uint64_t v) { std::memcpy(page + off, &v, 8); }
+
+// @shadow: the VM is shadow-paged (kvmx shadow, or kvm_intel with ept=0):
+// then also the PDPTs at a GPA without memory, which on EPT would be an
+// EPT violation of its own.
+void pdpte_case(bool kvmx_shadow, bool shadow)
+{
+	Fd dev = test::open_device();
+	std::vector<PdpteStep> steps = pdpte_steps(shadow);
+	std::vector<uint8_t> code;
+	std::vector<uint64_t> mov_at, hlt_at;
+	for (const PdpteStep &st : steps) {
+		code.insert(code.end(), st.code.begin(), st.code.end());
+		mov_at.push_back(TinyGuest::kCodeGpa + code.size() - 3);
+		hlt_at.push_back(TinyGuest::kCodeGpa + code.size());
+		code.push_back(0xf4);
+	}
+	ASSERT_TRUE(TinyGuest::kCodeGpa + code.size() < kGpHandler);
+	TinyGuest g(dev, code, GuestMode::kProtected32, kvmx_shadow ? choose_shadow : nullptr);
+	auto *page = g.ram.as<uint8_t>();
+	// #GP: hlt; add esp,4; add dword [esp],3; iret.  Others: hlt; jmp $.
+	const uint8_t gp[] = {0xf4, 0x83, 0xc4, 0x04, 0x83, 0x04, 0x24, 0x03, 0xcf};
+	std::memcpy(page + kGpHandler - TinyGuest::kCodeGpa, gp, sizeof(gp));
+	const uint8_t other[] = {0xf4, 0xeb, 0xfe};
+	std::memcpy(page + kOtherHandler - TinyGuest::kCodeGpa, other, sizeof(other));
+	for (uint64_t v = 0; v < 32; v++) {
+		uint64_t h = v == 13 ? kGpHandler : kOtherHandler;
+		put_u64(page, kIdt - TinyGuest::kCodeGpa + 8 * v,
+			(h & 0xffff) | 0x08ULL << 16 | 0x8e00ULL << 32 | (h >> 16) << 48);
+	}
+
+	Mapping paging = Mapping::anonymous(0x2000);
+	auto *pt = paging.as<uint8_t>();
+	const uint64_t pd = kPdGpa | kP;
+	put_u64(pt, kGood - kPdptPage, pd);
+	put_u64(pt, kBad63 - kPdptPage, pd);
+	put_u64(pt, kBad63 - kPdptPage + 16, pd | 1ULL << 63);
+	put_u64(pt, kBad5 - kPdptPage, pd);
+	put_u64(pt, kBad5 - kPdptPage + 24, pd | 0x20);
+	put_u64(pt, kBad1 - kPdptPage, pd);
+	put_u64(pt, kBad1 - kPdptPage + 8, pd | 0x2);
+	put_u64(pt, kJunk - kPdptPage, pd);
+	put_u64(pt, kJunk - kPdptPage + 8, ~kP);
+	put_u64(pt, kJunk - kPdptPage + 16, 1ULL << 63 | 0x1e6);
+	put_u64(pt, kBad8 - kPdptPage, pd | 0x100);
+	put_u64(pt, kCr4Case - kPdptPage, pd);
+	put_u64(pt, kPdGpa - kPdptPage, 0x0 | kP | kW | 0x80); // 2 MiB at 0
+	g.add_slot(101, kPdptPage, paging);
+
+	kvm_sregs s{};
+	ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+	s.cr3 = kGood;
+	s.cr4 = kPae;
+	s.cr0 = kPg | 0x11;
+	s.idt.base = kIdt;
+	s.idt.limit = 32 * 8 - 1;
+	ioctl_or_throw(g.vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &s);
+
+	// The step in every message: "what: field 0x..." compared as strings.
+	auto said = [](const PdpteStep &st, const char *field, uint64_t v) {
+		char buf[160];
+		std::snprintf(buf, sizeof(buf), "%s: %s 0x%llx", st.what, field,
+			      static_cast<unsigned long long>(v));
+		return std::string(buf);
+	};
+	auto expect_crs = [&g, &said](const PdpteStep &st) {
+		kvm_sregs now{};
+		ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &now);
+		const uint64_t cr0_bits = kPg | kCd | kWp | kTs | 0x1, cr4_bits = kPae | kPge | kPse | kOsfxsr;
+		EXPECT_EQ(said(st, "cr0", now.cr0 & cr0_bits), said(st, "cr0", st.cr0 & cr0_bits));
+		EXPECT_EQ(said(st, "cr3", now.cr3), said(st, "cr3", st.cr3));
+		EXPECT_EQ(said(st, "cr4", now.cr4 & cr4_bits), said(st, "cr4", st.cr4));
+	};
+	for (size_t i = 0; i < steps.size(); i++) {
+		const PdpteStep &st = steps[i];
+		if (st.gp) {
+			ASSERT_EQ(said(st, "exit", g.run_once()), said(st, "exit", KVM_EXIT_HLT));
+			kvm_regs r = g.regs();
+			ASSERT_EQ(said(st, "rip at the #GP", r.rip), said(st, "rip at the #GP", kGpHandler + 1));
+			ASSERT_TRUE(r.rsp >= TinyGuest::kCodeGpa + 0x800 && r.rsp < 0x1ff0);
+			uint32_t frame[2];
+			std::memcpy(frame, page + r.rsp - TinyGuest::kCodeGpa, sizeof(frame));
+			EXPECT_EQ(said(st, "error code", frame[0]), said(st, "error code", 0));
+			EXPECT_EQ(said(st, "faulting EIP", frame[1]), said(st, "faulting EIP", mov_at[i]));
+			expect_crs(st);
+		}
+		ASSERT_EQ(said(st, "exit", g.run_once()), said(st, "exit", KVM_EXIT_HLT));
+		kvm_regs r = g.regs();
+		ASSERT_EQ(said(st, "rip", r.rip), said(st, "rip", hlt_at[i] + 1));
+		EXPECT_EQ(said(st, "rsp", r.rsp), said(st, "rsp", TinyGuest::kCodeGpa + 0xff0));
+		expect_crs(st);
+	}
+}
+
+// Whether kvm_intel runs without EPT (phase kvm-ept0) or kvmx.ko has ept=0.
+bool host_shadow_paging()
+{
+	std::ifstream f(on_kvmx() ? "/sys/module/kvmx/parameters/ept"
+				  : "/sys/module/kvm_intel/parameters/ept");
+	std::string v;
+	return (f >> v) && (v == "N" || v == "0");
+}
+
+} // namespace
+
+// PAE PDPTEs with reserved bits: #GP on MOV to CR3, CR0, CR4, CRs unchanged,
+// on the VM's default MMU (EPT: the CPU checks MOV to CR3 itself).
+KVMX_TEST(pae_pdptes_checked_on_load)
+{
+	pdpte_case(false, host_shadow_paging());
+}
+
+// The same on a kvmx shadow VM (kvm_intel: its default MMU).
+KVMX_TEST(pae_pdptes_checked_on_load_shadow)
+{
+	pdpte_case(on_kvmx(), on_kvmx() || host_shadow_paging());
 }
 
 namespace {

@@ -738,25 +738,6 @@ static int guest_levels(unsigned long cr0, unsigned long cr4, u64 efer)
 	return (cr4 & X86_CR4_PAE) ? KVMX_SPT_GUEST_PAE : KVMX_SPT_GUEST_32BIT;
 }
 
-/*
- * PAE paging: the guest's PDPTEs, loaded from CR3 as the CPU does on MOV
- * to CR3 and on entering PAE paging, into the VMCS's PDPTE fields (which
- * the CPU does not use without EPT; the walker reads them from there).
- * Reserved bits in them are not checked (the CPU would #GP).
- */
-static void load_guest_pdptes(struct kvmx_vcpu *vcpu)
-{
-	u64 pdpte[4] = {};
-	int i;
-
-	if (guest_levels(vmcs_read(CR0_READ_SHADOW), vmcs_read(CR4_READ_SHADOW),
-			 vmcs_read(GUEST_IA32_EFER)) != KVMX_SPT_GUEST_PAE)
-		return;
-	kvmx_read_guest(vcpu->vm, vcpu->shadow.cr3 & 0xffffffe0UL, pdpte, sizeof(pdpte));
-	for (i = 0; i < 4; i++)
-		vmcs_write(GUEST_PDPTR0 + 2 * i, pdpte[i]);
-}
-
 /* Lets go of @vcpu's root (shadow lock held). */
 static void vcpu_drop_root(struct kvmx_vcpu *vcpu)
 {
@@ -1642,10 +1623,18 @@ static bool shadow_may_be_mmio_spte(const struct kvmx_vm *vm, const struct kvmx_
  * always on (PG, PE, and WP, whose clear guest value the SPTEs emulate),
  * PAE always (the shadow tables are PAE or 4-level), and no SMEP/SMAP
  * while the guest has no paging (kvmx's identity map is not the guest's).
+ * The PAE PDPTEs are not reloaded here: as on the CPU, only a MOV to CR0
+ * or CR4 that changes a bit that reloads them does, and KVM_SET_SREGS
+ * (vmx/exit.c, vmx/state.c).
  */
 static void shadow_cr_changed(struct kvmx_vcpu *vcpu)
 {
-	unsigned long cr0 = vmcs_read(CR0_READ_SHADOW), cr4 = vmcs_read(CR4_READ_SHADOW);
+	/*
+	 * The guest's values: its own bits (CR0.TS, CR4.OSFXSR, ...) from the
+	 * VMCS's CR0/CR4, where it changes them without an exit; the read
+	 * shadows have them only as of kvmx's last write.
+	 */
+	unsigned long cr0 = kvmx_get_cr0(vcpu), cr4 = kvmx_get_cr4(vcpu);
 	unsigned long hw_cr4 = cr4 | X86_CR4_VMXE | X86_CR4_PAE;
 
 	if (!(cr0 & X86_CR0_PG))
@@ -1655,7 +1644,6 @@ static void shadow_cr_changed(struct kvmx_vcpu *vcpu)
 	vmcs_write(GUEST_CR4, hw_cr4 & ~X86_CR4_PSE);
 	vcpu->shadow.root_valid = false;
 	vcpu->last_mmio.valid = false;
-	load_guest_pdptes(vcpu);
 }
 
 static u64 shadow_get_cr3(struct kvmx_vcpu *vcpu)
@@ -1668,13 +1656,15 @@ static u64 shadow_get_cr3(struct kvmx_vcpu *vcpu)
  * pages are never out of date (write protection), so nothing needs a
  * resync; MMIO SPTEs under the new root describe its own mappings.  The
  * vCPU's MMIO cache is keyed by linear address only: it goes (seed 002).
+ * In PAE paging the caller loads the PDPTEs, checked as the CPU checks
+ * them (vmx/exit.c, KVM's load_pdptrs()), into the VMCS's PDPTE fields;
+ * fill_pae_root() reads them there.
  */
 static void shadow_set_cr3(struct kvmx_vcpu *vcpu, u64 cr3)
 {
 	vcpu->shadow.cr3 = cr3;
 	vcpu->shadow.root_valid = false;
 	vcpu->last_mmio.valid = false;
-	load_guest_pdptes(vcpu);
 }
 
 /*

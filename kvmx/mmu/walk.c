@@ -130,8 +130,7 @@ static u64 walk_rsvd(const struct walk_mode *m, int level, u64 pte)
 	case WALK_FMT_PAE:
 		/* Table 4-8: the PDPTE has its own format. */
 		if (level == 3)
-			return KVMX_GENMASK(63, m->m) | KVMX_GENMASK(8, 5) |
-			       KVMX_GENMASK(2, 1);
+			return kvmx_pae_pdpte_rsvd(m->m);
 		break;
 	case WALK_FMT_LONG:
 		/* Tables 4-14, 4-15: PS is reserved in PML5Es and PML4Es. */

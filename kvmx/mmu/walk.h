@@ -66,7 +66,7 @@
  * a PDPTE without 1 GiB page support, bits 29:13 of a 1 GiB PDPTE, bits 20:13
  * of a 2 MiB PDE, bits 21:(M-19) of a 32-bit 4 MiB PDE, and bits 63:M, 8:5,
  * 2:1 of a PAE PDPTE.  A PDPTE with reserved bits cannot exist on hardware
- * (the load raises #GP); the caller should check them on load as well, but
+ * (the load raises #GP; kvmx_pae_pdpte_valid() below is that check), but
  * the walker still reports one as an RSVD #PF.  CR3's reserved bits are the
  * MOV-to-CR3's business: only its address bits are used.
  *
@@ -202,6 +202,30 @@ struct kvmx_walk_result {
 	u64 pte[5];
 	u64 pte_gpa[5];
 };
+
+/*
+ * PAE paging: the reserved bits of a PDPTE (SDM Table 4-8) for a
+ * MAXPHYADDR of @maxphyaddr, clamped to 32..52 as the walker's: 63:M, 8:5
+ * and 2:1.  The walker reports them as an RSVD #PF; MOV to CR0/CR3/CR4
+ * (KVM's load_pdptrs()) refuses to load a present PDPTE with any of them.
+ */
+static inline u64 kvmx_pae_pdpte_rsvd(unsigned int maxphyaddr)
+{
+	if (maxphyaddr < 32)
+		maxphyaddr = 32;
+	if (maxphyaddr > 52)
+		maxphyaddr = 52;
+	return KVMX_GENMASK(63, maxphyaddr) | KVMX_GENMASK(8, 5) | KVMX_GENMASK(2, 1);
+}
+
+/*
+ * Whether the CPU loads @pdpte into its PDPTE registers: not present (the
+ * other bits are then ignored), or present without reserved bits.
+ */
+static inline bool kvmx_pae_pdpte_valid(u64 pdpte, unsigned int maxphyaddr)
+{
+	return !(pdpte & KVMX_PTE_P) || !(pdpte & kvmx_pae_pdpte_rsvd(maxphyaddr));
+}
 
 /*
  * Translate @la for an access of kind @access (KVMX_WALK_* flags) under @cfg.

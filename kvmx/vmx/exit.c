@@ -533,10 +533,30 @@ static int handle_hlt(struct kvmx_vcpu *vcpu)
 	return 0;
 }
 
-/* MOV to CR0, checked as the CPU checks it. */
+/*
+ * The CR0 and CR4 bits whose change in PAE paging reloads the PDPTEs (SDM
+ * 4.4.1; KVM's X86_CR0_PDPTR_BITS and X86_CR4_PDPTR_BITS).
+ */
+#define KVMX_CR0_PDPTR_BITS	(X86_CR0_CD | X86_CR0_NW | X86_CR0_PG)
+#define KVMX_CR4_PDPTR_BITS	(X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_SMEP)
+
+/* Whether the guest is in PAE paging (paging, CR4.PAE, not long mode). */
+static bool pae_paging(struct kvmx_vcpu *vcpu)
+{
+	return (kvmx_get_cr0(vcpu) & X86_CR0_PG) && (kvmx_get_cr4(vcpu) & X86_CR4_PAE) &&
+	       !(vmcs_read(GUEST_IA32_EFER) & EFER_LMA);
+}
+
+/*
+ * MOV to CR0, checked as the CPU checks it.  One that leaves the guest in
+ * PAE paging and changes PG, CD or NW loads the PDPTEs from CR3: #GP if
+ * the CPU would refuse them (kvmx_read_pdptrs()), with nothing changed.
+ */
 static int set_cr0_checked(struct kvmx_vcpu *vcpu, unsigned long cr0)
 {
 	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	u64 pdpte[4];
+	bool load;
 
 	if (cr0 >> 32 || ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
 	    ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD)))
@@ -545,20 +565,64 @@ static int set_cr0_checked(struct kvmx_vcpu *vcpu, unsigned long cr0)
 		return -EINVAL;
 	if (!(cr0 & X86_CR0_PG) && long_mode_active())
 		return -EINVAL;
+	load = !(efer & EFER_LME) && (cr0 & X86_CR0_PG) && (kvmx_get_cr4(vcpu) & X86_CR4_PAE) &&
+	       ((cr0 ^ kvmx_get_cr0(vcpu)) & KVMX_CR0_PDPTR_BITS);
+	if (load && kvmx_read_pdptrs(vcpu, kvmx_mmu_get_cr3(vcpu), pdpte))
+		return -EINVAL;
 	kvmx_set_cr0(vcpu, cr0);
+	if (load)
+		kvmx_write_pdptrs(pdpte);
 	return 0;
 }
 
 /*
- * MOV to CR3: in long mode the bits above MAXPHYADDR are reserved (bit 63
- * too, without PCIDs, which kvmx does not offer).  Outside long mode only
- * the bits the CPU uses are kept; the PAE PDPTEs are not checked (yet).
+ * MOV to CR4: kvmx_set_cr4()'s checks, and in PAE paging a change of PGE,
+ * PSE, PAE or SMEP loads the PDPTEs from CR3 (#GP as for CR0).
+ */
+static int set_cr4_checked(struct kvmx_vcpu *vcpu, unsigned long cr4)
+{
+	u64 pdpte[4];
+	bool load;
+
+	load = (kvmx_get_cr0(vcpu) & X86_CR0_PG) && (cr4 & X86_CR4_PAE) &&
+	       !(vmcs_read(GUEST_IA32_EFER) & EFER_LMA) &&
+	       ((cr4 ^ kvmx_get_cr4(vcpu)) & KVMX_CR4_PDPTR_BITS);
+	if (load && kvmx_read_pdptrs(vcpu, kvmx_mmu_get_cr3(vcpu), pdpte))
+		return -EINVAL;
+	if (kvmx_set_cr4(vcpu, cr4))
+		return -EINVAL;
+	if (load)
+		kvmx_write_pdptrs(pdpte);
+	return 0;
+}
+
+/*
+ * MOV to CR3 (it exits under shadow paging only): in long mode the bits
+ * above MAXPHYADDR are reserved (bit 63 too, without PCIDs, which kvmx
+ * does not offer).  Outside long mode only the bits the CPU uses are kept,
+ * and in PAE paging the PDPTEs at the new CR3 are loaded: #GP, CR3 and the
+ * PDPTEs unchanged, if the CPU would refuse them (KVM's kvm_set_cr3()).
  */
 static bool cr3_valid(struct kvmx_vcpu *vcpu, unsigned long cr3)
 {
 	if (!long_mode_active() && !(vmcs_read(GUEST_IA32_EFER) & EFER_LMA))
 		return !(cr3 >> 32);
 	return !(cr3 >> boot_cpu_data.x86_phys_bits);
+}
+
+static int set_cr3_checked(struct kvmx_vcpu *vcpu, unsigned long cr3)
+{
+	bool load = pae_paging(vcpu);
+	u64 pdpte[4];
+
+	if (!cr3_valid(vcpu, cr3))
+		return -EINVAL;
+	if (load && kvmx_read_pdptrs(vcpu, cr3, pdpte))
+		return -EINVAL;
+	kvmx_mmu_set_cr3(vcpu, cr3);
+	if (load)
+		kvmx_write_pdptrs(pdpte);
+	return 0;
 }
 
 static int handle_cr(struct kvmx_vcpu *vcpu)
@@ -572,7 +636,7 @@ static int handle_cr(struct kvmx_vcpu *vcpu)
 		val = get_reg(vcpu, reg);
 		if (cr == 0 && set_cr0_checked(vcpu, val))
 			return inject_gp(vcpu);
-		if (cr == 4 && kvmx_set_cr4(vcpu, val))
+		if (cr == 4 && set_cr4_checked(vcpu, val))
 			return inject_gp(vcpu);
 		if (cr == 8) {
 			if (val & ~0xfUL)
@@ -593,11 +657,8 @@ static int handle_cr(struct kvmx_vcpu *vcpu)
 			return 1;
 		}
 		/* CR3 exits only under shadow paging. */
-		if (cr == 3) {
-			if (!cr3_valid(vcpu, val))
-				return inject_gp(vcpu);
-			kvmx_mmu_set_cr3(vcpu, val);
-		}
+		if (cr == 3 && set_cr3_checked(vcpu, val))
+			return inject_gp(vcpu);
 		if (cr != 0 && cr != 3 && cr != 4)
 			break;
 		skip_instruction(vcpu);

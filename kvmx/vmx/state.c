@@ -18,6 +18,7 @@
 #include "../kvmx.h"
 #include "../irq/irq.h"
 #include "../mmu/mmu.h"
+#include "../mmu/walk.h"
 
 #define EFER_VALID	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
@@ -243,19 +244,37 @@ void kvmx_get_sregs(struct kvmx_vcpu *vcpu, struct kvm_sregs *s)
 		s->interrupt_bitmap[vcpu->irq / 64] = 1ULL << (vcpu->irq % 64);
 }
 
-/* The PDPTEs of PAE paging live in the VMCS with EPT; load them from CR3. */
-static void load_pdptrs(struct kvmx_vcpu *vcpu)
+/*
+ * PAE paging's PDPTE registers, KVM's load_pdptrs() in two steps so that a
+ * MOV that #GPs changes nothing: kvmx_read_pdptrs() reads the four PDPTEs
+ * at @cr3 & ~0x1f and returns -EINVAL (the CPU's #GP) if they are not
+ * guest RAM or a present one has a reserved bit; kvmx_write_pdptrs() then
+ * puts them in the VMCS's PDPTE fields, which the CPU loads at VM entry
+ * with EPT and the shadow MMU reads without (its PAE root, the walker).
+ */
+int kvmx_read_pdptrs(struct kvmx_vcpu *vcpu, u64 cr3, u64 pdpte[4])
 {
-	u64 pdpte[4] = {};
 	int i;
 
-	kvmx_read_guest(vcpu->vm, kvmx_mmu_get_cr3(vcpu) & ~0x1fUL, pdpte, sizeof(pdpte));
+	if (kvmx_read_guest(vcpu->vm, cr3 & ~0x1fUL, pdpte, 4 * sizeof(u64)))
+		return -EINVAL;
+	for (i = 0; i < 4; i++)
+		if (!kvmx_pae_pdpte_valid(pdpte[i], boot_cpu_data.x86_phys_bits))
+			return -EINVAL;
+	return 0;
+}
+
+void kvmx_write_pdptrs(const u64 pdpte[4])
+{
+	int i;
+
 	for (i = 0; i < 4; i++)
 		vmcs_write(GUEST_PDPTR0 + 2 * i, pdpte[i]);
 }
 
 int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *s)
 {
+	u64 pdpte[4];
 	int i;
 
 	/* The same consistency checks as KVM's kvm_is_valid_sregs(). */
@@ -302,8 +321,13 @@ int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *s)
 	set_segment(KVMX_SEG_TR, &s->tr);
 	set_segment(KVMX_SEG_LDTR, &s->ldt);
 
-	if ((s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) && !(s->efer & EFER_LMA))
-		load_pdptrs(vcpu);
+	/*
+	 * As KVM's __set_sregs_common(): PAE paging loads the PDPTEs, and
+	 * PDPTEs the CPU would refuse are not loaded, without an error.
+	 */
+	if ((s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) && !(s->efer & EFER_LMA) &&
+	    !kvmx_read_pdptrs(vcpu, s->cr3, pdpte))
+		kvmx_write_pdptrs(pdpte);
 	/* After the PDPTEs, which a shadow MMU reads too. */
 	kvmx_mmu_cr_changed(vcpu);
 

@@ -301,6 +301,7 @@ static void set_segment(enum kvmx_seg seg, u16 sel, unsigned long base, u32 limi
 /* The state of a vCPU after RESET, as KVM sets it up. */
 static void setup_guest_state(struct kvmx_vcpu *vcpu)
 {
+	static const u64 no_pdptes[4];
 	enum kvmx_seg seg;
 
 	set_segment(KVMX_SEG_CS, 0xf000, 0xffff0000, 0xffff, 0x9b);
@@ -320,6 +321,8 @@ static void setup_guest_state(struct kvmx_vcpu *vcpu)
 	kvmx_set_cr0(vcpu, X86_CR0_ET | X86_CR0_CD | X86_CR0_NW);
 	kvmx_set_cr4(vcpu, 0);
 	kvmx_mmu_set_cr3(vcpu, 0);
+	/* No PDPTEs until PAE paging loads some (a failed load keeps these). */
+	kvmx_write_pdptrs(no_pdptes);
 	vmcs_write(GUEST_IA32_EFER, 0);
 	vmcs_write(GUEST_IA32_PAT, 0x0007040600070406ULL);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);

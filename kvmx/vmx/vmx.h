@@ -71,6 +71,8 @@ void kvmx_get_regs(struct kvmx_vcpu *vcpu, struct kvm_regs *regs);
 void kvmx_set_regs(struct kvmx_vcpu *vcpu, const struct kvm_regs *regs);
 void kvmx_get_sregs(struct kvmx_vcpu *vcpu, struct kvm_sregs *sregs);
 int kvmx_set_sregs(struct kvmx_vcpu *vcpu, const struct kvm_sregs *sregs);
+int kvmx_read_pdptrs(struct kvmx_vcpu *vcpu, u64 cr3, u64 pdpte[4]);
+void kvmx_write_pdptrs(const u64 pdpte[4]);
 int kvmx_get_msr(struct kvmx_vcpu *vcpu, u32 index, u64 *data, bool host);
 void kvmx_get_vcpu_events(struct kvmx_vcpu *vcpu, struct kvm_vcpu_events *ev);
 const char *kvmx_set_vcpu_events(struct kvmx_vcpu *vcpu, const struct kvm_vcpu_events *ev);

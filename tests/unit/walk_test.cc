@@ -1405,4 +1405,53 @@ TEST(WalkPerm, PaePdpteDoesNotRestrict) {
             KVMX_WALK_PERM_W | KVMX_WALK_PERM_U | KVMX_WALK_PERM_X);
 }
 
+// The check MOV to CR0/CR3/CR4 makes before loading a PDPTE (KVM's
+// load_pdptrs()): bits 63:M, 8:5 and 2:1 of a present entry are reserved.
+TEST(PaePdpteValid, ReservedBitsOfAPresentEntry) {
+  const u64 table = 0x12345000;
+  EXPECT_TRUE(kvmx_pae_pdpte_valid(table | P, 46));
+  EXPECT_TRUE(kvmx_pae_pdpte_valid(0, 46));
+  for (int bit : {1, 2, 5, 6, 7, 8, 46, 51, 52, 62, 63})
+    EXPECT_FALSE(kvmx_pae_pdpte_valid(table | P | Bit(bit), 46)) << "bit " << bit;
+  // PWT, PCD, the ignored bits 11:9 and address bits below M are not.
+  for (int bit : {3, 4, 9, 10, 11, 12, 31, 32, 45})
+    EXPECT_TRUE(kvmx_pae_pdpte_valid(table | P | Bit(bit), 46)) << "bit " << bit;
+}
+
+TEST(PaePdpteValid, NotPresentEntriesMayHoldAnything) {
+  EXPECT_TRUE(kvmx_pae_pdpte_valid(~P, 46));
+  EXPECT_TRUE(kvmx_pae_pdpte_valid(Bit(63) | Bit(5) | Bit(1), 36));
+  EXPECT_FALSE(kvmx_pae_pdpte_valid(~0ULL, 46));
+}
+
+TEST(PaePdpteValid, MaxPhyAddrIsTheBoundaryClampedTo32To52) {
+  EXPECT_TRUE(kvmx_pae_pdpte_valid(P | Bit(35), 36));
+  EXPECT_FALSE(kvmx_pae_pdpte_valid(P | Bit(36), 36));
+  EXPECT_TRUE(kvmx_pae_pdpte_valid(P | Bit(51), 52));
+  EXPECT_FALSE(kvmx_pae_pdpte_valid(P | Bit(52), 52));
+  // Out of range: as the walker, 32 and 52.
+  EXPECT_FALSE(kvmx_pae_pdpte_valid(P | Bit(32), 20));
+  EXPECT_TRUE(kvmx_pae_pdpte_valid(P | Bit(31), 20));
+  EXPECT_TRUE(kvmx_pae_pdpte_valid(P | Bit(51), 64));
+  EXPECT_FALSE(kvmx_pae_pdpte_valid(P | Bit(52), 255));
+  EXPECT_EQ(kvmx_pae_pdpte_rsvd(40), KVMX_GENMASK(63, 40) | 0x1e6ULL);
+}
+
+// The walker and the load agree: a PDPTE the load refuses faults RSVD
+// (an address bit below M may name a missing table: not RSVD).
+TEST(PaePdpteValid, AgreesWithTheWalker) {
+  for (int bit = 1; bit < 64; bit++) {
+    GuestMem mem;
+    PageTables pt(mem, Mode::kPae, 40);
+    u64 la = 0x40000000;
+    pt.Map(la, 0, 1);
+    kvmx_walk_cfg cfg = pt.Cfg();
+    cfg.pdptes[1] |= Bit(bit);
+    bool valid = kvmx_pae_pdpte_valid(cfg.pdptes[1], 40);
+    Outcome o = Walk(mem, cfg, la, kRead);
+    bool rsvd_pf = o.status == KVMX_WALK_PF && (o.res.error_code & EC_RSVD);
+    EXPECT_EQ(!valid, rsvd_pf) << "bit " << bit;
+  }
+}
+
 }  // namespace
