@@ -461,6 +461,71 @@ KVMX_TEST(paging32_guest_remaps_mmio_to_ram)
 
 namespace {
 
+// A 32-bit guest (4 MiB and 4 KiB pages) reads through its page table for
+// 0x400000 (entry 0 present: the table gets its shadow), then through its
+// not-present entry 1: its #PF handler gets CR2 and the error code, and
+// with bypass_guest_pf that fault never exits to kvmx.
+void paging32_bypass_case()
+{
+	Fd dev = test::open_device();
+	std::vector<uint8_t> code = {
+		0xa1, 0x00, 0x00, 0x40, 0x00, // mov eax,[0x400000]
+		0xa1, 0x00, 0x10, 0x40, 0x00, // mov eax,[0x401000]: #PF
+		0xf4,			      // hlt (not reached)
+	};
+	constexpr uint32_t kHandler = TinyGuest::kCodeGpa + 0x20;
+	code.resize(kHandler - TinyGuest::kCodeGpa, 0x90);
+	code.insert(code.end(), {
+		0x59,		  // pop ecx: the error code
+		0x0f, 0x20, 0xd2, // mov edx,cr2
+		0xf4,		  // hlt
+	});
+	TinyGuest g(dev, code, GuestMode::kProtected32, on_kvmx() ? choose_shadow : nullptr);
+	Mapping paging = Mapping::anonymous(0x5000);
+	auto *mem = paging.as<uint8_t>();
+	auto put32 = [mem](uint64_t gpa, uint32_t v) { std::memcpy(mem + gpa - kPagingGpa, &v, 4); };
+	put32(kPagingGpa, 0x0 | kP | kW | 0x80);	// 4 MiB identity
+	put32(kPagingGpa + 1 * 4, kPtGpa | kP | kW);	// 0x400000 -> PT
+	put32(kPtGpa, kRamGpa | kP | kW);		// entry 1 stays not present
+	uint32_t ram_value = 0x0badcafe;
+	std::memcpy(mem + kRamGpa - kPagingGpa, &ram_value, sizeof(ram_value));
+	// The IDT in the spare page: vector 14, a 32-bit interrupt gate.
+	constexpr uint64_t kIdtGpa = 0x14000;
+	put32(kIdtGpa + 14 * 8, (0x08 << 16) | (kHandler & 0xffff));
+	put32(kIdtGpa + 14 * 8 + 4, (kHandler & 0xffff0000) | 0x8e00);
+	g.add_slot(101, kPagingGpa, paging);
+
+	kvm_sregs s{};
+	ioctl_or_throw(g.vcpu, KVM_GET_SREGS, "KVM_GET_SREGS", &s);
+	s.cr3 = kPagingGpa;
+	s.cr4 = 0x10;	   // PSE
+	s.cr0 = 0x80000011; // PG, PE, ET
+	s.idt.base = kIdtGpa;
+	s.idt.limit = 0x7ff;
+	ioctl_or_throw(g.vcpu, KVM_SET_SREGS, "KVM_SET_SREGS", &s);
+
+	ASSERT_EQ(exit_reason_name(g.run_once()), exit_reason_name(KVM_EXIT_HLT));
+	kvm_regs r = g.regs();
+	EXPECT_EQ(r.rax, uint64_t(ram_value));
+	EXPECT_EQ(r.rdx, 0x401000u);
+	EXPECT_EQ(r.rcx, 0u); // not present, read, supervisor
+	if (!on_kvmx())
+		return;
+	std::map<std::string, uint64_t> st = StatsReader::of(g.vcpu).values();
+	EXPECT_EQ(st["pf_guest"], bypass_param() ? 0u : 1u);
+}
+
+} // namespace
+
+// bypass_guest_pf under 32-bit paging: the shadow's quadrants of a guest
+// table are prefetched too.
+KVMX_TEST(paging32_guest_fault_bypasses_kvmx)
+{
+	paging32_bypass_case();
+}
+
+namespace {
+
 // PAE PDPTEs checked as the CPU loads them (SDM 4.4.1, KVM's
 // load_pdptrs()): MOV to CR3 in PAE paging, MOV to CR0 that changes PG,
 // CD or NW into PAE paging, MOV to CR4 that changes PGE, PSE, PAE or SMEP

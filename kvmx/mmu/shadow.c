@@ -241,6 +241,25 @@ static u64 unfilled(const struct kvmx_shadow *s)
 	return kvmx_spt_unfilled(s->bypass);
 }
 
+/* The size of the guest entries @sp shadows. */
+static unsigned int gpte_size(const struct kvmx_sp *sp)
+{
+	return sp->role.guest_levels == KVMX_SPT_GUEST_32BIT ? 4 : 8;
+}
+
+/*
+ * What an entry of @sp that kvmx does not fill holds for the guest entry
+ * @gpte: notrap where it is not present, if bypass is on and the CPU's
+ * #PF would carry the guest's error code (kvmx_spt_notrap_ok()), else
+ * unfilled.
+ */
+static u64 sp_prefetch(const struct kvmx_shadow *s, const struct kvmx_sp *sp, u64 gpte)
+{
+	if (!kvmx_spt_notrap_ok(gpte_size(sp), sp->role.nxe))
+		return unfilled(s);
+	return kvmx_spt_prefetch(gpte, s->bypass);
+}
+
 /* Whether @sptep lies in a vCPU's PAE root (no shadow page: PDPTEs). */
 static bool in_pae_root(u64 *sptep)
 {
@@ -593,26 +612,39 @@ static struct hlist_head *bucket(struct kvmx_shadow *s, u64 gfn)
  * notrap where the guest's entry is not present, trap everywhere else.
  * The guest table is write-protected already (wp_inc(), after which no
  * vCPU writes it without an exit), so what is read here stays true until
- * a write, which shadow_track_write() follows.  Guests with 64-bit entries only; a 32-bit
- * guest's tables, direct pages, and tables that cannot be read are all
- * trap (always correct, only slower).
+ * a write, which shadow_track_write() follows.  A 32-bit guest's entry
+ * feeds one shadow entry of its quadrant's page (two for a PDE:
+ * kvmx_spt_gpte_index()).  Direct pages, tables that cannot be read and
+ * those of a 32-bit guest with EFER.NXE (sp_prefetch()) are all trap
+ * (always correct, only slower).
  */
 static void prefetch_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
 {
-	u64 *gpt = NULL;
-	unsigned int i;
+	unsigned int i, size = gpte_size(sp);
+	void *gpt = NULL;
+	u64 gpte;
 
 	if (!vm->shadow.bypass)
 		return;
-	if (!sp->role.direct && sp->role.guest_levels != KVMX_SPT_GUEST_32BIT) {
+	if (!sp->role.direct && kvmx_spt_notrap_ok(size, sp->role.nxe)) {
 		gpt = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 		if (gpt && kvmx_read_guest(vm, sp->gfn << PAGE_SHIFT, gpt, PAGE_SIZE)) {
 			kfree(gpt);
 			gpt = NULL;
 		}
 	}
-	for (i = 0; i < ENTRIES; i++)
-		sp->spt[i] = gpt ? kvmx_spt_prefetch(gpt[i], true) : kvmx_spt_trap();
+	for (i = 0; i < ENTRIES; i++) {
+		if (!gpt) {
+			sp->spt[i] = kvmx_spt_trap();
+			continue;
+		}
+		if (size == 8)
+			gpte = ((u64 *)gpt)[i];
+		else
+			gpte = ((u32 *)gpt)[kvmx_spt_gpte_index(4, sp->role.level,
+								sp->role.quadrant, i)];
+		sp->spt[i] = kvmx_spt_prefetch(gpte, true);
+	}
 	kfree(gpt);
 }
 
@@ -1293,11 +1325,6 @@ static void shadow_page_fault(struct kvmx_vcpu *vcpu, struct kvmx_page_fault *f)
 #define WRITE_FLOOD	2
 
 /* The size of @sp's guest entries. */
-static unsigned int gpte_size(const struct kvmx_sp *sp)
-{
-	return sp->role.guest_levels == KVMX_SPT_GUEST_32BIT ? 4 : 8;
-}
-
 static unsigned int gpte_sptes(const struct kvmx_sp *sp, unsigned int e, unsigned int *first)
 {
 	return kvmx_spt_gpte_sptes(gpte_size(sp), sp->role.level, sp->role.quadrant, e, first);
@@ -1459,7 +1486,7 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 				zapped = true;
 				*flush = true;
 			}
-			WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
+			WRITE_ONCE(*sptep, sp_prefetch(s, sp, gpte));
 			continue;
 		}
 		if (!w->used && gpte_prefetchable(sp, gpte) &&
@@ -1468,7 +1495,7 @@ static bool pt_write_sp(struct kvmx_vcpu *vcpu, struct kvmx_sp *sp, unsigned int
 			continue;
 		}
 		drop_leaf(vm, sp, sptep);
-		WRITE_ONCE(*sptep, kvmx_spt_prefetch(gpte, s->bypass));
+		WRITE_ONCE(*sptep, sp_prefetch(s, sp, gpte));
 		if (is_ram_leaf(old))
 			*flush = true;
 	}

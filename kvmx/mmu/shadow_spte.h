@@ -352,4 +352,33 @@ static inline unsigned int kvmx_spt_gpte_sptes(unsigned int size, int level, u8 
 	return e >> 8 == quadrant ? 2 : 0;
 }
 
+/*
+ * The guest entry that entry @i of the shadow table of @quadrant at
+ * @level shadows, for guests with @size-byte entries: the inverse of
+ * kvmx_spt_gpte_sptes().
+ */
+static inline unsigned int kvmx_spt_gpte_index(unsigned int size, int level, u8 quadrant,
+					       unsigned int i)
+{
+	if (size == 8)
+		return i;
+	if (level == 1)
+		return quadrant * 512 + i;
+	return quadrant * 256 + i / 2;
+}
+
+/*
+ * Whether a shadow entry may be left not present (notrap) for a guest
+ * whose entries are @size bytes, with EFER.NXE @nxe: a #PF the CPU then
+ * delivers to the guest itself must carry the error code the guest's own
+ * paging mode gives.  The CPU runs a 32-bit guest's shadow tables in PAE
+ * paging, where EFER.NXE makes it report instruction fetches (I/D, bit
+ * 4); 32-bit paging reports them only with CR4.SMEP.  So not for a 32-bit
+ * guest with NXE set: its entries trap instead.
+ */
+static inline bool kvmx_spt_notrap_ok(unsigned int size, bool nxe)
+{
+	return size == 8 || !nxe;
+}
+
 #endif /* KVMX_MMU_SHADOW_SPTE_H */

@@ -311,4 +311,36 @@ TEST(ShadowSpte, GuestEntryToShadowEntries)
 	}
 }
 
+// Each shadow entry's guest entry feeds that shadow entry: the inverse.
+TEST(ShadowSpte, GpteIndexInvertsGpteSptes)
+{
+	struct Shape {
+		unsigned int size;
+		int level;
+		u8 quadrants;
+	};
+	for (Shape s : {Shape{8, 1, 1}, Shape{8, 2, 1}, Shape{8, 4, 1}, Shape{4, 1, 2},
+			Shape{4, 2, 4}}) {
+		for (u8 q = 0; q < s.quadrants; q++) {
+			for (unsigned int i = 0; i < 512; i++) {
+				unsigned int first, e = kvmx_spt_gpte_index(s.size, s.level, q, i);
+				unsigned int n = kvmx_spt_gpte_sptes(s.size, s.level, q, e, &first);
+
+				EXPECT_LT(e, 4096 / s.size);
+				EXPECT_TRUE(n && first <= i && i < first + n)
+					<< s.size << " " << s.level << " " << int(q) << " " << i;
+			}
+		}
+	}
+}
+
+// Notrap only where the CPU's own #PF error code is the guest's.
+TEST(ShadowSpte, NotrapOnlyWhereTheErrorCodeAgrees)
+{
+	EXPECT_TRUE(kvmx_spt_notrap_ok(8, false));
+	EXPECT_TRUE(kvmx_spt_notrap_ok(8, true));
+	EXPECT_TRUE(kvmx_spt_notrap_ok(4, false));
+	EXPECT_FALSE(kvmx_spt_notrap_ok(4, true));
+}
+
 } // namespace
