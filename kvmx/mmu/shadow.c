@@ -622,7 +622,6 @@ static void prefetch_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
 {
 	unsigned int i, size = gpte_size(sp);
 	void *gpt = NULL;
-	u64 gpte;
 
 	if (!vm->shadow.bypass)
 		return;
@@ -633,17 +632,21 @@ static void prefetch_sp(struct kvmx_vm *vm, struct kvmx_sp *sp)
 			gpt = NULL;
 		}
 	}
-	for (i = 0; i < ENTRIES; i++) {
-		if (!gpt) {
+	/* One loop per case: every address space a guest builds runs them. */
+	if (!gpt) {
+		for (i = 0; i < ENTRIES; i++)
 			sp->spt[i] = kvmx_spt_trap();
-			continue;
-		}
-		if (size == 8)
-			gpte = ((u64 *)gpt)[i];
-		else
-			gpte = ((u32 *)gpt)[kvmx_spt_gpte_index(4, sp->role.level,
-								sp->role.quadrant, i)];
-		sp->spt[i] = kvmx_spt_prefetch(gpte, true);
+	} else if (size == 8) {
+		for (i = 0; i < ENTRIES; i++)
+			sp->spt[i] = kvmx_spt_prefetch(((u64 *)gpt)[i], true);
+	} else {
+		const u32 *gpt32 = gpt;
+		int level = sp->role.level;
+		u8 q = sp->role.quadrant;
+
+		for (i = 0; i < ENTRIES; i++)
+			sp->spt[i] = kvmx_spt_prefetch(gpt32[kvmx_spt_gpte_index(4, level, q, i)],
+						       true);
 	}
 	kfree(gpt);
 }

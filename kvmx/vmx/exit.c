@@ -540,11 +540,14 @@ static int handle_hlt(struct kvmx_vcpu *vcpu)
 #define KVMX_CR0_PDPTR_BITS	(X86_CR0_CD | X86_CR0_NW | X86_CR0_PG)
 #define KVMX_CR4_PDPTR_BITS	(X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_SMEP)
 
-/* Whether the guest is in PAE paging (paging, CR4.PAE, not long mode). */
+/*
+ * Whether the guest is in PAE paging (paging, CR4.PAE, not long mode).
+ * Long mode first: a 64-bit guest's MOV to CR3 reads nothing more.
+ */
 static bool pae_paging(struct kvmx_vcpu *vcpu)
 {
-	return (kvmx_get_cr0(vcpu) & X86_CR0_PG) && (kvmx_get_cr4(vcpu) & X86_CR4_PAE) &&
-	       !(vmcs_read(GUEST_IA32_EFER) & EFER_LMA);
+	return !(vmcs_read(GUEST_IA32_EFER) & EFER_LMA) && (kvmx_get_cr0(vcpu) & X86_CR0_PG) &&
+	       (kvmx_get_cr4(vcpu) & X86_CR4_PAE);
 }
 
 /*
